@@ -1,0 +1,31 @@
+"""Sphinx configuration for the leftbehind documentation."""
+
+from __future__ import annotations
+
+project = "leftbehind"
+author = "The leftbehind developers"
+copyright = "2026, the leftbehind developers"  # noqa: A001
+
+extensions = [
+    "myst_parser",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.doctest",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.viewcode",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+html_theme = "furo"
+html_title = "leftbehind"
+language = "zh_TW"
+exclude_patterns = ["_build"]
+intersphinx_mapping = {"python": ("https://docs.python.org/3", None)}
+intersphinx_disabled_reftypes = ["*"]
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_default_options = {"members": True, "undoc-members": False}
+nitpicky = True
+nitpick_ignore_regex = [(r"py:.*", r"(attr|attrs|cattrs|pluggy|datetime|collections|typing|_?io|pathlib|enum|sqlalchemy|tinydb|openpyxl|click)\..*")]
+doctest_global_setup = "from datetime import date"
