@@ -47,8 +47,17 @@ def typing(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the Sphinx site with warnings as errors and doctest its examples."""
     session.install("-e", ".", *_group("docs"))
-    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html")
-    session.run("sphinx-build", "-W", "-n", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
+    for builder in ("html", "doctest"):
+        session.run(
+            "sphinx-build",
+            "-W",
+            "-n",
+            "--keep-going",
+            "-b",
+            builder,
+            "docs",
+            f"docs/_build/{builder}",
+        )
 
 
 @nox.session(python=PYTHON)

@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="run only these (e.g. eligibility duties)")
     args = parser.parse_args(argv)
     here = Path(__file__).parent
-    modules = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    found = pkgutil.iter_modules([str(here)])
+    modules = sorted(m.name for m in found if m.name.startswith("bench_"))
     for name in modules:
         topic = name.removeprefix("bench_")
         if args.names and topic not in args.names:

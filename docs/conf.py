@@ -4,7 +4,7 @@ from __future__ import annotations
 
 project = "leftbehind"
 author = "The leftbehind developers"
-copyright = "2026, the leftbehind developers"  # noqa: A001
+copyright = "2026, the leftbehind developers"
 
 extensions = [
     "myst_parser",
@@ -24,5 +24,9 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "undoc-members": False}
 nitpicky = True
-nitpick_ignore_regex = [(r"py:.*", r"(attr|attrs|cattrs|pluggy|datetime|collections|typing|_?io|pathlib|enum|sqlalchemy|tinydb|openpyxl|click)\..*")]
+_EXTERNAL = (
+    "attr|attrs|cattrs|pluggy|datetime|collections|typing|_?io|pathlib|enum|sqlalchemy|tinydb"
+    "|openpyxl|click|filelock|holidays|contextlib|os|json"
+)
+nitpick_ignore_regex = [(r"py:.*", rf"({_EXTERNAL})\..*")]
 doctest_global_setup = "from datetime import date"

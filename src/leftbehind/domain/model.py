@@ -8,6 +8,7 @@ no longer holds.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date
 
 from attrs import field, frozen
@@ -94,6 +95,14 @@ class LeaveReason(enum.Enum):
         }[self.value]
 
 
+def _absences(items: Iterable[Absence]) -> tuple[Absence, ...]:
+    return tuple(items)
+
+
+def _enrolments(items: Iterable[Enrolment]) -> tuple[Enrolment, ...]:
+    return tuple(items)
+
+
 @frozen
 class School:
     """A school of the county. Only pupils of rural schools (農村學校) are in the plan's scope."""
@@ -128,7 +137,7 @@ class Parent:
 
     name: str = ""
     phone: str = ""
-    absences: tuple[Absence, ...] = field(default=(), converter=tuple)
+    absences: tuple[Absence, ...] = field(default=(), converter=_absences)
     deceased_on: date | None = None
     missing_since: date | None = None
     divorced_out_on: date | None = None
@@ -197,7 +206,7 @@ class Child:
     village: str = ""
     address: str = ""
     boarding: bool = False
-    enrolments: tuple[Enrolment, ...] = field(default=(), converter=tuple)
+    enrolments: tuple[Enrolment, ...] = field(default=(), converter=_enrolments)
     father: Parent | None = None
     mother: Parent | None = None
     guardian: Guardian | None = None
