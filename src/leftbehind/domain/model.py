@@ -115,7 +115,7 @@ class School:
 
 @frozen
 class Absence:
-    """A spell of working away from home (外出務工): from ``start`` until ``end`` (back on 返回日期)."""
+    """A spell of working away (外出務工): from ``start`` until ``end`` (back on, 返回日期)."""
 
     start: date
     end: date | None = None
@@ -161,7 +161,7 @@ class Parent:
 
 @frozen
 class Guardian:
-    """The second guardian (第二監護人 / 委託監護人): the relative at home who looks after the child."""
+    """The second guardian (第二監護人): the relative at home who looks after the child."""
 
     name: str
     relation: str
@@ -194,7 +194,7 @@ class Enrolment:
 
 @frozen
 class Child:
-    """A pupil's file (一人一檔): identity, the five clears, and the dated facts behind eligibility."""
+    """A pupil's file (一人一檔): identity, the five clears, and dated facts for eligibility."""
 
     id: str
     name: str
