@@ -71,14 +71,26 @@ class Reason:
     since: date | None = None
 
 
-@frozen(order=True)
+def _reasons(items: Iterable[Reason]) -> tuple[Reason, ...]:
+    return tuple(items)
+
+
+def _spans(items: Iterable[Span]) -> tuple[Span, ...]:
+    return tuple(items)
+
+
+def _strings(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(items)
+
+
+@frozen
 class Span:
     """One interval during which ``category`` holds, with the reasons at its start."""
 
     start: date
     end: date | None
-    category: Category = field(order=lambda c: c.value)
-    reasons: tuple[Reason, ...] = field(default=(), converter=tuple, order=False)
+    category: Category
+    reasons: tuple[Reason, ...] = field(default=(), converter=_reasons)
 
     @property
     def interval(self) -> Interval:
@@ -133,12 +145,14 @@ class Timeline:
     child_id: str
     policy: str
     version: str
-    spans: tuple[Span, ...] = field(default=(), converter=tuple)
-    missing: tuple[str, ...] = field(default=(), converter=tuple)
+    spans: tuple[Span, ...] = field(default=(), converter=_spans)
+    missing: tuple[str, ...] = field(default=(), converter=_strings)
 
     def categories_on(self, d: date) -> frozenset[Category]:
         """The categories that hold on day ``d``."""
-        return frozenset(s.category for s in self.spans if s.start <= d and (s.end is None or d < s.end))
+        return frozenset(
+            s.category for s in self.spans if s.start <= d and (s.end is None or d < s.end)
+        )
 
     def spans_on(self, d: date) -> tuple[Span, ...]:
         return tuple(s for s in self.spans if s.start <= d and (s.end is None or d < s.end))
@@ -273,7 +287,11 @@ def _out(p: Parent, day: date) -> Reason | None:
 
 
 def _named(reason: Reason, role: ParentRole) -> Reason:
-    return Reason(f"{role.value}_{reason.code.removeprefix('parent_')}", reason.text.format(role.label), reason.since)
+    return Reason(
+        f"{role.value}_{reason.code.removeprefix('parent_')}",
+        reason.text.format(role.label),
+        reason.since,
+    )
 
 
 def _away_reason(facts: _ParentFacts, day: date, min_months: int) -> Reason | None:
@@ -296,7 +314,9 @@ def _boundaries(child: Child, facts: Iterable[_ParentFacts], extra: Iterable[dat
             if interval.end is not None:
                 days.add(interval.end)
         p = f.parent
-        days.update(d for d in (p.deceased_on, p.missing_since, p.divorced_out_on, p.no_capacity_since) if d)
+        days.update(
+            d for d in (p.deceased_on, p.missing_since, p.divorced_out_on, p.no_capacity_since) if d
+        )
     if child.abandoned_on is not None:
         days.add(child.abandoned_on)
     return days
@@ -324,8 +344,12 @@ def _spans_from_segments(
         last_end = end
     for cat, (s, reasons) in open_.items():
         spans.append(Span(s, last_end, cat, reasons))
-    spans.sort()
+    spans.sort(key=_span_order)
     return spans
+
+
+def _span_order(span: Span) -> tuple[date, str]:
+    return span.start, span.category.value
 
 
 def _segments(scope: list[Interval], days: set[date]) -> list[tuple[date, date | None]]:
@@ -333,15 +357,18 @@ def _segments(scope: list[Interval], days: set[date]) -> list[tuple[date, date |
     out: list[tuple[date, date | None]] = []
     ordered = sorted(days)
     for interval in scope:
-        cuts = [d for d in ordered if interval.start < d and (interval.end is None or d < interval.end)]
-        points: list[date | None] = [interval.start, *cuts, interval.end]
-        for a, b in zip(points, points[1:], strict=False):
-            assert a is not None
-            out.append((a, b))
+        cuts = [
+            d for d in ordered if interval.start < d and (interval.end is None or d < interval.end)
+        ]
+        starts = [interval.start, *cuts]
+        ends: list[date | None] = [*cuts, interval.end]
+        out.extend(zip(starts, ends, strict=True))
     return out
 
 
-def _parents(child: Child, min_months: int, bridge_days: int) -> tuple[list[_ParentFacts], list[str]]:
+def _parents(
+    child: Child, min_months: int, bridge_days: int
+) -> tuple[list[_ParentFacts], list[str]]:
     facts: list[_ParentFacts] = []
     missing: list[str] = []
     for role in (ParentRole.FATHER, ParentRole.MOTHER):
@@ -395,7 +422,9 @@ class PlanPolicy:
         days = _boundaries(child, facts, ())
         segments = []
         for start, end in _segments(scope, days):
-            segments.append((start, end, self._categories(child, facts, start, complete=not missing_parents)))
+            segments.append(
+                (start, end, self._categories(child, facts, start, complete=not missing_parents))
+            )
         return Timeline(
             child.id, self.name, self.version, _spans_from_segments(segments), tuple(missing)
         )
@@ -460,8 +489,12 @@ class NationalPolicy:
             child.id, self.name, self.version, _spans_from_segments(segments), tuple(missing)
         )
 
-    def _categories(self, facts: list[_ParentFacts], day: date) -> dict[Category, tuple[Reason, ...]]:
-        away = {f.role: r for f in facts if (r := _away_reason(f, day, self.min_months)) is not None}
+    def _categories(
+        self, facts: list[_ParentFacts], day: date
+    ) -> dict[Category, tuple[Reason, ...]]:
+        away = {
+            f.role: r for f in facts if (r := _away_reason(f, day, self.min_months)) is not None
+        }
         if len(away) == 2:
             return {Category.LEFT_BEHIND_BOTH: tuple(away.values())}
         if len(away) == 1:
