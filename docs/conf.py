@@ -29,4 +29,7 @@ _EXTERNAL = (
     "|openpyxl|click|filelock|holidays|contextlib|os|json"
 )
 nitpick_ignore_regex = [(r"py:.*", rf"({_EXTERNAL})\..*")]
-doctest_global_setup = "from datetime import date"
+doctest_global_setup = """
+from datetime import date
+from leftbehind.domain.dates import add_months
+"""
