@@ -42,7 +42,7 @@ def add_months(d: date, months: int) -> date:
 
 
 def school_year_of(d: date) -> int:
-    """The calendar year in which the school year containing ``d`` began (it turns on 1 September)."""
+    """The calendar year in which the school year containing ``d`` began (it turns on 1 Sept)."""
     return d.year if d.month >= 9 else d.year - 1
 
 

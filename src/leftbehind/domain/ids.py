@@ -11,6 +11,7 @@ import unicodedata
 from datetime import date
 
 __all__ = [
+    "check_digit",
     "check_phone",
     "check_resident_id",
     "id_birth_date",
@@ -28,25 +29,40 @@ _LANDLINE = re.compile(r"0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}")
 
 
 def normalize_digits(text: str) -> str:
-    """Full-width digits and letters to ASCII (NFKC), spaces and hyphens of phones trimmed."""
+    """Full-width digits and letters to ASCII (NFKC), surrounding spaces trimmed.
+
+    >>> normalize_digits("１３８１２３４５６７８ ")
+    '13812345678'
+    """
     return unicodedata.normalize("NFKC", text).strip()
 
 
 def check_resident_id(value: str) -> str | None:
     """``None`` when ``value`` is a well-formed 18-character resident ID, else an error code.
 
-    Codes: ``id_format`` (not 17 digits and a digit or X), ``id_birth_date`` (no such date, or in
-    the future of the ID's own century), ``id_check_digit`` (ISO 7064 MOD 11-2 fails).
+    Codes: ``id_format`` (not 17 digits and a digit or X), ``id_birth_date`` (positions 7–14 are
+    no real date), ``id_check_digit`` (ISO 7064 MOD 11-2 fails). A lower-case ``x`` is accepted.
+    Whether the birth date lies in the future needs today's date: see
+    :func:`leftbehind.domain.validate.check_child`.
     """
     text = value.upper()
     if not _ID.fullmatch(text):
         return "id_format"
     if id_birth_date(text) is None:
         return "id_birth_date"
-    total = sum(int(c) * w for c, w in zip(text[:17], _WEIGHTS, strict=True))
-    if _CHECK[total % 11] != text[17]:
+    if check_digit(text[:17]) != text[17]:
         return "id_check_digit"
     return None
+
+
+def check_digit(body: str) -> str:
+    """The GB 11643 check character (ISO 7064 MOD 11-2) of the first 17 digits of an ID.
+
+    >>> check_digit("11010519491231002")
+    'X'
+    """
+    total = sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True))
+    return _CHECK[total % 11]
 
 
 def id_birth_date(value: str) -> date | None:
@@ -63,7 +79,10 @@ def id_sex_is_male(value: str) -> bool:
 
 
 def check_phone(value: str) -> str | None:
-    """``None`` for a mainland mobile (optionally +86) or a landline with area code, else ``phone_format``."""
+    """``None`` for a mainland mobile (optionally +86) or a landline with area code.
+
+    Anything else gives the code ``phone_format``. Spaces are ignored; the value is not echoed.
+    """
     text = value.replace(" ", "")
     if _MOBILE.fullmatch(text) or _LANDLINE.fullmatch(text):
         return None
@@ -83,7 +102,10 @@ def mask_phone(value: str) -> str:
 
 
 def mask_resident_id(value: str) -> str:
-    """Hide the birth digits and the order code: ``130432***********X`` keeps the area and the check digit."""
+    """Hide the birth digits and the order code.
+
+    ``130432***********X`` keeps the area code and the check digit only.
+    """
     if len(value) != 18:
         return "*" * len(value)
     return f"{value[:6]}{'*' * 8}***{value[17]}"
