@@ -87,21 +87,18 @@ def _schools(rng: random.Random, pupils: int) -> list[tuple[School, range]]:
     """Schools with the grades they teach; about one school per 150 pupils."""
     n = max(3, pupils // 150)
     out: list[tuple[School, range]] = []
+    pairs = 2 * len(TOWNSHIPS)
     for i in range(n):
-        township = TOWNSHIPS[i % len(TOWNSHIPS)]
-        k = i // len(TOWNSHIPS)
-        if k == 0:
-            school = School(
-                f"S{i + 1:03d}", f"{township}中心小學", township, rural=township != "廣平鎮"
-            )
-            out.append((school, range(1, 7)))
-        elif k == 1:
-            out.append(
-                (School(f"S{i + 1:03d}", f"{township}中學", township, rural=True), range(7, 10))
-            )
+        township = TOWNSHIPS[(i // 2 if i < pairs else i) % len(TOWNSHIPS)]
+        sid = f"S{i + 1:03d}"
+        if i < pairs and i % 2 == 0:
+            rural = township != TOWNSHIPS[0]
+            out.append((School(sid, f"{township}中心小學", township, rural=rural), range(1, 7)))
+        elif i < pairs:
+            out.append((School(sid, f"{township}中學", township, rural=True), range(7, 10)))
         else:
             village = rng.choice(("東", "西", "南", "北")) + rng.choice(_GIVEN) + "村"
-            out.append((School(f"S{i + 1:03d}", f"{township}{village}小學", township), range(1, 7)))
+            out.append((School(sid, f"{township}{village}小學", township), range(1, 7)))
     return out
 
 
@@ -170,7 +167,7 @@ def synthetic_facts(
     junior = [s for s in schools if s[1].start == 7]
     primary = [s for s in schools if s[1].start == 1]
     for n in range(children):
-        school, grades = rng.choice(junior if rng.random() < 0.33 else primary)
+        school, grades = rng.choice(junior if junior and rng.random() < 0.33 else primary)
         grade = rng.choice(grades)
         sex = Sex.MALE if rng.random() < 0.52 else Sex.FEMALE
         birth = date(year_start.year - 6 - grade, 1, 1) + timedelta(days=rng.randrange(365))
