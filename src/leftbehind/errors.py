@@ -1,11 +1,193 @@
 """Every error leftbehind raises derives from :class:`LeftbehindError`.
 
 Subclasses also derive from the built-in exception of the same meaning, so
-``except KeyError`` still catches an unknown backend name.
+``except KeyError`` still catches an unknown backend name and ``except TimeoutError`` a busy
+store. Context is kept in attributes (``path``, ``name``, ``choices``, ``plugin``); messages name
+the culprit (a file, a plugin, a field path) but never a stored value, which may be personal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
 from leftbehind.domain.errors import Issue, LeftbehindError, ValidationError
 
-__all__ = ["Issue", "LeftbehindError", "ValidationError"]
+__all__ = [
+    "ConflictError",
+    "CorruptStoreError",
+    "DuplicateNameError",
+    "InvalidDocumentError",
+    "Issue",
+    "LeftbehindError",
+    "PluginError",
+    "PluginLoadError",
+    "PluginWarning",
+    "StoreBusyError",
+    "StoreClosedError",
+    "StoreError",
+    "StoreIOError",
+    "StoreSizeWarning",
+    "StoreURLError",
+    "UnknownBackendError",
+    "UnknownNameError",
+    "ValidationError",
+]
+
+
+def _choices(choices: Iterable[str]) -> str:
+    listed = ", ".join(sorted(choices))
+    return listed or "none registered"
+
+
+# ---------------------------------------------------------------------------------------------
+# Storage.
+
+
+class StoreError(LeftbehindError):
+    """A store could not do what was asked."""
+
+
+class StoreClosedError(StoreError, ValueError):
+    """A store or a unit of work was used after it was closed (like I/O on a closed file)."""
+
+
+class StoreURLError(StoreError, ValueError):
+    """A store URL is malformed for its backend (the message names the scheme, never a password)."""
+
+    def __init__(self, scheme: str, problem: str) -> None:
+        self.scheme = scheme
+        super().__init__(f"{scheme} store URL {problem}")
+
+
+class InvalidDocumentError(StoreError, ValueError):
+    """A document, kind or key is not storable: not JSON, a lone surrogate, NUL, a huge int.
+
+    ``where`` is the position (``child/$.parents[0].phone``), never the value.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+class CorruptStoreError(StoreError, ValueError):
+    """A store file cannot be read as a store: empty, truncated, not UTF-8, not the right shape.
+
+    The file is left exactly as found and is never opened as an empty store. The message names
+    the file and the fault, never its content.
+    """
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"store file {self.path} is unreadable: {problem}; it was left untouched")
+
+
+class StoreBusyError(StoreError, TimeoutError):
+    """Another process held the store's lock for longer than the timeout."""
+
+    def __init__(self, path: str | Path, timeout: float) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        super().__init__(
+            f"store {self.path} stayed locked by another writer for {timeout:g} s; try again"
+        )
+
+
+class StoreIOError(StoreError, OSError):
+    """The operating system refused a read or write (disk full, I/O error, permission).
+
+    Nothing was acknowledged: the store holds either the state before the unit of work or, when
+    the failure came after the file was replaced (the folder's fsync), possibly the new state.
+    """
+
+    def __init__(self, path: str | Path, step: str, cause: OSError) -> None:
+        self.path = Path(path)
+        self.step = step
+        reason = cause.strerror or type(cause).__name__
+        super().__init__(cause.errno, f"{step} failed for store {self.path}: {reason}")
+
+
+class ConflictError(StoreError):
+    """Another writer changed a document this unit of work had read; nothing was written.
+
+    Read again and retry: ``kind`` and ``key`` name the first document found changed.
+    """
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!r} changed since this unit of work read it; retry")
+
+
+class StoreSizeWarning(UserWarning):
+    """A file store grew past its documented size limit; a SQL store (SQLite) will serve better."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Plugins and named records.
+
+
+class PluginError(LeftbehindError):
+    """A plugin misbehaved: a broken hook, a bad record."""
+
+    def __init__(self, message: str, *, plugin: str | None = None) -> None:
+        self.plugin = plugin
+        super().__init__(message)
+
+
+class PluginLoadError(PluginError, ImportError):
+    """A plugin's entry point could not be loaded or registered (strict mode)."""
+
+    def __init__(self, plugin: str, distribution: str, cause: BaseException) -> None:
+        self.distribution = distribution
+        self.cause = cause
+        PluginError.__init__(
+            self,
+            f"plugin {plugin!r} from distribution {distribution} failed to load: "
+            f"{type(cause).__name__}: {cause}",
+            plugin=plugin,
+        )
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped because it failed to load or to answer a hook."""
+
+
+class UnknownNameError(LeftbehindError, KeyError):
+    """No registered record of this sort has this name; ``choices`` lists the ones that do."""
+
+    def __init__(self, what: str, name: str, choices: Iterable[str]) -> None:
+        self.what = what
+        self.name = name
+        self.choices = tuple(sorted(choices))
+        super().__init__(f"no {what} named {name!r}; choices: {_choices(self.choices)}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class UnknownBackendError(UnknownNameError):
+    """No storage backend serves this URL's scheme."""
+
+    def __init__(self, scheme: str, choices: Iterable[str]) -> None:
+        self.what, self.name, self.choices = "storage backend", scheme, tuple(sorted(choices))
+        KeyError.__init__(
+            self, f"no storage backend serves {scheme}; choices: {_choices(self.choices)}"
+        )
+
+
+class DuplicateNameError(PluginError, ValueError):
+    """Two plugins registered records of one sort under the same name."""
+
+    def __init__(self, what: str, name: str, plugins: Iterable[str]) -> None:
+        self.what = what
+        self.name = name
+        self.plugins = tuple(plugins)
+        super().__init__(
+            f"{what} {name!r} is registered by more than one plugin: {', '.join(self.plugins)}; "
+            f"disable all but one with LEFTBEHIND_DISABLED_PLUGINS",
+            plugin=self.plugins[-1] if self.plugins else None,
+        )

@@ -1,0 +1,101 @@
+"""``memory://``: a store in this process's memory, for tests and scripts.
+
+``memory://`` opens a fresh private store. ``memory://name`` opens a store shared by every handle
+on the same name in this process, kept while at least one handle is open (like SQLite's shared
+in-memory databases). Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+
+from leftbehind.errors import StoreURLError
+from leftbehind.hookspecs import BackendRecord
+from leftbehind.plugins import hookimpl
+from leftbehind.store import BaseStore, Changes, Document, JSONScalar, copy_document, matches
+
+__all__ = ["MemoryStore", "open_memory"]
+
+SCHEME = "memory"
+
+
+class _Data:
+    """The documents behind one or more handles."""
+
+    __slots__ = ("__weakref__", "lock", "tables")
+
+    def __init__(self) -> None:
+        self.tables: dict[str, dict[str, Document]] = {}
+        self.lock = threading.Lock()
+
+
+_named: weakref.WeakValueDictionary[str, _Data] = weakref.WeakValueDictionary()
+_named_lock = threading.Lock()
+
+
+class MemoryStore(BaseStore):
+    """Documents in dicts, guarded by a lock; a commit swaps in the changed tables at once."""
+
+    capabilities: frozenset[str] = frozenset()
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__()
+        self.name = name
+        if name is None:
+            self._data = _Data()
+        else:
+            with _named_lock:
+                data = _named.get(name)
+                if data is None:
+                    data = _named[name] = _Data()
+            self._data = data
+
+    def _get(self, kind: str, key: str) -> Document | None:
+        doc = self._data.tables.get(kind, {}).get(key)
+        return None if doc is None else copy_document(doc)
+
+    def _scan(self, kind: str, where: dict[str, JSONScalar]) -> Iterable[tuple[str, Document]]:
+        rows = list(self._data.tables.get(kind, {}).items())  # a snapshot: commits swap tables
+        return ((key, copy_document(doc)) for key, doc in rows if matches(doc, where))
+
+    def _count(self, kind: str, where: dict[str, JSONScalar]) -> int:
+        table = self._data.tables.get(kind, {})
+        if not where:
+            return len(table)
+        return sum(1 for doc in list(table.values()) if matches(doc, where))
+
+    def _kinds(self) -> Iterable[str]:
+        return list(self._data.tables)
+
+    def _apply(self, changes: Changes) -> None:
+        data = self._data
+        with data.lock:
+            changes.check(lambda kind, key: data.tables.get(kind, {}).get(key))
+            data.tables = changes.applied_to(data.tables)
+
+    def _close(self) -> None:
+        self._data = _Data()
+
+
+def open_memory(url: str) -> MemoryStore:
+    """Open ``memory://`` (private) or ``memory://name`` (shared in this process)."""
+    prefix = f"{SCHEME}://"
+    if not url.startswith(prefix):
+        raise StoreURLError(SCHEME, f"must start with {prefix}")
+    name = url[len(prefix) :]
+    return MemoryStore(name or None)
+
+
+@hookimpl(trylast=True)
+def leftbehind_storage_backends() -> list[BackendRecord]:
+    """``memory://``."""
+    return [
+        BackendRecord(
+            name="memory",
+            schemes=(SCHEME,),
+            factory=open_memory,
+            description="in this process's memory; memory://name is shared while open",
+        )
+    ]

@@ -1,0 +1,145 @@
+"""Every hook a leftbehind plugin may implement, and the records the registration hooks return.
+
+A plugin is a module (or object) with functions marked by :data:`leftbehind.plugins.hookimpl`,
+named like the specs below, announced in its distribution's metadata::
+
+    [project.entry-points.leftbehind]
+    ourcounty = "ourcounty_leftbehind.plugin"
+
+Registration hooks take no arguments and return a list of named records; leftbehind collects the
+records of every plugin, and a name registered twice is an error naming both plugins (disable one
+with ``LEFTBEHIND_DISABLED_PLUGINS``). Built-in records come from built-in plugins registered the
+same way (``trylast=True``), so yours are listed first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from attrs import field, frozen
+
+from leftbehind.plugins import _hookspec
+
+if TYPE_CHECKING:
+    from leftbehind.domain.eligibility import Policy
+    from leftbehind.notifiers import Notifier
+    from leftbehind.store import Store
+
+__all__ = [
+    "PLAIN_PATH",
+    "BackendRecord",
+    "NotifierRecord",
+    "PolicyRecord",
+    "leftbehind_eligibility_policies",
+    "leftbehind_notifiers",
+    "leftbehind_storage_backends",
+]
+
+#: The pseudo-scheme of a URL without ``scheme://``: a plain file path (TinyDB claims it).
+PLAIN_PATH = ""
+
+
+def _tuple(value: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@frozen
+class BackendRecord:
+    """A storage backend: the URL schemes it serves and a factory from a URL to a store.
+
+    ``factory`` receives the whole URL (``"tinydb:///srv/county.json"``, or a plain path for
+    :data:`PLAIN_PATH`) and returns an open :class:`~leftbehind.store.Store`.
+    """
+
+    name: str
+    schemes: tuple[str, ...] = field(converter=_tuple)
+    factory: Callable[[str], Store]
+    description: str = ""
+
+
+@frozen
+class NotifierRecord:
+    """A notification channel: a name and a factory from its settings to a notifier."""
+
+    name: str
+    factory: Callable[[Mapping[str, str]], Notifier]
+    description: str = ""
+
+
+@frozen
+class PolicyRecord:
+    """An eligibility policy (認定口徑): name and version, and a factory for the policy."""
+
+    name: str
+    version: str
+    factory: Callable[[], Policy]
+    description: str = ""
+
+
+@_hookspec
+def leftbehind_storage_backends() -> list[BackendRecord]:
+    """Register storage backends, each serving one or more URL schemes.
+
+    Called when a store is opened by URL (:meth:`~leftbehind.plugins.Plugins.open_store`) and when
+    backends are listed. Takes no parameters.
+
+    :returns: the plugin's backends; two backends claiming one scheme are an error.
+
+    Example plugin, a backend for ``county://`` URLs::
+
+        from leftbehind.hookspecs import BackendRecord
+        from leftbehind.plugins import hookimpl
+
+        @hookimpl
+        def leftbehind_storage_backends():
+            return [BackendRecord("county", ("county",), CountyStore.from_url, "our archive")]
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@_hookspec
+def leftbehind_notifiers() -> list[NotifierRecord]:
+    """Register notification channels (email, webhook, SMS gateway).
+
+    Called when the outbox needs a notifier by name (:meth:`~leftbehind.plugins.Plugins.notifier`)
+    and when channels are listed. Takes no parameters. Leftbehind calls each notifier on its own,
+    so one failing channel never stops another.
+
+    :returns: the plugin's notifiers; ``factory(config)`` gets the channel's settings.
+
+    Example plugin::
+
+        @hookimpl
+        def leftbehind_notifiers():
+            return [NotifierRecord("county-sms", lambda config: SmsNotifier(config["gateway"]))]
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@_hookspec
+def leftbehind_eligibility_policies() -> list[PolicyRecord]:
+    """Register eligibility policies (認定口徑) that derive a child's timeline from facts.
+
+    Called when a policy is chosen by name (:meth:`~leftbehind.plugins.Plugins.policy`) and when
+    policies are listed. Takes no parameters. Built in: ``guangping-plan`` and ``national-2016``.
+
+    :returns: the plugin's policies; ``factory()`` builds a
+        :class:`~leftbehind.domain.eligibility.Policy` whose ``name`` and ``version`` match.
+
+    Example plugin, the plan's rule without the bridge for short home stays::
+
+        from leftbehind.domain.eligibility import PlanPolicy
+
+        @hookimpl
+        def leftbehind_eligibility_policies():
+            strict = lambda: PlanPolicy(bridge_days=0, name="plan-strict")
+            return [PolicyRecord("plan-strict", "1", strict, "no bridging of home stays")]
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError

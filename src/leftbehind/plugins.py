@@ -1,0 +1,292 @@
+"""The plugin system: one project name, the ``hookimpl`` marker, and a typed facade over pluggy.
+
+Write a plugin with :data:`hookimpl` and the hooks in :mod:`leftbehind.hookspecs`; use
+:class:`Plugins` to find what the plugins registered::
+
+    plugins = Plugins.load()
+    store = plugins.open_store("tinydb:///srv/county.json")
+    policy = plugins.policy("guangping-plan")
+
+:func:`make_plugin_manager` builds a fresh manager on every call (there is no global one):
+it adds the hookspecs, registers the built-in plugins (:data:`DEFAULT_PLUGINS`) through the same
+``register()`` as third-party ones, loads the entry points of group ``leftbehind`` one by one —
+a plugin that fails is named with its distribution and skipped with a :class:`PluginWarning`, or
+raises :class:`~leftbehind.errors.PluginLoadError` in strict mode — and finally runs
+``check_pending()`` so a misspelled hook fails loudly. Plugins named in
+``LEFTBEHIND_DISABLED_PLUGINS`` (comma-separated; built-ins are named by module path, others by
+entry-point name) are blocked.
+
+Only this module touches ``pm.hook``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Final, TypeVar
+
+import pluggy
+
+from leftbehind.errors import (
+    DuplicateNameError,
+    PluginError,
+    PluginLoadError,
+    PluginWarning,
+    UnknownBackendError,
+    UnknownNameError,
+)
+
+if TYPE_CHECKING:
+    from leftbehind.domain.eligibility import Policy
+    from leftbehind.hookspecs import BackendRecord, NotifierRecord, PolicyRecord
+    from leftbehind.notifiers import Notifier
+    from leftbehind.store import Store
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "DISABLED_PLUGINS_ENV",
+    "NAME",
+    "PluginWarning",
+    "Plugins",
+    "hookimpl",
+    "make_plugin_manager",
+]
+
+#: The project name: pluggy's project, the entry-point group, the hook prefix.
+NAME: Final = "leftbehind"
+#: Marks a plugin's hook implementations: ``@hookimpl def leftbehind_storage_backends(): ...``.
+hookimpl: Final = pluggy.HookimplMarker(NAME)
+_hookspec: Final = pluggy.HookspecMarker(NAME)
+
+#: Modules of the built-in plugins, registered first and named by their module path.
+DEFAULT_PLUGINS: Final = (
+    "leftbehind.backends.memory",
+    "leftbehind.backends.tinydb",
+    "leftbehind.builtins",
+)
+#: Environment variable: comma-separated names of plugins not to register.
+DISABLED_PLUGINS_ENV: Final = "LEFTBEHIND_DISABLED_PLUGINS"
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_R = TypeVar("_R")
+
+
+def make_plugin_manager(
+    *,
+    strict: bool = False,
+    disabled: Iterable[str] | None = None,
+    load_entrypoints: bool = True,
+) -> pluggy.PluginManager:
+    """A new plugin manager with the hookspecs, the built-ins and (by default) installed plugins.
+
+    :param strict: raise :class:`~leftbehind.errors.PluginLoadError` for a plugin that fails to
+        load, instead of warning and skipping it.
+    :param disabled: plugin names to block, added to those in ``LEFTBEHIND_DISABLED_PLUGINS``.
+    :param load_entrypoints: load the entry points of group ``leftbehind``.
+    """
+    from leftbehind import hookspecs
+
+    pm = pluggy.PluginManager(NAME)
+    pm.add_hookspecs(hookspecs)
+    for name in _disabled(disabled):
+        pm.set_blocked(name)
+    for path in DEFAULT_PLUGINS:
+        if not pm.is_blocked(path):
+            pm.register(importlib.import_module(path), name=path)
+    if load_entrypoints:
+        for ep in sorted(importlib.metadata.entry_points(group=NAME), key=lambda ep: ep.name):
+            _load_entrypoint(pm, ep, strict=strict)
+    pm.check_pending()
+    return pm
+
+
+def _disabled(extra: Iterable[str] | None) -> set[str]:
+    names = {n.strip() for n in os.environ.get(DISABLED_PLUGINS_ENV, "").split(",")}
+    names.update(extra or ())
+    names.discard("")
+    return names
+
+
+def _distribution(ep: importlib.metadata.EntryPoint) -> str:
+    dist = ep.dist
+    return f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"
+
+
+def _load_entrypoint(
+    pm: pluggy.PluginManager, ep: importlib.metadata.EntryPoint, *, strict: bool
+) -> None:
+    if pm.is_blocked(ep.name):
+        return
+    try:
+        if pm.has_plugin(ep.name):
+            raise ValueError("a plugin of that name is already registered")
+        plugin = ep.load()
+        pm.register(plugin, name=ep.name)
+        _check_hooks(pm, plugin)
+    except Exception as exc:
+        if pm.has_plugin(ep.name) and pm.get_plugin(ep.name) is not None:
+            pm.unregister(name=ep.name)
+        error = PluginLoadError(ep.name, _distribution(ep), exc)
+        if strict:
+            raise error from exc
+        warnings.warn(f"{error}; skipped", PluginWarning, stacklevel=3)
+
+
+def _check_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
+    """Refuse a plugin with a hook no spec knows (a misspelling), naming the hook."""
+    for caller in pm.get_hookcallers(plugin) or ():
+        if not caller.has_spec():
+            impls = [i for i in caller.get_hookimpls() if i.plugin is plugin]
+            if any(not i.optionalhook for i in impls):
+                raise PluginError(f"unknown hook {caller.name!r}")
+
+
+def _scheme_of(url: str) -> str:
+    from leftbehind.hookspecs import PLAIN_PATH
+
+    m = _SCHEME.match(url)
+    return m.group(1).lower() if m else PLAIN_PATH
+
+
+def _scheme_label(scheme: str) -> str:
+    return f"{scheme}://" if scheme else "a plain path"
+
+
+class Plugins:
+    """What the registered plugins provide, by name: a typed facade over the plugin manager.
+
+    Records are collected on each call, so plugins registered later are seen. A name registered
+    by two plugins raises :class:`~leftbehind.errors.DuplicateNameError`; an unknown name raises
+    :class:`~leftbehind.errors.UnknownNameError` listing the choices. A plugin whose hook raises
+    or returns something other than a list of records is named and skipped with a
+    :class:`PluginWarning` (strict: :class:`~leftbehind.errors.PluginError`).
+    """
+
+    def __init__(self, manager: pluggy.PluginManager, *, strict: bool = False) -> None:
+        self.manager = manager
+        self.strict = strict
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        strict: bool = False,
+        disabled: Iterable[str] | None = None,
+        load_entrypoints: bool = True,
+    ) -> Plugins:
+        """A facade over a new :func:`make_plugin_manager`."""
+        pm = make_plugin_manager(
+            strict=strict, disabled=disabled, load_entrypoints=load_entrypoints
+        )
+        return cls(pm, strict=strict)
+
+    # Collection.
+
+    def _records(self, hook: str, kind: type[_R]) -> list[tuple[str, _R]]:
+        caller = getattr(self.manager.hook, hook)
+        out: list[tuple[str, _R]] = []
+        # Registration hooks take no arguments; each plugin is called on its own so a record
+        # is attributed to its plugin and one failing plugin does not hide the others.
+        for impl in reversed(caller.get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            try:
+                result = impl.function()
+                if not isinstance(result, list) or not all(isinstance(r, kind) for r in result):
+                    raise TypeError(f"must return a list of {kind.__name__}")
+            except Exception as exc:
+                error = PluginError(
+                    f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}",
+                    plugin=impl.plugin_name,
+                )
+                if self.strict:
+                    raise error from exc
+                warnings.warn(f"{error}; skipped", PluginWarning, stacklevel=3)
+                continue
+            out.extend((impl.plugin_name, r) for r in result)
+        return out
+
+    @staticmethod
+    def _index(
+        what: str, pairs: list[tuple[str, _R]], names: Callable[[_R], Iterable[str]]
+    ) -> dict[str, _R]:
+        by_name: dict[str, _R] = {}
+        owner: dict[str, str] = {}
+        for plugin, record in pairs:
+            for name in names(record):
+                if name in by_name:
+                    raise DuplicateNameError(what, name, (owner[name], plugin))
+                by_name[name], owner[name] = record, plugin
+        return by_name
+
+    # Storage.
+
+    def backends(self) -> dict[str, BackendRecord]:
+        """Backends by URL scheme (``""`` is a plain path)."""
+        from leftbehind.hookspecs import BackendRecord
+
+        pairs = self._records("leftbehind_storage_backends", BackendRecord)
+        self._index("storage backend", pairs, lambda r: [r.name])
+        return self._index("URL scheme", pairs, lambda r: r.schemes)
+
+    def backend_for(self, url: str) -> BackendRecord:
+        """The backend serving ``url``'s scheme (a URL without ``scheme://`` is a plain path)."""
+        scheme = _scheme_of(url)
+        backends = self.backends()
+        if scheme not in backends:
+            raise UnknownBackendError(_scheme_label(scheme), map(_scheme_label, backends))
+        return backends[scheme]
+
+    def open_store(self, url: str) -> Store:
+        """Open the store at ``url`` with the backend that serves its scheme."""
+        from leftbehind.store import Store
+
+        record = self.backend_for(url)
+        store = record.factory(url)
+        if not isinstance(store, Store):
+            raise PluginError(f"backend {record.name!r} returned something that is not a Store")
+        return store
+
+    # Notifiers.
+
+    def notifiers(self) -> dict[str, NotifierRecord]:
+        """Notification channels by name."""
+        from leftbehind.hookspecs import NotifierRecord
+
+        pairs = self._records("leftbehind_notifiers", NotifierRecord)
+        return self._index("notifier", pairs, lambda r: [r.name])
+
+    def notifier(self, name: str, config: Mapping[str, str] | None = None) -> Notifier:
+        """A notifier of the channel ``name``, configured with ``config``."""
+        record = _pick("notifier", name, self.notifiers())
+        return record.factory(dict(config or {}))
+
+    # Eligibility policies.
+
+    def policies(self) -> dict[str, PolicyRecord]:
+        """Eligibility policies by name."""
+        from leftbehind.hookspecs import PolicyRecord
+
+        pairs = self._records("leftbehind_eligibility_policies", PolicyRecord)
+        return self._index("eligibility policy", pairs, lambda r: [r.name])
+
+    def policy(self, name: str) -> Policy:
+        """A fresh policy of the given name; its ``name`` and ``version`` match its record."""
+        record = _pick("eligibility policy", name, self.policies())
+        policy = record.factory()
+        if (policy.name, policy.version) != (record.name, record.version):
+            raise PluginError(
+                f"policy record {record.name!r} version {record.version!r} built a policy "
+                f"named {policy.name!r} version {policy.version!r}"
+            )
+        return policy
+
+
+def _pick(what: str, name: str, records: Mapping[str, _R]) -> _R:
+    if name not in records:
+        raise UnknownNameError(what, name, records)
+    return records[name]
