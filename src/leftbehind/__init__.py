@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from leftbehind import convert
+from leftbehind.county import County, NotFoundError, open
 from leftbehind.domain.dates import Interval, add_months
 from leftbehind.domain.eligibility import (
     Category,
@@ -36,6 +38,7 @@ __all__ = [
     "Category",
     "Change",
     "Child",
+    "County",
     "Decision",
     "Enrolment",
     "Guardian",
@@ -45,6 +48,7 @@ __all__ = [
     "LeaveReason",
     "LeftbehindError",
     "NationalPolicy",
+    "NotFoundError",
     "Parent",
     "ParentRole",
     "PlanPolicy",
@@ -58,4 +62,6 @@ __all__ = [
     "ValidationError",
     "__version__",
     "add_months",
+    "convert",
+    "open",
 ]

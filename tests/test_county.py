@@ -1,0 +1,127 @@
+"""The county handle end to end: open, write facts, query decisions, reopen, change policy."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import leftbehind
+from leftbehind.county import NotFoundError
+from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
+from leftbehind.domain.errors import ValidationError
+from leftbehind.sample import sample_county
+from leftbehind.testing.synthetic import synthetic_facts
+
+TODAY = date(2026, 4, 15)
+
+
+@pytest.fixture(params=["memory", "tinydb"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory://"
+    return str(tmp_path / "county.json")
+
+
+def test_decisions_survive_a_reopen_and_equal_the_domain(tmp_path: Path) -> None:
+    facts = synthetic_facts(seed=7, children=300, as_of=date(2026, 9, 1))
+    path = tmp_path / "county.json"
+    with leftbehind.open(path, today=lambda: facts.as_of) as county:
+        county.put_schools(facts.schools)
+        county.put_children(facts.children)
+    schools = {s.id: s for s in facts.schools}
+    policy = PlanPolicy()
+    with leftbehind.open(path) as county:
+        for child in facts.children:
+            expected = policy.timeline(child, schools)
+            assert county.timeline(child.id) == expected
+            assert county.decision(child.id, facts.as_of) == expected.decision(facts.as_of)
+            assert county.child(child.id) == child
+
+
+def test_the_default_store_is_a_file_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEFTBEHIND_STORE", raising=False)
+    sample = sample_county()
+    with leftbehind.open(today=lambda: TODAY) as county:
+        county.put_schools(sample.schools)
+    assert (tmp_path / "leftbehind.json").exists()
+    monkeypatch.setenv("LEFTBEHIND_STORE", str(tmp_path / "other.json"))
+    with leftbehind.open() as county:
+        assert county.schools() == {}
+    with leftbehind.open(tmp_path / "leftbehind.json") as county:
+        assert set(county.schools()) == {"S01", "S02", "S03"}
+
+
+def test_a_policy_change_recomputes_every_timeline(url: str) -> None:
+    sample = sample_county()
+    with leftbehind.open(url, today=lambda: TODAY) as county:
+        county.put_schools(sample.schools)
+        county.put_children(sample.children)
+        assert {t.policy for t in county.timelines().values()} == {"guangping-plan"}
+        assert county.set_policy("national-2016") == len(sample.children)
+        timelines = county.timelines()
+        assert {t.policy for t in timelines.values()} == {"national-2016"}
+        schools = {s.id: s for s in sample.schools}
+        for child in sample.children:
+            assert timelines[child.id] == NationalPolicy().timeline(child, schools)
+        # The national rule serves the town-school child; the plan's rule does not.
+        assert county.decision("C012", TODAY).served
+        county.set_policy("guangping-plan")
+        assert not county.decision("C012", TODAY).served
+
+
+def test_bad_input_names_every_problem_and_writes_nothing(url: str) -> None:
+    sample = sample_county()
+    with leftbehind.open(url, today=lambda: TODAY) as county:
+        county.put_schools(sample.schools)
+        good = leftbehind.convert.unstructure(sample.children[0])
+        bad_phone = {**good, "id": "C900", "guardian": {**good["guardian"], "phone": "12345"}}
+        future = {**good, "id": "C901", "birth_date": "2030-01-01"}
+        with pytest.raises(ValidationError) as caught:
+            county.put_children([good, bad_phone, future])
+        paths = caught.value.paths
+        assert "children[1].guardian.phone" in paths
+        assert any(p.startswith("children[2].birth_date") for p in paths)
+        assert "12345" not in str(caught.value)
+        assert list(county.children()) == []
+        assert county.timelines() == {}
+
+
+def test_unknown_school_and_duplicate_ids_are_reported(url: str) -> None:
+    sample = sample_county()
+    with leftbehind.open(url, today=lambda: TODAY) as county:
+        county.put_schools(sample.schools[:1])
+        with pytest.raises(ValidationError) as caught:
+            county.put_children([sample.children[0], sample.children[0], sample.children[3]])
+        codes = caught.value.codes
+        assert "duplicate_id" in codes
+        with pytest.raises(ValidationError) as caught:
+            county.put_children([sample.children[3]])
+        assert caught.value.codes == {"unknown_school"}
+
+
+def test_a_missing_child_is_a_not_found_error_that_is_also_a_key_error() -> None:
+    with leftbehind.open("memory://") as county:
+        with pytest.raises(NotFoundError) as caught:
+            county.child("C404")
+        assert isinstance(caught.value, KeyError)
+        assert "C404" in str(caught.value)
+
+
+@given(st.integers(min_value=0, max_value=10_000), st.dates(date(2025, 1, 1), date(2027, 12, 31)))
+def test_stored_decisions_equal_the_domain_for_any_day(seed: int, day: date) -> None:
+    facts = synthetic_facts(seed=seed, children=20, as_of=date(2026, 9, 1))
+    schools = {s.id: s for s in facts.schools}
+    with leftbehind.open("memory://", today=lambda: facts.as_of) as county:
+        county.put_schools(facts.schools)
+        county.put_children(facts.children)
+        for child in facts.children:
+            assert county.decision(child.id, day) == PlanPolicy().timeline(child, schools).decision(
+                day
+            )
