@@ -17,6 +17,9 @@ from attrs import frozen
 __all__ = ["Interval", "add_months", "days_in_month", "merge_intervals", "school_year_of"]
 
 
+_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def days_in_month(year: int, month: int) -> int:
     """The number of days in ``month`` of ``year`` (28–31)."""
     return calendar.monthrange(year, month)[1]
@@ -35,10 +38,15 @@ def add_months(d: date, months: int) -> date:
     >>> add_months(date(2026, 1, 31), 3)
     datetime.date(2026, 4, 30)
     """
-    index = d.year * 12 + (d.month - 1) + months
-    year, month0 = divmod(index, 12)
-    month = month0 + 1
-    return date(year, month, min(d.day, days_in_month(year, month)))
+    index = d.month - 1 + months
+    year = d.year + index // 12
+    month = index % 12 + 1
+    day = d.day
+    if day > 28:  # only the 29th to 31st can need clamping
+        last = _DAYS[month] if month != 2 else 29 if calendar.isleap(year) else 28
+        if day > last:
+            day = last
+    return date(year, month, day)
 
 
 def school_year_of(d: date) -> int:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import enum
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 from attrs import field, frozen
 
 from leftbehind.domain.dates import Interval, add_months, merge_intervals
-from leftbehind.domain.model import Child, Parent, ParentRole, School
+from leftbehind.domain.model import Absence, Child, Parent, ParentRole, School
 
 __all__ = [
     "Category",
@@ -139,7 +140,9 @@ class Change:
 class Timeline:
     """A child's category spans under one policy (name and version), and the facts it lacked.
 
-    ``spans`` are sorted by start; spans of one category never overlap or touch.
+    ``spans`` are sorted by start (then category); spans of one category never overlap or touch.
+    Lookups (``decision``, ``categories_on``, ``next_change``) bisect an index of the change days
+    that is built on first use and never stored.
     """
 
     child_id: str
@@ -147,30 +150,33 @@ class Timeline:
     version: str
     spans: tuple[Span, ...] = field(default=(), converter=_spans)
     missing: tuple[str, ...] = field(default=(), converter=_strings)
+    _index: _Index | None = field(
+        default=None, init=False, repr=False, eq=False, hash=False, alias="_index"
+    )
+
+    def _lookup(self) -> _Index:
+        index = self._index
+        if index is None:
+            index = _build_index(self.spans)
+            object.__setattr__(self, "_index", index)
+        return index
 
     def categories_on(self, d: date) -> frozenset[Category]:
         """The categories that hold on day ``d``."""
-        return frozenset(
-            s.category for s in self.spans if s.start <= d and (s.end is None or d < s.end)
-        )
+        days, regions = self._lookup()
+        return regions[bisect_right(days, d)][0]
 
     def spans_on(self, d: date) -> tuple[Span, ...]:
-        return tuple(s for s in self.spans if s.start <= d and (s.end is None or d < s.end))
+        """The spans that hold on day ``d``, in the order of :attr:`spans`."""
+        days, regions = self._lookup()
+        return regions[bisect_right(days, d)][2]
 
     def decision(self, d: date) -> Decision:
         """The decision as of ``d``: a lookup in the spans."""
-        spans = self.spans_on(d)
-        reasons: list[Reason] = []
-        for span in spans:
-            reasons.extend(r for r in span.reasons if r not in reasons)
+        days, regions = self._lookup()
+        categories, reasons, _ = regions[bisect_right(days, d)]
         return Decision(
-            child_id=self.child_id,
-            as_of=d,
-            categories=frozenset(s.category for s in spans),
-            reasons=tuple(reasons),
-            policy=self.policy,
-            version=self.version,
-            missing=self.missing,
+            self.child_id, d, categories, reasons, self.policy, self.version, self.missing
         )
 
     def served_intervals(self) -> list[Interval]:
@@ -179,19 +185,16 @@ class Timeline:
 
     def change_days(self) -> list[date]:
         """Every day on which some category starts or ends, sorted."""
-        days = {s.start for s in self.spans} | {s.end for s in self.spans if s.end is not None}
-        return sorted(days)
+        return list(self._lookup()[0])
 
     def next_change(self, after: date) -> Change | None:
         """The first change strictly after ``after``, or ``None`` if nothing changes later."""
-        days = self.change_days()
+        days, regions = self._lookup()
         i = bisect_right(days, after)
         if i == len(days):
             return None
-        on = days[i]
-        started = frozenset(s.category for s in self.spans if s.start == on)
-        ended = frozenset(s.category for s in self.spans if s.end == on)
-        return Change(on=on, started=started - ended, ended=ended - started)
+        before, now = regions[i][0], regions[i + 1][0]
+        return Change(on=days[i], started=now - before, ended=before - now)
 
     def changes(self, start: date, end: date) -> list[Change]:
         """Every change on a day in ``[start, end)``."""
@@ -201,6 +204,31 @@ class Timeline:
             out.append(change)
             cursor = change.on
         return out
+
+
+_Region = tuple[frozenset[Category], tuple[Reason, ...], tuple[Span, ...]]
+_Index = tuple[tuple[date, ...], tuple[_Region, ...]]
+_NOTHING: _Region = (frozenset(), (), ())
+
+
+def _build_index(spans: tuple[Span, ...]) -> _Index:
+    """The change days and, for each run of days between them, what holds.
+
+    ``regions[i]`` holds on the days ``d`` with ``bisect_right(days, d) == i``.
+    """
+    if not spans:
+        return (), (_NOTHING,)
+    points = {s.start for s in spans}
+    points.update(s.end for s in spans if s.end is not None)
+    days = tuple(sorted(points))
+    regions: list[_Region] = [_NOTHING]
+    for day in days:
+        holding = tuple(s for s in spans if s.start <= day and (s.end is None or day < s.end))
+        reasons: list[Reason] = []
+        for span in holding:
+            reasons.extend(r for r in span.reasons if r not in reasons)
+        regions.append((frozenset(s.category for s in holding), tuple(reasons), holding))
+    return days, tuple(regions)
 
 
 def add_days(d: date, n: int) -> date:
@@ -223,147 +251,203 @@ class Policy(Protocol):
 
 
 # ---------------------------------------------------------------------------------------------
-# The shared machinery: parent states as of a day, evaluated on every boundary day.
+# The shared machinery. Facts are prepared once per child into plain tuples; categories are then
+# evaluated on each day where some fact changes (a "segment" runs to the next such day), and
+# reasons are made only where a span starts. Open ends are ``_OPEN`` inside this module.
+
+_OPEN = date.max
+_FATHER, _MOTHER = ParentRole.FATHER, ParentRole.MOTHER
 
 
-@frozen
 class _ParentFacts:
-    """A parent's facts prepared once per timeline: qualifying away intervals and dated states."""
+    """One parent's facts prepared for a timeline (a plain slotted class: made per child).
 
-    role: ParentRole
-    parent: Parent
-    qualifying: tuple[tuple[Interval, date], ...]  # (interval when away counts, spell start)
-    places: tuple[str, ...]
+    ``qualifying`` holds ``(from, until, spell start, place)``: the days on which being away
+    counts (``until`` is ``_OPEN`` for an open spell), already cut at death or disappearance.
+    ``gone`` is the first day the parent is deceased or missing, ``out`` the first day the parent
+    is out of the family (gone, divorced out, or ``date.min`` when unknown); ``_OPEN`` if never.
+    """
 
-    def qualified_on(self, d: date) -> date | None:
-        """The start of the qualifying spell covering ``d``, if any."""
-        for interval, spell_start in self.qualifying:
-            if interval.contains(d):
-                return spell_start
+    __slots__ = ("gone", "out", "parent", "qualifying", "role")
+
+    def __init__(
+        self,
+        role: ParentRole,
+        parent: Parent,
+        qualifying: list[tuple[date, date, date, str]],
+        gone: date,
+        out: date,
+    ) -> None:
+        self.role = role
+        self.parent = parent
+        self.qualifying = qualifying
+        self.gone = gone
+        self.out = out
+
+    def away_on(self, day: date) -> tuple[date, date, date, str] | None:
+        for q in self.qualifying:
+            if q[0] <= day < q[1]:
+                return q
         return None
 
 
+def _spells(absences: tuple[Absence, ...], bridge_days: int) -> list[tuple[date, date]]:
+    """Absence spells merged across home stays of at most ``bridge_days`` (see merge_intervals)."""
+    ordered = sorted(
+        (a.start, _OPEN if a.end is None else a.end)
+        for a in absences
+        if a.end is None or a.start < a.end
+    )
+    merged: list[tuple[date, date]] = []
+    for start, end in ordered:
+        if merged:
+            last_start, last_end = merged[-1]
+            if last_end is _OPEN or last_end == _OPEN:
+                break
+            if (start - last_end).days <= bridge_days:
+                if end > last_end:
+                    merged[-1] = (last_start, end)
+                continue
+        merged.append((start, end))
+    return merged
+
+
+def _plus_months(d: date, months: int) -> date:
+    try:
+        return add_months(d, months)
+    except (ValueError, OverflowError):  # beyond year 9999: never
+        return _OPEN
+
+
 def _prepare(role: ParentRole, parent: Parent, min_months: int, bridge_days: int) -> _ParentFacts:
-    stops = [x for x in (parent.deceased_on, parent.missing_since) if x is not None]
-    stop = min(stops) if stops else None
-    spells = merge_intervals((a.interval for a in parent.absences), bridge_days=bridge_days)
-    qualifying: list[tuple[Interval, date]] = []
-    places: list[str] = []
-    for spell in spells:
-        begins = add_months(spell.start, min_months)
-        end = spell.end
-        if stop is not None and (end is None or stop < end):
-            end = stop
-        if end is None or begins < end:
-            qualifying.append((Interval(begins, end), spell.start))
-            places.append(
-                next((a.place for a in parent.absences if spell.contains(a.start) and a.place), "")
-            )
-    return _ParentFacts(role, parent, tuple(qualifying), tuple(places))
+    gone = _OPEN
+    deceased, missing = parent.deceased_on, parent.missing_since
+    if deceased is not None:
+        gone = deceased
+    if missing is not None and missing < gone:
+        gone = missing
+    out = gone if parent.known else date.min
+    divorced = parent.divorced_out_on
+    if divorced is not None and divorced < out:
+        out = divorced
+    qualifying: list[tuple[date, date, date, str]] = []
+    absences = parent.absences
+    if len(absences) == 1:  # the common case, without sorting and merging
+        a = absences[0]
+        end = _OPEN if a.end is None else a.end
+        begins = _plus_months(a.start, min_months)
+        until = end if end < gone else gone
+        if begins < until:
+            qualifying.append((begins, until, a.start, a.place))
+    elif absences:
+        for start, end in _spells(absences, bridge_days):
+            begins = _plus_months(start, min_months)
+            until = end if end < gone else gone
+            if begins < until:
+                place = next((a.place for a in absences if a.place and start <= a.start < end), "")
+                qualifying.append((begins, until, start, place))
+    return _ParentFacts(role, parent, qualifying, gone, out)
+
+
+@lru_cache(maxsize=65536)
+def _away_reason(role: ParentRole, spell_start: date, place: str, min_months: int) -> Reason:
+    where = f"（{place}）" if place else ""
+    text = f"{role.label}自{spell_start.isoformat()}外出務工{where}，已滿{min_months}個月"
+    return Reason(f"{role.value}_away", text, spell_start)
+
+
+@lru_cache(maxsize=65536)
+def _state_reason(role: ParentRole, state: str, since: date | None) -> Reason:
+    return Reason(f"{role.value}_{state}", role.label + _STATE_TEXT[state], since)
+
+
+_STATE_TEXT = {
+    "deceased": "去世",
+    "missing": "失蹤",
+    "divorced_out": "離異不在戶",
+    "unknown": "不詳",
+    "no_capacity": "無監護能力",
+}
+
+
+@lru_cache(maxsize=65536)
+def _abandoned_reason(since: date | None) -> Reason:
+    return Reason("abandoned", "被遺棄", since)
 
 
 def _on(d: date | None, day: date) -> bool:
     return d is not None and d <= day
 
 
-def _gone(p: Parent, day: date) -> Reason | None:
-    label = "{}"
+def _gone_reason(f: _ParentFacts, day: date) -> Reason | None:
+    p = f.parent
     if _on(p.deceased_on, day):
-        return Reason("parent_deceased", label + "去世", p.deceased_on)
+        return _state_reason(f.role, "deceased", p.deceased_on)
     if _on(p.missing_since, day):
-        return Reason("parent_missing", label + "失蹤", p.missing_since)
+        return _state_reason(f.role, "missing", p.missing_since)
     return None
 
 
-def _out(p: Parent, day: date) -> Reason | None:
-    gone = _gone(p, day)
+def _out_reason(f: _ParentFacts, day: date) -> Reason | None:
+    gone = _gone_reason(f, day)
     if gone is not None:
         return gone
+    p = f.parent
     if _on(p.divorced_out_on, day):
-        return Reason("parent_divorced_out", "{}離異不在戶", p.divorced_out_on)
+        return _state_reason(f.role, "divorced_out", p.divorced_out_on)
     if not p.known:
-        return Reason("parent_unknown", "{}不詳")
+        return _state_reason(f.role, "unknown", None)
     return None
 
 
-def _named(reason: Reason, role: ParentRole) -> Reason:
-    return Reason(
-        f"{role.value}_{reason.code.removeprefix('parent_')}",
-        reason.text.format(role.label),
-        reason.since,
-    )
+def _away_reason_on(f: _ParentFacts, day: date, min_months: int) -> Reason | None:
+    q = f.away_on(day)
+    return None if q is None else _away_reason(f.role, q[2], q[3], min_months)
 
 
-def _away_reason(facts: _ParentFacts, day: date, min_months: int) -> Reason | None:
-    spell_start = facts.qualified_on(day)
-    if spell_start is None:
-        return None
-    place = next(
-        (facts.places[i] for i, (iv, _) in enumerate(facts.qualifying) if iv.contains(day)), ""
-    )
-    where = f"（{place}）" if place else ""
-    text = f"{facts.role.label}自{spell_start.isoformat()}外出務工{where}，已滿{min_months}個月"
-    return Reason(f"{facts.role.value}_away", text, spell_start)
-
-
-def _boundaries(child: Child, facts: Iterable[_ParentFacts], extra: Iterable[date]) -> set[date]:
-    days: set[date] = set(extra)
+def _boundaries(facts: Iterable[_ParentFacts], abandoned_on: date | None) -> list[date]:
+    days: set[date] = set()
     for f in facts:
-        for interval, _ in f.qualifying:
-            days.add(interval.start)
-            if interval.end is not None:
-                days.add(interval.end)
+        for q in f.qualifying:
+            days.add(q[0])
+            days.add(q[1])
         p = f.parent
-        days.update(
-            d for d in (p.deceased_on, p.missing_since, p.divorced_out_on, p.no_capacity_since) if d
-        )
-    if child.abandoned_on is not None:
-        days.add(child.abandoned_on)
-    return days
+        for d in (p.deceased_on, p.missing_since, p.divorced_out_on, p.no_capacity_since):
+            if d is not None:
+                days.add(d)
+    if abandoned_on is not None:
+        days.add(abandoned_on)
+    return sorted(days)
 
 
-def _spans_from_segments(
-    segments: list[tuple[date, date | None, dict[Category, tuple[Reason, ...]]]],
-) -> list[Span]:
-    """Join consecutive segments in which a category holds into one span per run."""
-    spans: list[Span] = []
-    open_: dict[Category, tuple[date, tuple[Reason, ...]]] = {}
-    last_end: date | None = None
-    for start, end, cats in segments:
-        if last_end is not None and start != last_end:
-            for cat, (s, reasons) in open_.items():
-                spans.append(Span(s, last_end, cat, reasons))
-            open_ = {}
-        for cat in list(open_):
-            if cat not in cats:
-                s, reasons = open_.pop(cat)
-                spans.append(Span(s, start, cat, reasons))
-        for cat, reasons in cats.items():
-            if cat not in open_:
-                open_[cat] = (start, reasons)
-        last_end = end
-    for cat, (s, reasons) in open_.items():
-        spans.append(Span(s, last_end, cat, reasons))
-    spans.sort(key=_span_order)
-    return spans
+_Cats = tuple[Category, ...]
 
 
-def _span_order(span: Span) -> tuple[date, str]:
-    return span.start, span.category.value
-
-
-def _segments(scope: list[Interval], days: set[date]) -> list[tuple[date, date | None]]:
-    """Cut each scope interval at every boundary day inside it."""
-    out: list[tuple[date, date | None]] = []
-    ordered = sorted(days)
-    for interval in scope:
-        cuts = [
-            d for d in ordered if interval.start < d and (interval.end is None or d < interval.end)
-        ]
-        starts = [interval.start, *cuts]
-        ends: list[date | None] = [*cuts, interval.end]
-        out.extend(zip(starts, ends, strict=True))
-    return out
+def _runs(
+    scope: list[tuple[date, date]],
+    cuts: list[date],
+    categories_on: Callable[[date], _Cats],
+) -> list[tuple[date, date, Category]]:
+    """The maximal runs ``(start, end, category)`` within each scope interval."""
+    runs: list[tuple[date, date, Category]] = []
+    for lo, hi in scope:
+        opened: dict[Category, date] = {}
+        i = bisect_right(cuts, lo)
+        day = lo
+        while True:
+            cats = categories_on(day)
+            for cat in [c for c in opened if c not in cats]:
+                runs.append((opened.pop(cat), day, cat))
+            for cat in cats:
+                if cat not in opened:
+                    opened[cat] = day
+            if i < len(cuts) and cuts[i] < hi:
+                day = cuts[i]
+                i += 1
+            else:
+                break
+        runs.extend((start, hi, cat) for cat, start in opened.items())
+    return runs
 
 
 def _parents(
@@ -371,8 +455,7 @@ def _parents(
 ) -> tuple[list[_ParentFacts], list[str]]:
     facts: list[_ParentFacts] = []
     missing: list[str] = []
-    for role in (ParentRole.FATHER, ParentRole.MOTHER):
-        parent = child.parent(role)
+    for role, parent in ((_FATHER, child.father), (_MOTHER, child.mother)):
         if parent is None:
             missing.append(role.value)
         else:
@@ -382,8 +465,8 @@ def _parents(
 
 def _school_scope(
     child: Child, schools: Mapping[str, School], *, rural_only: bool
-) -> tuple[list[Interval], list[str]]:
-    intervals: list[Interval] = []
+) -> tuple[list[tuple[date, date]], list[str]]:
+    intervals: list[tuple[date, date]] = []
     missing: list[str] = []
     for i, enrolment in enumerate(child.enrolments):
         school = schools.get(enrolment.school_id)
@@ -392,8 +475,63 @@ def _school_scope(
             continue
         if rural_only and not school.rural:
             continue
-        intervals.append(enrolment.interval)
-    return merge_intervals(intervals), missing
+        end = _OPEN if enrolment.end is None else enrolment.end
+        if enrolment.start < end:
+            intervals.append((enrolment.start, end))
+    if len(intervals) > 1:
+        intervals = _spells_of(intervals)
+    return intervals, missing
+
+
+def _spells_of(intervals: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Merge touching or overlapping intervals."""
+    merged: list[tuple[date, date]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+            continue
+        merged.append((start, end))
+    return merged
+
+
+def _clip(intervals: list[tuple[date, date]], lo: date, hi: date) -> Iterable[tuple[date, date]]:
+    for start, end in intervals:
+        start, end = max(start, lo), min(end, hi)
+        if start < end:
+            yield start, end
+
+
+def _settled(parent: Parent | None) -> bool:
+    """A recorded, known parent at home throughout: no spell, death, disappearance or divorce."""
+    return (
+        parent is not None
+        and parent.known
+        and not parent.absences
+        and parent.deceased_on is None
+        and parent.missing_since is None
+        and parent.divorced_out_on is None
+    )
+
+
+def _span_order(span: Span) -> tuple[date, str]:
+    return span.start, span.category.value
+
+
+def _make_timeline(
+    child: Child,
+    policy: PlanPolicy | NationalPolicy,
+    runs: list[tuple[date, date, Category]],
+    reasons: Callable[[Category, date], tuple[Reason, ...]],
+    missing: list[str],
+) -> Timeline:
+    spans = [
+        Span(start, None if end is _OPEN or end == _OPEN else end, cat, reasons(cat, start))
+        for start, end, cat in runs
+    ]
+    if len(spans) > 1:
+        spans.sort(key=_span_order)
+    return Timeline(child.id, policy.name, policy.version, spans, missing)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -416,41 +554,56 @@ class PlanPolicy:
     version: str = "1"
 
     def timeline(self, child: Child, schools: Mapping[str, School]) -> Timeline:
+        if child.abandoned_on is None and _settled(child.father) and _settled(child.mother):
+            unknown = [
+                f"enrolments[{i}].school_id"
+                for i, e in enumerate(child.enrolments)
+                if e.school_id not in schools
+            ]
+            return Timeline(child.id, self.name, self.version, (), unknown)
         scope, missing = _school_scope(child, schools, rural_only=True)
         facts, missing_parents = _parents(child, self.min_months, self.bridge_days)
         missing += missing_parents
-        days = _boundaries(child, facts, ())
-        segments = []
-        for start, end in _segments(scope, days):
-            segments.append(
-                (start, end, self._categories(child, facts, start, complete=not missing_parents))
-            )
-        return Timeline(
-            child.id, self.name, self.version, _spans_from_segments(segments), tuple(missing)
-        )
+        if not scope:
+            return Timeline(child.id, self.name, self.version, (), missing)
+        abandoned = child.abandoned_on
+        min_months = self.min_months
 
-    def _categories(
-        self, child: Child, facts: list[_ParentFacts], day: date, *, complete: bool
-    ) -> dict[Category, tuple[Reason, ...]]:
-        cats: dict[Category, tuple[Reason, ...]] = {}
-        if _on(child.abandoned_on, day):
-            cats[Category.ABANDONED] = (Reason("abandoned", "被遺棄", child.abandoned_on),)
-        if not complete:
-            return cats
-        gone = [(f, r) for f in facts if (r := _gone(f.parent, day)) is not None]
-        if len(gone) == 2:
-            cats[Category.ORPHAN] = tuple(_named(r, f.role) for f, r in gone)
-            return cats
-        out = [(f, r) for f in facts if (r := _out(f.parent, day)) is not None]
-        if out:
-            cats[Category.SINGLE_PARENT] = tuple(_named(r, f.role) for f, r in out)
-        in_family = [f for f in facts if _out(f.parent, day) is None]
-        away = [r for f in in_family if (r := _away_reason(f, day, self.min_months)) is not None]
-        if len(away) == 2:
-            cats[Category.LEFT_BEHIND_BOTH] = tuple(away)
-        elif len(away) == 1:
-            cats[Category.LEFT_BEHIND_ONE] = tuple(away)
-        return cats
+        def categories_on(day: date) -> _Cats:
+            cats: list[Category] = []
+            if abandoned is not None and abandoned <= day:
+                cats.append(_ABANDONED)
+            if missing_parents:
+                return tuple(cats)
+            father, mother = facts
+            if father.gone <= day and mother.gone <= day:
+                cats.append(_ORPHAN)
+                return tuple(cats)
+            if father.out <= day or mother.out <= day:
+                cats.append(_SINGLE)
+            away_f = day < father.out and father.away_on(day) is not None
+            away_m = day < mother.out and mother.away_on(day) is not None
+            if away_f and away_m:
+                cats.append(_BOTH)
+            elif away_f or away_m:
+                cats.append(_ONE)
+            return tuple(cats)
+
+        def reasons(cat: Category, day: date) -> tuple[Reason, ...]:
+            if cat is _ABANDONED:
+                return (_abandoned_reason(abandoned),)
+            if cat is _ORPHAN:
+                return tuple(r for f in facts if (r := _gone_reason(f, day)) is not None)
+            if cat is _SINGLE:
+                return tuple(r for f in facts if (r := _out_reason(f, day)) is not None)
+            return tuple(
+                r
+                for f in facts
+                if day < f.out and (r := _away_reason_on(f, day, min_months)) is not None
+            )
+
+        runs = _runs(scope, _boundaries(facts, abandoned), categories_on)
+        return _make_timeline(child, self, runs, reasons, missing)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -476,34 +629,43 @@ class NationalPolicy:
     def timeline(self, child: Child, schools: Mapping[str, School]) -> Timeline:
         if not child.rural_hukou:
             return Timeline(child.id, self.name, self.version, (), ())
-        scope, missing = _school_scope(child, schools, rural_only=False)
-        cutoff = add_months(child.birth_date, 12 * self.max_age)
-        scope = [i for s in scope if (i := s.intersection(Interval(child.birth_date, cutoff)))]
+        enrolled, missing = _school_scope(child, schools, rural_only=False)
+        born = child.birth_date
+        cutoff = _plus_months(born, 12 * self.max_age)
+        scope = [
+            (max(lo, born), min(hi, cutoff))
+            for lo, hi in enrolled
+            if max(lo, born) < min(hi, cutoff)
+        ]
         facts, missing_parents = _parents(child, self.min_months, self.bridge_days)
         missing += missing_parents
-        segments = []
-        if not missing_parents:
-            for start, end in _segments(scope, _boundaries(child, facts, ())):
-                segments.append((start, end, self._categories(facts, start)))
-        return Timeline(
-            child.id, self.name, self.version, _spans_from_segments(segments), tuple(missing)
-        )
+        if missing_parents or not scope:
+            return Timeline(child.id, self.name, self.version, (), missing)
+        father, mother = facts
+        min_months = self.min_months
 
-    def _categories(
-        self, facts: list[_ParentFacts], day: date
-    ) -> dict[Category, tuple[Reason, ...]]:
-        away = {
-            f.role: r for f in facts if (r := _away_reason(f, day, self.min_months)) is not None
-        }
-        if len(away) == 2:
-            return {Category.LEFT_BEHIND_BOTH: tuple(away.values())}
-        if len(away) == 1:
-            other = next(f for f in facts if f.role not in away)
-            if _on(other.parent.no_capacity_since, day):
-                reason = Reason(
-                    f"{other.role.value}_no_capacity",
-                    f"{other.role.label}無監護能力",
-                    other.parent.no_capacity_since,
-                )
-                return {Category.LEFT_BEHIND_ONE: (*away.values(), reason)}
-        return {}
+        def categories_on(day: date) -> _Cats:
+            away_f = father.away_on(day) is not None
+            away_m = mother.away_on(day) is not None
+            if away_f and away_m:
+                return (_BOTH,)
+            if away_f or away_m:
+                other = mother if away_f else father
+                if _on(other.parent.no_capacity_since, day):
+                    return (_ONE,)
+            return ()
+
+        def reasons(cat: Category, day: date) -> tuple[Reason, ...]:
+            away = [r for f in facts if (r := _away_reason_on(f, day, min_months)) is not None]
+            if cat is _BOTH:
+                return tuple(away)
+            other = mother if father.away_on(day) is not None else father
+            capacity = _state_reason(other.role, "no_capacity", other.parent.no_capacity_since)
+            return (*away, capacity)
+
+        runs = _runs(scope, _boundaries(facts, None), categories_on)
+        return _make_timeline(child, self, runs, reasons, missing)
+
+
+_BOTH, _ONE = Category.LEFT_BEHIND_BOTH, Category.LEFT_BEHIND_ONE
+_ORPHAN, _ABANDONED, _SINGLE = Category.ORPHAN, Category.ABANDONED, Category.SINGLE_PARENT
