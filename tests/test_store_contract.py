@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leftbehind.backends.memory import MemoryStore
 from leftbehind.backends.tinydb import TinyDBStore
+from leftbehind.errors import InvalidDocumentError
 from leftbehind.plugins import Plugins
-from leftbehind.store import DURABLE, MULTIPROCESS, Store
-from leftbehind.testing.contract import StoreContract
+from leftbehind.store import DURABLE, MULTIPROCESS, Document, Store, to_document
+from leftbehind.testing.contract import StoreContract, json_documents, json_values
 
 _names = itertools.count()
 
@@ -60,3 +67,24 @@ class TestTinyDBStore(StoreContract):
 
     def test_is_durable_and_multiprocess(self, store: Store) -> None:
         assert {DURABLE, MULTIPROCESS} <= store.capabilities
+
+
+@given(doc=json_documents())
+def test_validation_copies_json_exactly(doc: Document) -> None:
+    copy = to_document(doc)
+    assert copy == doc
+    assert copy is not doc
+    assert json.loads(json.dumps(copy, ensure_ascii=False)) == copy
+
+
+@given(doc=st.dictionaries(st.text(max_size=3), st.tuples(json_values()) | json_values()))
+def test_fast_and_careful_validation_agree(doc: dict[str, Any]) -> None:
+    """Tuples take the careful path; the result is the same as for lists."""
+    as_lists = json.loads(json.dumps(doc))
+    try:
+        copy = to_document(doc)
+    except InvalidDocumentError:
+        with pytest.raises(InvalidDocumentError):
+            to_document(as_lists)
+    else:
+        assert copy == as_lists == to_document(as_lists)

@@ -217,9 +217,60 @@ def to_document(doc: object, *, kind: str = "document") -> Document:
     Raises :class:`~leftbehind.errors.InvalidDocumentError` naming the position
     (``child/$.parents[0]``), never the value.
     """
+    if type(doc) is dict:
+        try:
+            return _clean_object(doc, 1)
+        except _UnusualValueError:
+            pass  # a tuple, a Mapping, or an error: the careful walk converts or names it
     if not isinstance(doc, Mapping):
         raise InvalidDocumentError(kind, f"a document must be a mapping, not {type(doc).__name__}")
     return _object(doc, kind, "$", 1)
+
+
+class _UnusualValueError(Exception):
+    """Raised by the fast walk for anything but plain valid JSON."""
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _clean_object(value: dict[object, object], depth: int) -> Document:
+    # The fast walk: exact types only, no positions; about twice the speed of _object.
+    if depth > MAX_DEPTH:
+        raise _UnusualValueError
+    out: Document = {}
+    for name, item in value.items():
+        if type(name) is not str or "\x00" in name or not (name.isascii() or _utf8(name)):
+            raise _UnusualValueError
+        out[name] = _clean(item, depth)
+    return out
+
+
+def _clean(item: object, depth: int) -> JSON:
+    if type(item) is str:
+        if "\x00" in item or not (item.isascii() or _utf8(item)):
+            raise _UnusualValueError
+        return item
+    if type(item) is dict:
+        return _clean_object(item, depth + 1)
+    if type(item) is int:
+        if _INT_MIN <= item <= _INT_MAX:
+            return item
+        raise _UnusualValueError
+    if item is None or type(item) is bool:
+        return item
+    if type(item) is float:
+        if math.isfinite(item):
+            return item
+        raise _UnusualValueError
+    if type(item) is list and depth < MAX_DEPTH:
+        return [_clean(x, depth + 1) for x in item]
+    raise _UnusualValueError
 
 
 def _object(value: Mapping[object, object], kind: str, path: str, depth: int) -> Document:
