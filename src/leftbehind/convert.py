@@ -13,6 +13,12 @@ Every bad field is collected. Then, if every field was well-formed, the cross-fi
 and one :class:`~leftbehind.domain.errors.ValidationError` lists everything, each issue with a
 path (``children[3].father.phone``) and a stable code, never the rejected value.
 
+Codes of the reading itself: ``type`` (wrong JSON type), ``date_format`` (not ``YYYY-MM-DD``),
+``date_invalid`` (no such day), ``choice`` (not one of an enum's values), ``text_too_long``,
+``text_control``, ``text_encoding``, ``unknown_field``, ``required`` (a field without default is
+absent), ``json``, ``encoding`` and ``duplicate_key`` (unreadable text), ``invalid`` (anything
+else); a resident ID or phone gives the codes of :mod:`leftbehind.domain.validate` directly.
+
 >>> from datetime import date
 >>> from leftbehind.domain.model import Child
 >>> doc = {"id": "c1", "name": "小明", "sex": "male", "birth_date": "2016-02-30"}

@@ -161,20 +161,29 @@ class Timeline:
             object.__setattr__(self, "_index", index)
         return index
 
+    def _region(self, d: date) -> _Region:
+        spans = self.spans
+        if not spans:
+            return _NOTHING
+        if len(spans) == 1:  # most timelines: no index needed
+            s = spans[0]
+            if s.start <= d and (s.end is None or d < s.end):
+                return _ALONE[s.category], s.reasons, spans
+            return _NOTHING
+        days, regions = self._lookup()
+        return regions[bisect_right(days, d)]
+
     def categories_on(self, d: date) -> frozenset[Category]:
         """The categories that hold on day ``d``."""
-        days, regions = self._lookup()
-        return regions[bisect_right(days, d)][0]
+        return self._region(d)[0]
 
     def spans_on(self, d: date) -> tuple[Span, ...]:
         """The spans that hold on day ``d``, in the order of :attr:`spans`."""
-        days, regions = self._lookup()
-        return regions[bisect_right(days, d)][2]
+        return self._region(d)[2]
 
     def decision(self, d: date) -> Decision:
         """The decision as of ``d``: a lookup in the spans."""
-        days, regions = self._lookup()
-        categories, reasons, _ = regions[bisect_right(days, d)]
+        categories, reasons, _ = self._region(d)
         return Decision(
             self.child_id, d, categories, reasons, self.policy, self.version, self.missing
         )
@@ -209,6 +218,7 @@ class Timeline:
 _Region = tuple[frozenset[Category], tuple[Reason, ...], tuple[Span, ...]]
 _Index = tuple[tuple[date, ...], tuple[_Region, ...]]
 _NOTHING: _Region = (frozenset(), (), ())
+_ALONE = {c: frozenset((c,)) for c in Category}
 
 
 def _build_index(spans: tuple[Span, ...]) -> _Index:
@@ -257,6 +267,7 @@ class Policy(Protocol):
 
 _OPEN = date.max
 _FATHER, _MOTHER = ParentRole.FATHER, ParentRole.MOTHER
+_ROLES = {r.value: r for r in ParentRole}
 
 
 class _ParentFacts:
@@ -268,7 +279,7 @@ class _ParentFacts:
     is out of the family (gone, divorced out, or ``date.min`` when unknown); ``_OPEN`` if never.
     """
 
-    __slots__ = ("gone", "out", "parent", "qualifying", "role")
+    __slots__ = ("gone", "out", "parent", "qualifying", "role", "who")
 
     def __init__(
         self,
@@ -279,6 +290,7 @@ class _ParentFacts:
         out: date,
     ) -> None:
         self.role = role
+        self.who: str = role._value_  # a cache key: a str hashes faster than an enum member
         self.parent = parent
         self.qualifying = qualifying
         self.gone = gone
@@ -350,14 +362,16 @@ def _prepare(role: ParentRole, parent: Parent, min_months: int, bridge_days: int
 
 
 @lru_cache(maxsize=65536)
-def _away_reason(role: ParentRole, spell_start: date, place: str, min_months: int) -> Reason:
+def _away_reason(who: str, spell_start: date, place: str, min_months: int) -> Reason:
+    role = _ROLES[who]
     where = f"（{place}）" if place else ""
     text = f"{role.label}自{spell_start.isoformat()}外出務工{where}，已滿{min_months}個月"
     return Reason(f"{role.value}_away", text, spell_start)
 
 
 @lru_cache(maxsize=65536)
-def _state_reason(role: ParentRole, state: str, since: date | None) -> Reason:
+def _state_reason(who: str, state: str, since: date | None) -> Reason:
+    role = _ROLES[who]
     return Reason(f"{role.value}_{state}", role.label + _STATE_TEXT[state], since)
 
 
@@ -382,9 +396,9 @@ def _on(d: date | None, day: date) -> bool:
 def _gone_reason(f: _ParentFacts, day: date) -> Reason | None:
     p = f.parent
     if _on(p.deceased_on, day):
-        return _state_reason(f.role, "deceased", p.deceased_on)
+        return _state_reason(f.who, "deceased", p.deceased_on)
     if _on(p.missing_since, day):
-        return _state_reason(f.role, "missing", p.missing_since)
+        return _state_reason(f.who, "missing", p.missing_since)
     return None
 
 
@@ -394,15 +408,15 @@ def _out_reason(f: _ParentFacts, day: date) -> Reason | None:
         return gone
     p = f.parent
     if _on(p.divorced_out_on, day):
-        return _state_reason(f.role, "divorced_out", p.divorced_out_on)
+        return _state_reason(f.who, "divorced_out", p.divorced_out_on)
     if not p.known:
-        return _state_reason(f.role, "unknown", None)
+        return _state_reason(f.who, "unknown", None)
     return None
 
 
 def _away_reason_on(f: _ParentFacts, day: date, min_months: int) -> Reason | None:
     q = f.away_on(day)
-    return None if q is None else _away_reason(f.role, q[2], q[3], min_months)
+    return None if q is None else _away_reason(f.who, q[2], q[3], min_months)
 
 
 def _boundaries(facts: Iterable[_ParentFacts], abandoned_on: date | None) -> list[date]:
@@ -502,6 +516,15 @@ def _clip(intervals: list[tuple[date, date]], lo: date, hi: date) -> Iterable[tu
             yield start, end
 
 
+def _unknown_schools(child: Child, schools: Mapping[str, School]) -> tuple[str, ...]:
+    enrolments = child.enrolments
+    if len(enrolments) == 1 and enrolments[0].school_id in schools:
+        return ()
+    return tuple(
+        f"enrolments[{i}].school_id" for i, e in enumerate(enrolments) if e.school_id not in schools
+    )
+
+
 def _settled(parent: Parent | None) -> bool:
     """A recorded, known parent at home throughout: no spell, death, disappearance or divorce."""
     return (
@@ -515,7 +538,7 @@ def _settled(parent: Parent | None) -> bool:
 
 
 def _span_order(span: Span) -> tuple[date, str]:
-    return span.start, span.category.value
+    return span.start, span.category._value_
 
 
 def _make_timeline(
@@ -555,12 +578,7 @@ class PlanPolicy:
 
     def timeline(self, child: Child, schools: Mapping[str, School]) -> Timeline:
         if child.abandoned_on is None and _settled(child.father) and _settled(child.mother):
-            unknown = [
-                f"enrolments[{i}].school_id"
-                for i, e in enumerate(child.enrolments)
-                if e.school_id not in schools
-            ]
-            return Timeline(child.id, self.name, self.version, (), unknown)
+            return Timeline(child.id, self.name, self.version, (), _unknown_schools(child, schools))
         scope, missing = _school_scope(child, schools, rural_only=True)
         facts, missing_parents = _parents(child, self.min_months, self.bridge_days)
         missing += missing_parents
@@ -596,11 +614,11 @@ class PlanPolicy:
                 return tuple(r for f in facts if (r := _gone_reason(f, day)) is not None)
             if cat is _SINGLE:
                 return tuple(r for f in facts if (r := _out_reason(f, day)) is not None)
-            return tuple(
-                r
-                for f in facts
-                if day < f.out and (r := _away_reason_on(f, day, min_months)) is not None
-            )
+            away: list[Reason] = []
+            for f in facts:
+                if day < f.out and (q := f.away_on(day)) is not None:
+                    away.append(_away_reason(f.who, q[2], q[3], min_months))
+            return tuple(away)
 
         runs = _runs(scope, _boundaries(facts, abandoned), categories_on)
         return _make_timeline(child, self, runs, reasons, missing)
@@ -660,7 +678,7 @@ class NationalPolicy:
             if cat is _BOTH:
                 return tuple(away)
             other = mother if father.away_on(day) is not None else father
-            capacity = _state_reason(other.role, "no_capacity", other.parent.no_capacity_since)
+            capacity = _state_reason(other.who, "no_capacity", other.parent.no_capacity_since)
             return (*away, capacity)
 
         runs = _runs(scope, _boundaries(facts, None), categories_on)

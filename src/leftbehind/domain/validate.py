@@ -6,31 +6,31 @@ the checks that need it (future dates) are skipped.
 
 Codes and their weight:
 
-===========================  =======  ==========================================================
-code                         weight   meaning
-===========================  =======  ==========================================================
-``required``                 error    an identity key (``id``) is empty
-``future_date``              error    a fact dated after today (birth, absence start, death,
-                                      missing, divorce, capacity lost, abandonment, ID birth)
-``absence_order``            error    an absence ends before it starts
-``absence_overlap``          error    two absence spells of one parent share a day
-``death_before_absence``     error    a spell starts on or after the parent's death
-``missing_before_absence``   error    a spell starts on or after the parent went missing
-``enrolment_order``          error    an enrolment ends before it starts
-``enrolment_overlap``        error    two enrolments share a day
-``enrolment_before_birth``   error    an enrolment starts before the child was born
-``leave_reason_without_end`` error    a reason for leaving on an enrolment that has not ended
-``grade_range``              error    a grade outside 1–9
-``id_format``                error    not 17 digits and a digit or X
-``id_birth_date``            error    positions 7–14 of the ID are no real date
-``id_check_digit``           error    the GB 11643 check digit fails
-``id_birth_mismatch``        error    the ID's birth date differs from the recorded one
-``id_sex_mismatch``          warning  the ID's sex digit differs from the recorded sex
-``phone_format``             error    neither a mainland mobile nor a landline with area code
-``duplicate_id``             error    two children (or schools) share an ``id``
-``duplicate_resident_id``    error    two children share a resident ID number
-``unknown_school``           error    an enrolment names a school that is not listed
-===========================  =======  ==========================================================
+==============================  =======  ========================================================
+code                            weight   meaning
+==============================  =======  ========================================================
+``required``                    error    an identity key (``id``) is empty
+``future_date``                 error    a fact dated after today (birth, absence start, death,
+                                         missing, divorce, capacity lost, abandonment, ID birth)
+``absence_order``               error    an absence ends before it starts
+``absence_overlap``             error    two absence spells of one parent share a day
+``death_before_absence``        error    a spell starts on or after the parent's death
+``missing_before_absence``      error    a spell starts on or after the parent went missing
+``enrolment_order``             error    an enrolment ends before it starts
+``enrolment_overlap``           error    two enrolments share a day
+``enrolment_before_birth``      error    an enrolment starts before the child was born
+``leave_reason_without_end``    error    a reason for leaving on an enrolment that has not ended
+``grade_range``                 error    a grade outside 1–9
+``id_format``                   error    not 17 digits and a digit or X
+``id_birth_date``               error    positions 7–14 of the ID are no real date
+``id_check_digit``              error    the GB 11643 check digit fails
+``id_birth_mismatch``           error    the ID's birth date differs from the recorded one
+``id_sex_mismatch``             warning  the ID's sex digit differs from the recorded sex
+``phone_format``                error    neither a mainland mobile nor a landline with area code
+``duplicate_id``                error    two children (or schools) share an ``id``
+``duplicate_resident_id``       error    two children share a resident ID number
+``unknown_school``              error    an enrolment names a school that is not listed
+==============================  =======  ========================================================
 
 A sex digit that disagrees is a warning rather than an error: the recorded sex and the card can
 both be right (the card was issued before a correction), and the mismatch hides nothing the
