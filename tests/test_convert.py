@@ -91,6 +91,7 @@ def test_timelines_and_decisions_round_trip(child: Child, d: date) -> None:
             _round_trips(span)
         loaded = from_json(to_json(timeline), Timeline)
         assert loaded.decision(d) == timeline.decision(d)
+        assert set(unstructure(timeline)) == {"child_id", "policy", "version", "spans", "missing"}
 
 
 def test_json_is_deterministic_utf8_with_sorted_keys() -> None:
