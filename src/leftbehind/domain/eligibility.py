@@ -444,23 +444,31 @@ def _runs(
 ) -> list[tuple[date, date, Category]]:
     """The maximal runs ``(start, end, category)`` within each scope interval."""
     runs: list[tuple[date, date, Category]] = []
+    n = len(cuts)
     for lo, hi in scope:
-        opened: dict[Category, date] = {}
+        opened: list[tuple[Category, date]] = []  # a list: hashing enum members is slow
+        previous: _Cats = ()
         i = bisect_right(cuts, lo)
         day = lo
         while True:
             cats = categories_on(day)
-            for cat in [c for c in opened if c not in cats]:
-                runs.append((opened.pop(cat), day, cat))
-            for cat in cats:
-                if cat not in opened:
-                    opened[cat] = day
-            if i < len(cuts) and cuts[i] < hi:
+            if cats != previous:
+                still: list[tuple[Category, date]] = []
+                for cat, start in opened:
+                    if cat in cats:
+                        still.append((cat, start))
+                    else:
+                        runs.append((start, day, cat))
+                for cat in cats:
+                    if cat not in previous:
+                        still.append((cat, day))
+                opened, previous = still, cats
+            if i < n and cuts[i] < hi:
                 day = cuts[i]
                 i += 1
             else:
                 break
-        runs.extend((start, hi, cat) for cat, start in opened.items())
+        runs.extend((start, hi, cat) for cat, start in opened)
     return runs
 
 
@@ -480,9 +488,19 @@ def _parents(
 def _school_scope(
     child: Child, schools: Mapping[str, School], *, rural_only: bool
 ) -> tuple[list[tuple[date, date]], list[str]]:
+    enrolments = child.enrolments
+    if len(enrolments) == 1:  # the common case
+        e = enrolments[0]
+        school = schools.get(e.school_id)
+        if school is None:
+            return [], ["enrolments[0].school_id"]
+        end = _OPEN if e.end is None else e.end
+        if (rural_only and not school.rural) or not e.start < end:
+            return [], []
+        return [(e.start, end)], []
     intervals: list[tuple[date, date]] = []
     missing: list[str] = []
-    for i, enrolment in enumerate(child.enrolments):
+    for i, enrolment in enumerate(enrolments):
         school = schools.get(enrolment.school_id)
         if school is None:
             missing.append(f"enrolments[{i}].school_id")
