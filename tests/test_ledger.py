@@ -17,7 +17,6 @@ from leftbehind.domain.eligibility import Category, NationalPolicy, PlanPolicy
 from leftbehind.domain.errors import LeftbehindError, ValidationError
 from leftbehind.domain.ledger import (
     EMPTY,
-    CareLink,
     CountyTable,
     DutySource,
     DutyTally,
@@ -49,6 +48,7 @@ from leftbehind.domain.model import (
     School,
     Sex,
 )
+from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.testing.synthetic import synthetic_facts
 
 PLAN, NATIONAL = PlanPolicy(), NationalPolicy()
@@ -60,30 +60,36 @@ KINDS = ("talk", "family_contact", "parent_report", "home_visit")
 # Building facts: the synthetic county, with care links and duty tallies drawn from a seed.
 
 
-def care_links(children: Sequence[Child], seed: int) -> list[CareLink]:
+def care(children: Sequence[Child], seed: int) -> tuple[list[Staff], list[Assignment]]:
     """A class teacher per (school, class), proxy parents and staff pairs for most children."""
-    links: list[CareLink] = []
+    staff: dict[str, Staff] = {}
+    out: list[Assignment] = []
+
+    def assign(child: Child, sid: str, school: str, role: Role, e: Enrolment) -> None:
+        staff.setdefault(sid, Staff(sid, f"教師{sid[-3:]}", school, phone="13512345678"))
+        out.append(Assignment(f"A{len(out)}", sid, child.id, role, e.start, e.end))
+
     for child in children:
         rng = random.Random(f"{seed}/{child.id}")
         for e in child.enrolments:
-            teacher = f"T-{e.school_id}-{e.class_name}"
-            links.append(CareLink(child.id, teacher, "class_teacher", e.start, e.end, "班主任甲"))
+            school = e.school_id
+            assign(child, f"T-{school}-{e.class_name}", school, Role.CLASS_TEACHER, e)
             if rng.random() < 0.8:
-                proxy = f"P-{e.school_id}-{rng.randrange(4)}"
-                links.append(CareLink(child.id, proxy, "proxy_parent", e.start, e.end, "代管乙"))
+                assign(child, f"P-{school}-{rng.randrange(4)}", school, Role.PROXY_PARENT, e)
             if rng.random() < 0.6:
-                pair = f"P-{e.school_id}-{rng.randrange(4)}"
-                links.append(CareLink(child.id, pair, "staff_pair", e.start, e.end, "結對丙"))
+                assign(child, f"P-{school}-{rng.randrange(4)}", school, Role.STAFF_PAIR, e)
             if rng.random() < 0.2:
-                links.append(CareLink(child.id, f"V{rng.randrange(9)}", "volunteer", e.start))
-    return links
+                assign(child, f"V{rng.randrange(9)}", school, Role.VOLUNTEER, e)
+    return sorted(staff.values(), key=lambda p: p.id), out
 
 
-def tallies_source(children: Sequence[Child], links: Sequence[CareLink], seed: int) -> DutySource:
-    """A duty source whose tallies depend only on the seed, the period and the day."""
+def tallies_source(
+    children: Sequence[Child], assignments: Sequence[Assignment], seed: int
+) -> DutySource:
+    """A duty source whose tallies depend only on the seed, the child, the period and the day."""
     owners: dict[str, list[str]] = {}
-    for link in links:
-        owners.setdefault(link.child_id, []).append(link.person_id)
+    for a in assignments:
+        owners.setdefault(a.child_id, []).append(a.staff_id)
     ids = [c.id for c in children]
 
     def source(period: Interval, as_of: date) -> Iterable[DutyTally]:
@@ -112,14 +118,15 @@ def county_facts(
     facts = synthetic_facts(seed=seed, children=n, as_of=as_of)
     schools = {s.id: s for s in facts.schools}
     children = tuple(facts.children if keep is None else keep)
-    links = care_links(children, seed)
+    staff, assignments = care(children, seed)
     return LedgerFacts(
         schools,
         children,
         {c.id: PLAN.timeline(c, schools) for c in children},
         national={c.id: NATIONAL.timeline(c, schools) for c in children},
-        links=links,
-        duties=tallies_source(children, links, seed),
+        staff=staff,
+        assignments=assignments,
+        duties=tallies_source(children, assignments, seed),
         county=county,
         national_policy="national-2016/1",
     )
@@ -151,7 +158,8 @@ def split(facts: LedgerFacts, mask: int, *, by_school: bool) -> tuple[LedgerFact
             children,
             facts.timelines,
             national=facts.national,
-            links=[k for k in facts.links if k.child_id in ids],
+            staff=facts.staff,
+            assignments=[a for a in facts.assignments.all if a.child_id in ids],
             duties=source,
             county=facts.county,
             national_policy=facts.national_policy,
@@ -528,20 +536,30 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
     gone = Parent(absences=[Absence(date(2025, 1, 10), None, "天津")])
     e = Enrolment("A", date(2023, 9, 1), 1, "1班")
     kids = [_child(f"C{i}", e, father=gone) for i in range(3)]
-    links = [
-        CareLink("C0", "T1", "class_teacher", date(2023, 9, 1), None, "王老師"),
-        CareLink("C1", "T1", "class_teacher", date(2023, 9, 1), None, "王老師"),
-        CareLink("C0", "T2", "proxy_parent", date(2026, 9, 15), None, "李老師"),
-        CareLink("C1", "T2", "proxy_parent", date(2026, 9, 1), date(2026, 9, 10), "李老師"),
-        CareLink("C2", "T3", "staff_pair", date(2026, 1, 1), None, "趙老師"),
-        CareLink("C2", "T3", "student_buddy", date(2026, 1, 1), None, "小明"),
+    staff = [
+        Staff("T1", "王老師", "A"),
+        Staff("T2", "李老師", "A"),
+        Staff("T3", "趙老師", "A"),
+        Staff("B1", "小明", "A", title="學生"),
+    ]
+    held = [
+        ("C0", "T1", Role.CLASS_TEACHER, date(2023, 9, 1), None),
+        ("C1", "T1", Role.CLASS_TEACHER, date(2023, 9, 1), None),
+        ("C0", "T2", Role.PROXY_PARENT, date(2026, 9, 15), None),
+        ("C1", "T2", Role.PROXY_PARENT, date(2026, 9, 1), date(2026, 9, 10)),
+        ("C2", "T3", Role.STAFF_PAIR, date(2026, 1, 1), None),
+        ("C2", "B1", Role.STUDENT_BUDDY, date(2026, 1, 1), None),
+    ]
+    assignments = [
+        Assignment(f"a{i}", sid, cid, role, start, end)
+        for i, (cid, sid, role, start, end) in enumerate(held)
     ]
     tallies = [
         DutyTally("C0", "talk", "T1", 4, 3, 1),
         DutyTally("C1", "talk", "T1", 4, 4, 0),
         DutyTally("C0", "home_visit", "T2", 1, 0, 0),
     ]
-    facts = _facts(kids, links=links, duties=lambda period, as_of: tallies)
+    facts = _facts(kids, staff=staff, assignments=assignments, duties=lambda p, d: tallies)
     school = school_table(facts, "A", as_of=date(2026, 9, 30), period=SEPTEMBER)
     counts = school.counts
     assert counts["has.class_teacher"] == 2
@@ -554,7 +572,7 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
     t1 = teacher_table(facts, "T1", as_of=date(2026, 9, 30), period=SEPTEMBER)
     assert [r.child_id for r in t1.rows] == ["C0", "C1"]
     row = t1.rows[0]
-    assert row.roles == ("class_teacher",)
+    assert row.roles == (Role.CLASS_TEACHER,)
     assert row.proxy_parents == ("李老師",)
     assert row.father.status == "外出務工"
     assert row.father.work_place == "天津"
@@ -562,7 +580,7 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
     assert [(c.kind, c.due, c.done, c.overdue) for c in row.duties] == [("talk", 4, 3, 1)]
     assert teacher_table(facts, "T3", as_of=date(2026, 9, 30), period=SEPTEMBER).rows[
         0
-    ].pairings == (("結伴學生", "小明"), ("結對教師", "趙老師"))
+    ].pairings == (("一對一幫扶教職工", "趙老師"), ("結伴學生", "小明"))
     assert teacher_table(facts, "nobody", as_of=date(2026, 9, 30), period=SEPTEMBER).rows == ()
 
 

@@ -26,8 +26,6 @@ from leftbehind.domain.ledger_build import (
     stamp_of,
 )
 from leftbehind.domain.ledger_facts import (
-    CARE_ROLES,
-    CareLink,
     DutySource,
     DutyTally,
     LedgerFacts,
@@ -60,11 +58,9 @@ from leftbehind.domain.ledger_teacher import (
 
 __all__ = [
     "BREAKDOWNS",
-    "CARE_ROLES",
     "EMPTY",
     "MIN_DUE",
     "PRIMARY_ORDER",
-    "CareLink",
     "CountyTable",
     "DutyCell",
     "DutySource",

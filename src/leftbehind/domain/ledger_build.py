@@ -2,7 +2,7 @@
 
 The pass reads each child once: the enrolment and categories on the eve of the period and on
 ``as_of`` (for the dynamics), and, for a child served on ``as_of``, the breakdowns, the five
-clears, the care links holding that day and the duty tallies of the period. Counts go into one
+clears, the assignments holding that day and the duty tallies of the period. Counts go into one
 :class:`collections.Counter` per school; subtotals are sums of school rows. No duty occurrence is
 materialised: the tallies come from :attr:`LedgerFacts.duties` already counted.
 """
@@ -18,7 +18,7 @@ from attrs import frozen
 from leftbehind.domain.dates import Interval, school_year_of
 from leftbehind.domain.eligibility import Category, Timeline
 from leftbehind.domain.errors import Issue, ValidationError
-from leftbehind.domain.ledger_facts import CareLink, DutyTally, LedgerFacts
+from leftbehind.domain.ledger_facts import DutyTally, LedgerFacts
 from leftbehind.domain.ledger_move import Movement, entered_reason, left_reason
 from leftbehind.domain.ledger_table import (
     CountyTable,
@@ -29,6 +29,7 @@ from leftbehind.domain.ledger_table import (
     row_problems,
 )
 from leftbehind.domain.model import Child, Enrolment, School, Sex
+from leftbehind.domain.people import Assignment, Role
 from leftbehind.domain.profile import ProfileArea, profile_completeness
 
 __all__ = [
@@ -55,8 +56,8 @@ _CLEAR_KEYS = {
         frozenset(a for i, a in enumerate(ProfileArea) if bits & (1 << i)) for bits in range(32)
     )
 }
-_HAS = {r: f"has.{r}" for r in ("class_teacher", "proxy_parent", "staff_pair")}
-_STAFF_ROLES = ("proxy_parent", "staff_pair")
+_HAS = {r: f"has.{r.value}" for r in (Role.CLASS_TEACHER, Role.PROXY_PARENT, Role.STAFF_PAIR)}
+_STAFF = {r: f"staff.{r.value}" for r in (Role.PROXY_PARENT, Role.STAFF_PAIR)}
 
 
 @frozen(order=True)
@@ -178,6 +179,7 @@ def _run(
     earlier = opening_timelines
     tallies = _tallies(facts, period, as_of)
     staff_seen: set[tuple[str, str, str]] = set()
+    of_child = facts.assignments.of_child
     empty: frozenset[Category] = frozenset()
     keys_of: dict[frozenset[Category], tuple[str, ...]] = {}
     year = school_year_of(as_of)
@@ -239,11 +241,11 @@ def _run(
         row["boarding.yes" if child.boarding else "boarding.no"] += 1
         for key in _CLEAR_KEYS[profile_completeness(child, as_of).complete]:
             row[key] += 1
-        links = facts.links_of(cid)
-        if links:
-            _count_care(row, sid, links, as_of, staff_seen)
-    for school_id, role, _ in staff_seen:
-        rows[school_id][f"staff.{role}"] += 1
+        held = of_child(cid)
+        if held:
+            _count_care(row, sid, held, as_of, staff_seen)
+    for school_id, key, _ in staff_seen:
+        rows[school_id][key] += 1
     return out
 
 
@@ -254,16 +256,17 @@ def _served_keys(cats: frozenset[Category]) -> tuple[str, ...]:
 def _count_care(
     row: Counter[str],
     sid: str,
-    links: Sequence[CareLink],
+    held: Sequence[Assignment],
     as_of: date,
     staff_seen: set[tuple[str, str, str]],
 ) -> None:
-    roles: set[str] = set()
-    for link in links:
-        if link.holds_on(as_of):
-            roles.add(link.role)
-            if link.role in _STAFF_ROLES:
-                staff_seen.add((sid, link.role, link.person_id))
+    roles: set[Role] = set()
+    for a in held:
+        if a.start <= as_of and (a.end is None or as_of < a.end):
+            roles.add(a.role)
+            key = _STAFF.get(a.role)
+            if key is not None:
+                staff_seen.add((sid, key, a.staff_id))
     for role, key in _HAS.items():
         if role in roles:
             row[key] += 1

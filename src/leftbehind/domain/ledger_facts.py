@@ -1,15 +1,15 @@
-"""What the ledgers are built from: facts, timelines, care links and duty tallies.
+"""What the ledgers are built from: facts, timelines, staff and assignments, duty tallies.
 
-The ledger needs, beyond the facts and the timelines, who cares for each child (assignments and
-pairings, dated) and how each duty stands in the period. It takes both in a plain form —
-:class:`CareLink` and :class:`DutyTally` — so that any source (the duty engine, a database
-query, a test) can feed it through a thin adapter.
+Beyond the facts and the timelines, the ledger needs who cares for each child (the dated
+:class:`~leftbehind.domain.people.Assignment` values) and how each duty stands in the period. The
+duties come in a plain counted form, :class:`DutyTally`, so that any source (the duty engine, a
+database query, a test) can feed them through a thin adapter and no occurrence is materialised.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
 from attrs import field, frozen
@@ -17,45 +17,14 @@ from attrs import field, frozen
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.model import Child, School
+from leftbehind.domain.people import Assignment, Assignments, Staff
 
 __all__ = [
-    "CARE_ROLES",
-    "CareLink",
     "DutySource",
     "DutyTally",
     "LedgerFacts",
     "MoveReason",
 ]
-
-#: The roles a person can hold towards a child, with their Chinese names.
-CARE_ROLES: dict[str, str] = {
-    "class_teacher": "班主任",
-    "subject_teacher": "任課教師",
-    "proxy_parent": "代管家長",
-    "staff_pair": "結對教師",
-    "student_buddy": "結伴學生",
-    "volunteer": "愛心人士",
-    "village_group": "校外學習小組",
-}
-
-
-@frozen
-class CareLink:
-    """A dated link between a child and a person caring for them (an assignment or a pairing).
-
-    ``role`` is a key of :data:`CARE_ROLES` (or a county's own); ``person_name`` is what the
-    teacher table shows.
-    """
-
-    child_id: str
-    person_id: str
-    role: str
-    start: date
-    end: date | None = None
-    person_name: str = ""
-
-    def holds_on(self, d: date) -> bool:
-        return self.start <= d and (self.end is None or d < self.end)
 
 
 @frozen
@@ -123,8 +92,14 @@ def _tuple_children(items: Iterable[Child]) -> tuple[Child, ...]:
     return tuple(items)
 
 
-def _tuple_links(items: Iterable[CareLink]) -> tuple[CareLink, ...]:
-    return tuple(items)
+def _staff(items: Mapping[str, Staff] | Iterable[Staff]) -> dict[str, Staff]:
+    if isinstance(items, Mapping):
+        return dict(items)
+    return {s.id: s for s in items}
+
+
+def _assignments(items: Assignments | Iterable[Assignment]) -> Assignments:
+    return items if isinstance(items, Assignments) else Assignments(items)
 
 
 def _no_duties(period: Interval, as_of: date) -> Iterable[DutyTally]:
@@ -137,28 +112,22 @@ class LedgerFacts:
 
     ``timelines`` are the plan policy's (by child id); ``national`` the 2016 national rule's, for
     the reconciliation column (empty: not shown). ``policy`` and ``national_policy`` name them in
-    the tables' stamp. ``duties`` gives the duty tallies of a period as of a day.
+    the tables' stamp. ``staff`` and ``assignments`` say who cares for whom; ``duties`` gives the
+    duty tallies of a period as of a day.
     """
 
     schools: dict[str, School] = field(converter=_schools)
     children: tuple[Child, ...] = field(converter=_tuple_children)
     timelines: Mapping[str, Timeline]
     national: Mapping[str, Timeline] = field(factory=dict)
-    links: tuple[CareLink, ...] = field(default=(), converter=_tuple_links)
+    staff: dict[str, Staff] = field(factory=dict, converter=_staff)
+    assignments: Assignments = field(factory=lambda: Assignments(()), converter=_assignments)
     duties: DutySource = _no_duties
     county: str = ""
     policy: str = "guangping-plan/1"
     national_policy: str = ""
-    _by_child: dict[str, list[CareLink]] | None = field(
-        default=None, init=False, repr=False, eq=False, hash=False, alias="_by_child"
-    )
 
-    def links_of(self, child_id: str) -> Sequence[CareLink]:
-        """The care links of one child (an index built on first use)."""
-        index = self._by_child
-        if index is None:
-            index = {}
-            for link in self.links:
-                index.setdefault(link.child_id, []).append(link)
-            object.__setattr__(self, "_by_child", index)
-        return index.get(child_id, ())
+    def staff_name(self, staff_id: str) -> str:
+        """The name of a staff member (``""`` when unknown)."""
+        person = self.staff.get(staff_id)
+        return person.name if person is not None else ""

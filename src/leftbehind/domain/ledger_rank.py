@@ -87,7 +87,7 @@ def rank_staff(
 ) -> tuple[Standing, ...]:
     """People ranked by completion of the duties they owe (``kinds``: all when None).
 
-    ``names`` maps person ids to names; by default the names on the care links are used.
+    ``names`` maps staff ids to names; by default the names of :attr:`LedgerFacts.staff`.
     """
     due: dict[str, int] = {}
     done: dict[str, int] = {}
@@ -96,5 +96,5 @@ def rank_staff(
             due[t.owner_id] = due.get(t.owner_id, 0) + t.due
             done[t.owner_id] = done.get(t.owner_id, 0) + t.done
     if names is None:
-        names = {k.person_id: k.person_name for k in facts.links}
+        names = {k: v.name for k, v in facts.staff.items()}
     return rank(((k, names.get(k, ""), due[k], done[k]) for k in due), min_due=min_due)

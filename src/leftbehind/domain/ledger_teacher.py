@@ -1,11 +1,10 @@
-"""The teacher's contact table (聯絡信息表): each served child a person is responsible for.
+"""The teacher's contact table (聯絡信息表): each served child a staff member is responsible for.
 
-A person is responsible for a child on a day when one of their care links holds that day and
-the child is served that day. Each row carries what the teacher needs to act: the class, the
-categories, the second guardian and both parents (relation, status, phone, work place), the
-proxy parents and pairings, and the status of each duty this person owes the child in the period.
-Phones are kept whole here; rendering masks them unless asked otherwise.
-"""
+A staff member is responsible for a child on a day when one of their assignments to the child
+holds that day and the child is served that day. Each row carries what the teacher needs to
+act: the class, the categories, the second guardian and both parents (relation, status, phone,
+work place), the proxy parents and pairings, and the status of each duty this staff member owes
+the child in the period. Phones are kept whole here; rendering masks them unless asked otherwise."""
 
 from __future__ import annotations
 
@@ -16,9 +15,10 @@ from attrs import frozen
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Category
 from leftbehind.domain.ledger_build import stamp_of
-from leftbehind.domain.ledger_facts import CARE_ROLES, CareLink, DutyTally, LedgerFacts
+from leftbehind.domain.ledger_facts import DutyTally, LedgerFacts
 from leftbehind.domain.ledger_table import LedgerInconsistencyError, Stamp
 from leftbehind.domain.model import Child, Guardian, Parent, ParentRole
+from leftbehind.domain.people import Assignment, Role
 
 __all__ = [
     "DutyCell",
@@ -60,7 +60,7 @@ class TeacherRow:
     name: str
     grade: int
     categories: tuple[Category, ...]
-    roles: tuple[str, ...]
+    roles: tuple[Role, ...]
     guardian: Guardian | None
     father: ParentContact
     mother: ParentContact
@@ -118,23 +118,21 @@ def parent_contact(role: ParentRole, parent: Parent | None, d: date) -> ParentCo
 
 
 def _row(
+    facts: LedgerFacts,
     child: Child,
     as_of: date,
     cats: frozenset[Category],
-    mine: list[CareLink],
-    holding: list[CareLink],
+    mine: list[Assignment],
+    holding: list[Assignment],
     duties: list[DutyTally],
 ) -> TeacherRow:
     enrolment = child.enrolment_on(as_of)
     class_name = enrolment.class_name if enrolment is not None else ""
     grade = enrolment.grade_on(as_of) if enrolment is not None else 0
-    proxies = tuple(sorted(k.person_name for k in holding if k.role == "proxy_parent"))
+    name = facts.staff_name
+    proxies = tuple(sorted(name(a.staff_id) for a in holding if a.role is Role.PROXY_PARENT))
     pairings = tuple(
-        sorted(
-            (CARE_ROLES.get(k.role, k.role), k.person_name)
-            for k in holding
-            if k.role not in ("class_teacher", "subject_teacher", "proxy_parent")
-        )
+        sorted((a.role.label, name(a.staff_id)) for a in holding if a.role in _PAIRINGS)
     )
     cells: dict[str, list[int]] = {}
     for t in duties:
@@ -148,7 +146,7 @@ def _row(
         child.name,
         grade,
         tuple(sorted(cats, key=lambda c: c.value)),
-        tuple(sorted({k.role for k in mine})),
+        tuple(sorted({a.role for a in mine}, key=lambda r: r.rank)),
         child.guardian,
         parent_contact(ParentRole.FATHER, child.father, as_of),
         parent_contact(ParentRole.MOTHER, child.mother, as_of),
@@ -158,6 +156,9 @@ def _row(
     )
 
 
+_PAIRINGS = frozenset({Role.STAFF_PAIR, Role.STUDENT_BUDDY, Role.VOLUNTEER, Role.GROUP_GUIDE})
+
+
 def teacher_tables(
     facts: LedgerFacts,
     *,
@@ -165,46 +166,40 @@ def teacher_tables(
     period: Interval,
     only: str | None = None,
 ) -> dict[str, TeacherTable]:
-    """聯絡信息表 of every person with a care link holding on ``as_of`` to a served child (or
-    of the person ``only``), keyed by person id, each checked."""
+    """聯絡信息表 of every staff member with an assignment holding on ``as_of`` to a served
+    child (or of the staff member ``only``), keyed by staff id, each checked."""
     stamp = stamp_of(facts, as_of, period)
     duties: dict[tuple[str, str], list[DutyTally]] = {}
     for t in facts.duties(period, as_of):
         if only is None or t.owner_id == only:
             duties.setdefault((t.owner_id, t.child_id), []).append(t)
     rows: dict[str, list[TeacherRow]] = {}
-    names: dict[str, set[str]] = {}
+    assignments = facts.assignments
     for child in facts.children:
-        holding = [k for k in facts.links_of(child.id) if k.holds_on(as_of)]
+        holding = assignments.on(child.id, as_of)
         if not holding:
             continue
         timeline = facts.timelines.get(child.id)
         cats = timeline.categories_on(as_of) if timeline is not None else frozenset()
         if not cats or child.enrolment_on(as_of) is None:
             continue
-        people: dict[str, list[CareLink]] = {}
-        for k in holding:
-            if only is None or k.person_id == only:
-                people.setdefault(k.person_id, []).append(k)
-        for pid, mine in people.items():
-            names.setdefault(pid, set()).update(k.person_name for k in mine)
-            row = _row(child, as_of, cats, mine, holding, duties.get((pid, child.id), []))
-            rows.setdefault(pid, []).append(row)
+        people: dict[str, list[Assignment]] = {}
+        for a in holding:
+            if only is None or a.staff_id == only:
+                people.setdefault(a.staff_id, []).append(a)
+        for sid, mine in people.items():
+            row = _row(facts, child, as_of, cats, mine, holding, duties.get((sid, child.id), []))
+            rows.setdefault(sid, []).append(row)
     if only is not None and only not in rows:
         rows[only] = []
     return {
-        pid: TeacherTable(stamp, pid, _name(names.get(pid, set())), tuple(sorted(rs))).check()
-        for pid, rs in sorted(rows.items())
+        sid: TeacherTable(stamp, sid, facts.staff_name(sid), tuple(sorted(rs))).check()
+        for sid, rs in sorted(rows.items())
     }
-
-
-def _name(names: set[str]) -> str:
-    """The person's name: the first in order of those their links carry (links may disagree)."""
-    return min((n for n in names if n), default="")
 
 
 def teacher_table(
     facts: LedgerFacts, staff_id: str, *, as_of: date, period: Interval
 ) -> TeacherTable:
-    """聯絡信息表 of one person (empty when they are responsible for no served child)."""
+    """聯絡信息表 of one staff member (empty when responsible for no served child)."""
     return teacher_tables(facts, as_of=as_of, period=period, only=staff_id)[staff_id]
