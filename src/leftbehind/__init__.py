@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leftbehind import convert
+from leftbehind.convert import from_json, structure, to_json, unstructure
 from leftbehind.county import County, NotFoundError, open
 from leftbehind.domain.dates import Interval, add_months
 from leftbehind.domain.eligibility import (
@@ -16,6 +17,7 @@ from leftbehind.domain.eligibility import (
     Span,
     Timeline,
 )
+from leftbehind.domain.ids import check_phone, check_resident_id, mask_phone, mask_resident_id
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -29,6 +31,7 @@ from leftbehind.domain.model import (
     Sex,
     Stage,
 )
+from leftbehind.domain.validate import check_child, check_children, check_school
 from leftbehind.errors import (
     ConflictError,
     CorruptStoreError,
@@ -108,8 +111,19 @@ __all__ = [
     "ValidationError",
     "__version__",
     "add_months",
+    "check_child",
+    "check_children",
+    "check_phone",
+    "check_resident_id",
+    "check_school",
     "convert",
+    "from_json",
     "hookimpl",
     "make_plugin_manager",
+    "mask_phone",
+    "mask_resident_id",
     "open",
+    "structure",
+    "to_json",
+    "unstructure",
 ]
