@@ -13,13 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import Tally
 from leftbehind.domain.eligibility import Category, NationalPolicy, PlanPolicy
 from leftbehind.domain.errors import LeftbehindError, ValidationError
 from leftbehind.domain.ledger import (
     EMPTY,
     CountyTable,
+    DutyCount,
     DutySource,
-    DutyTally,
     LedgerFacts,
     LedgerInconsistencyError,
     LedgerMismatchError,
@@ -53,7 +54,7 @@ from leftbehind.testing.synthetic import synthetic_facts
 
 PLAN, NATIONAL = PlanPolicy(), NationalPolicy()
 SEPTEMBER = Interval(date(2026, 9, 1), date(2026, 10, 1))
-KINDS = ("talk", "family_contact", "parent_report", "home_visit")
+KINDS = ("TALK", "FAMILY_CONTACT", "PARENT_REPORT", "HOME_VISIT")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,7 +93,7 @@ def tallies_source(
         owners.setdefault(a.child_id, []).append(a.staff_id)
     ids = [c.id for c in children]
 
-    def source(period: Interval, as_of: date) -> Iterable[DutyTally]:
+    def source(period: Interval, as_of: date) -> Iterable[Tally]:
         for cid in ids:
             rng = random.Random(f"{seed}/{cid}/{period.start}/{as_of}")
             if rng.random() < 0.5:
@@ -102,7 +103,7 @@ def tallies_source(
                 done = rng.randrange(0, due + 1)
                 overdue = rng.randrange(0, due - done + 1)
                 owner = rng.choice(owners.get(cid, ["nobody"]))
-                yield DutyTally(cid, kind, owner, due, done, overdue)
+                yield Tally(cid, kind, owner, due, done, overdue)
 
     return source
 
@@ -150,7 +151,7 @@ def split(facts: LedgerFacts, mask: int, *, by_school: bool) -> tuple[LedgerFact
                 k: v for k, v in schools.items() if bool(mask >> (order[k] % 61) & 1) is keep
             }
 
-        def source(period: Interval, as_of: date) -> Iterable[DutyTally]:
+        def source(period: Interval, as_of: date) -> Iterable[DutyCount]:
             return (t for t in facts.duties(period, as_of) if t.child_id in ids)
 
         return LedgerFacts(
@@ -555,9 +556,9 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
         for i, (cid, sid, role, start, end) in enumerate(held)
     ]
     tallies = [
-        DutyTally("C0", "talk", "T1", 4, 3, 1),
-        DutyTally("C1", "talk", "T1", 4, 4, 0),
-        DutyTally("C0", "home_visit", "T2", 1, 0, 0),
+        Tally("C0", "TALK", "T1", 4, 3, 1),
+        Tally("C1", "TALK", "T1", 4, 4, 0),
+        Tally("C0", "HOME_VISIT", "T2", 1, 0, 0),
     ]
     facts = _facts(kids, staff=staff, assignments=assignments, duties=lambda p, d: tallies)
     school = school_table(facts, "A", as_of=date(2026, 9, 30), period=SEPTEMBER)
@@ -568,7 +569,7 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
     assert counts["staff.proxy_parent"] == 1
     assert (counts["due.talk"], counts["done.talk"], counts["overdue.talk"]) == (8, 7, 1)
     assert counts["overdue_children"] == 1
-    assert [(o.child_id, o.overdue) for o in school.overdue] == [("C0", (("talk", 1),))]
+    assert [(o.child_id, o.overdue) for o in school.overdue] == [("C0", (("TALK", 1),))]
     t1 = teacher_table(facts, "T1", as_of=date(2026, 9, 30), period=SEPTEMBER)
     assert [r.child_id for r in t1.rows] == ["C0", "C1"]
     row = t1.rows[0]
@@ -577,7 +578,7 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
     assert row.father.status == "外出務工"
     assert row.father.work_place == "天津"
     assert row.mother.status == "在家"
-    assert [(c.kind, c.due, c.done, c.overdue) for c in row.duties] == [("talk", 4, 3, 1)]
+    assert [(c.kind, c.due, c.done, c.overdue) for c in row.duties] == [("TALK", 4, 3, 1)]
     assert teacher_table(facts, "T3", as_of=date(2026, 9, 30), period=SEPTEMBER).rows[
         0
     ].pairings == (("一對一幫扶教職工", "趙老師"), ("結伴學生", "小明"))
@@ -596,7 +597,7 @@ def test_ranking_needs_a_minimum_volume_and_shares_ranks() -> None:
 def test_rankings_of_schools_and_staff() -> None:
     facts = county_facts(13, 600)
     table = county_table(facts, as_of=date(2026, 9, 30), period=SEPTEMBER)
-    schools = rank_schools(table, kinds={"talk"}, min_due=5)
+    schools = rank_schools(table, kinds={"TALK"}, min_due=5)
     assert schools
     rates = [s.rate for s in schools]
     assert rates == sorted(rates, reverse=True)

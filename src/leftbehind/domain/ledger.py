@@ -21,13 +21,14 @@ from leftbehind.domain.ledger_build import (
     SchoolTable,
     county_table,
     diff,
+    duty_keys,
     school_table,
     school_tables,
     stamp_of,
 )
 from leftbehind.domain.ledger_facts import (
+    DutyCount,
     DutySource,
-    DutyTally,
     LedgerFacts,
     MoveReason,
 )
@@ -63,8 +64,8 @@ __all__ = [
     "PRIMARY_ORDER",
     "CountyTable",
     "DutyCell",
+    "DutyCount",
     "DutySource",
-    "DutyTally",
     "LedgerDiff",
     "LedgerFacts",
     "LedgerInconsistencyError",
@@ -81,6 +82,7 @@ __all__ = [
     "TeacherTable",
     "county_table",
     "diff",
+    "duty_keys",
     "merge",
     "parent_contact",
     "primary_category",

@@ -18,7 +18,7 @@ from attrs import frozen
 from leftbehind.domain.dates import Interval, school_year_of
 from leftbehind.domain.eligibility import Category, Timeline
 from leftbehind.domain.errors import Issue, ValidationError
-from leftbehind.domain.ledger_facts import DutyTally, LedgerFacts
+from leftbehind.domain.ledger_facts import DutyCount, LedgerFacts
 from leftbehind.domain.ledger_move import Movement, entered_reason, left_reason
 from leftbehind.domain.ledger_table import (
     CountyTable,
@@ -38,6 +38,7 @@ __all__ = [
     "SchoolTable",
     "county_table",
     "diff",
+    "duty_keys",
     "school_table",
     "school_tables",
     "stamp_of",
@@ -67,6 +68,7 @@ class OverdueChild:
     class_name: str
     child_id: str
     overdue: tuple[tuple[str, int], ...]
+    name: str = ""
 
 
 @frozen
@@ -145,8 +147,8 @@ def _unknown_school(i: int, enrolment_index: int) -> ValidationError:
     return ValidationError([issue], subject="ledger facts")
 
 
-def _tallies(facts: LedgerFacts, period: Interval, as_of: date) -> dict[str, list[DutyTally]]:
-    by_child: dict[str, list[DutyTally]] = {}
+def _tallies(facts: LedgerFacts, period: Interval, as_of: date) -> dict[str, list[DutyCount]]:
+    by_child: dict[str, list[DutyCount]] = {}
     for tally in facts.duties(period, as_of):
         by_child.setdefault(tally.child_id, []).append(tally)
     return by_child
@@ -219,7 +221,7 @@ def _run(
         if mine:
             duty_enrolment = _duty_school(child, as_of, now)
             if duty_enrolment is not None and (only is None or duty_enrolment.school_id == only):
-                _count_duties(out, rows[duty_enrolment.school_id], duty_enrolment, cid, mine)
+                _count_duties(out, rows[duty_enrolment.school_id], duty_enrolment, child, mine)
         if now is None or (only is not None and now.school_id != only):
             continue
         row = rows[now.school_id]
@@ -272,19 +274,33 @@ def _count_care(
             row[key] += 1
 
 
+_DUTY_KEYS: dict[str, tuple[str, str, str]] = {}
+
+
+def duty_keys(kind: str) -> tuple[str, str, str]:
+    """The ledger columns of a duty kind code: ``due.talk``, ``done.talk``, ``overdue.talk``."""
+    keys = _DUTY_KEYS.get(kind)
+    if keys is None:
+        low = kind.lower()
+        keys = _DUTY_KEYS[kind] = (f"due.{low}", f"done.{low}", f"overdue.{low}")
+    return keys
+
+
 def _count_duties(
-    out: _Pass, row: Counter[str], enrolment: Enrolment, child_id: str, tallies: list[DutyTally]
+    out: _Pass, row: Counter[str], enrolment: Enrolment, child: Child, tallies: list[DutyCount]
 ) -> None:
     overdue: Counter[str] = Counter()
     for t in tallies:
-        row["due." + t.kind] += t.due
-        row["done." + t.kind] += t.done
+        keys = _DUTY_KEYS.get(t.kind) or duty_keys(t.kind)
+        row[keys[0]] += t.due
+        row[keys[1]] += t.done
         if t.overdue:
-            row["overdue." + t.kind] += t.overdue
+            row[keys[2]] += t.overdue
             overdue[t.kind] += t.overdue
     if overdue:
         row["overdue_children"] += 1
-        entry = OverdueChild(enrolment.class_name, child_id, tuple(sorted(overdue.items())))
+        kinds = tuple(sorted(overdue.items()))
+        entry = OverdueChild(enrolment.class_name, child.id, kinds, child.name)
         out.overdue.setdefault(enrolment.school_id, []).append(entry)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date
+from typing import Protocol
 
 from attrs import field, frozen
 
@@ -20,31 +21,43 @@ from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Staff
 
 __all__ = [
+    "DutyCount",
     "DutySource",
-    "DutyTally",
     "LedgerFacts",
     "MoveReason",
 ]
 
 
-@frozen
-class DutyTally:
+class DutyCount(Protocol):
     """How one duty kind owed by one person to one child stands in a period, as of a day.
 
-    ``due`` counts the occurrences due so far in the period, ``done`` those satisfied by a record,
+    ``due`` counts the occurrences whose window has begun, ``done`` those satisfied by a record,
     ``overdue`` those whose window closed without one (``done + overdue <= due``).
+    :class:`leftbehind.domain.duties.Tally` is one; so is any value with these attributes.
     """
 
-    child_id: str
-    kind: str
-    owner_id: str
-    due: int
-    done: int = 0
-    overdue: int = 0
+    @property
+    def child_id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def owner_id(self) -> str: ...
+
+    @property
+    def due(self) -> int: ...
+
+    @property
+    def done(self) -> int: ...
+
+    @property
+    def overdue(self) -> int: ...
 
 
-#: A source of duty tallies: ``source(period, as_of)`` gives every tally of the period.
-DutySource = Callable[[Interval, date], Iterable[DutyTally]]
+#: A source of duty counts: ``source(period, as_of)`` gives every count of the period, such as
+#: :meth:`leftbehind.domain.duties.DutyBook.tallies`.
+DutySource = Callable[[Interval, date], Iterable[DutyCount]]
 
 
 class MoveReason(enum.Enum):
@@ -102,7 +115,7 @@ def _assignments(items: Assignments | Iterable[Assignment]) -> Assignments:
     return items if isinstance(items, Assignments) else Assignments(items)
 
 
-def _no_duties(period: Interval, as_of: date) -> Iterable[DutyTally]:
+def _no_duties(period: Interval, as_of: date) -> Iterable[DutyCount]:
     return ()
 
 

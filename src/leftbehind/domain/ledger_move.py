@@ -30,14 +30,16 @@ __all__ = ["Movement", "entered_reason", "left_reason"]
 class Movement:
     """One child entering or leaving one school's served children (動態), with the cause.
 
-    ``on`` is the day the change took effect when the facts tell it (``None`` for a policy
-    change); ``cause`` is a Chinese sentence naming the fact by relation and date, never a name.
+    ``name`` is the child's name, for the school's own ledger; ``on`` is the day the change
+    took effect when the facts tell it (``None`` for a policy change); ``cause`` is a Chinese
+    sentence naming the fact by relation and date, never by a person's name.
     """
 
     school_id: str
     entered: bool
     reason: MoveReason
     child_id: str
+    name: str = ""
     on: date | None = None
     cause: str = ""
 
@@ -75,18 +77,20 @@ def entered_reason(
     """Why ``child`` belongs to ``school_id`` on ``after`` but not on ``before``."""
     if was is None or was.school_id != school_id:
         reason = MoveReason.ENROLLED if was is None else MoveReason.TRANSFERRED_IN
-        return Movement(school_id, True, reason, child.id, now.start, f"{now.start}{reason.label}")
+        return Movement(
+            school_id, True, reason, child.id, child.name, now.start, f"{now.start}{reason.label}"
+        )
     if earlier is not None and earlier is not timeline and timeline.categories_on(before):
-        return Movement(school_id, True, MoveReason.POLICY, child.id, None, "政策調整")
+        return Movement(school_id, True, MoveReason.POLICY, child.id, child.name, None, "政策調整")
     started = [s for s in timeline.spans_on(after) if before < s.start]
     if not started:  # served on both days yet not on before: only a policy can do that
-        return Movement(school_id, True, MoveReason.OTHER, child.id, None, "")
+        return Movement(school_id, True, MoveReason.OTHER, child.id, child.name, None, "")
     span = min(started, key=lambda s: (not s.category.left_behind, s.start))
     reason = MoveReason.PARENT_LEFT if span.category.left_behind else MoveReason.FAMILY_CHANGE
     around = _served_around(timeline, after)
     on = around[0] if around is not None else span.start
     cause = "；".join(r.text for r in span.reasons) or span.category.label
-    return Movement(school_id, True, reason, child.id, on, cause)
+    return Movement(school_id, True, reason, child.id, child.name, on, cause)
 
 
 def left_reason(
@@ -107,10 +111,10 @@ def left_reason(
             end_reason = was.end_reason
             reason = MoveReason.LEFT_SCHOOL if end_reason is None else _LEAVE[end_reason]
             on = was.end if was.end is not None else after
-        return Movement(school_id, False, reason, child.id, on, f"{on}{reason.label}")
+        return Movement(school_id, False, reason, child.id, child.name, on, f"{on}{reason.label}")
     then = earlier if earlier is not None else timeline
     if then is not timeline and not timeline.categories_on(before):
-        return Movement(school_id, False, MoveReason.POLICY, child.id, None, "政策調整")
+        return Movement(school_id, False, MoveReason.POLICY, child.id, child.name, None, "政策調整")
     around = _served_around(then, before)
     until = around[1] if around is not None else None
     for relation, parent in (("父親", child.father), ("母親", child.mother)):
@@ -120,10 +124,12 @@ def left_reason(
             end = absence.end
             if end is not None and before < end <= after:
                 text = f"{relation}於{end}返回"
-                return Movement(school_id, False, MoveReason.PARENT_RETURNED, child.id, until, text)
+                return Movement(
+                    school_id, False, MoveReason.PARENT_RETURNED, child.id, child.name, until, text
+                )
     ended = sorted({s.category for s in then.spans_on(before)}, key=_category_order)
     cause = "、".join(c.label for c in ended) + "結束" if ended else ""
-    return Movement(school_id, False, MoveReason.OTHER, child.id, until, cause)
+    return Movement(school_id, False, MoveReason.OTHER, child.id, child.name, until, cause)
 
 
 def _category_order(c: Category) -> str:

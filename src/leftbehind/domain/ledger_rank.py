@@ -60,14 +60,20 @@ def _wanted(column: str, prefix: str, kinds: Collection[str] | None) -> bool:
     return column.startswith(prefix) and (kinds is None or column[len(prefix) :] in kinds)
 
 
+def _lower(kinds: Collection[str] | None) -> frozenset[str] | None:
+    return None if kinds is None else frozenset(k.lower() for k in kinds)
+
+
 def rank_schools(
     table: CountyTable, *, kinds: Collection[str] | None = None, min_due: int = MIN_DUE
 ) -> tuple[Standing, ...]:
-    """Schools of a (county or province) table ranked by completion of ``kinds`` (all: None).
+    """Schools of a (county or province) table ranked by completion of ``kinds`` (duty kind
+    codes, in any case; all when None).
 
     A school's key is its row key joined by ``/`` (``county/township/school_id``).
     """
     volumes = []
+    kinds = _lower(kinds)
     for key in table.schools():
         cells = table.rows[key]
         due = sum(v for c, v in cells.items() if _wanted(c, "due.", kinds))

@@ -15,7 +15,7 @@ from attrs import frozen
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Category
 from leftbehind.domain.ledger_build import stamp_of
-from leftbehind.domain.ledger_facts import DutyTally, LedgerFacts
+from leftbehind.domain.ledger_facts import DutyCount, LedgerFacts
 from leftbehind.domain.ledger_table import LedgerInconsistencyError, Stamp
 from leftbehind.domain.model import Child, Guardian, Parent, ParentRole
 from leftbehind.domain.people import Assignment, Role
@@ -58,6 +58,7 @@ class TeacherRow:
     class_name: str
     child_id: str
     name: str
+    resident_id: str
     grade: int
     categories: tuple[Category, ...]
     roles: tuple[Role, ...]
@@ -124,7 +125,7 @@ def _row(
     cats: frozenset[Category],
     mine: list[Assignment],
     holding: list[Assignment],
-    duties: list[DutyTally],
+    duties: list[DutyCount],
 ) -> TeacherRow:
     enrolment = child.enrolment_on(as_of)
     class_name = enrolment.class_name if enrolment is not None else ""
@@ -144,6 +145,7 @@ def _row(
         class_name,
         child.id,
         child.name,
+        child.resident_id,
         grade,
         tuple(sorted(cats, key=lambda c: c.value)),
         tuple(sorted({a.role for a in mine}, key=lambda r: r.rank)),
@@ -169,7 +171,7 @@ def teacher_tables(
     """聯絡信息表 of every staff member with an assignment holding on ``as_of`` to a served
     child (or of the staff member ``only``), keyed by staff id, each checked."""
     stamp = stamp_of(facts, as_of, period)
-    duties: dict[tuple[str, str], list[DutyTally]] = {}
+    duties: dict[tuple[str, str], list[DutyCount]] = {}
     for t in facts.duties(period, as_of):
         if only is None or t.owner_id == only:
             duties.setdefault((t.owner_id, t.child_id), []).append(t)
