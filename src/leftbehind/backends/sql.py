@@ -1,0 +1,616 @@
+"""SQL through SQLAlchemy Core: ``sqlite:///county.db`` (embedded), ``postgresql://…`` (a server).
+
+Open it by URL like any backend (it registers itself through ``leftbehind_storage_backends``)::
+
+    store = Plugins.load().open_store("sqlite:///srv/guangping.db")
+    store = Plugins.load().open_store("postgresql://bureau@db.example/province?schema=guangping")
+
+What it does:
+
+- **Documents** are rows of ``lb_document (kind, key, doc)``; ledger queries read projection
+  tables kept beside them in the same transaction (see :mod:`leftbehind.backends.sql_schema`).
+  A :class:`Layout` says which kinds and fields feed the projections.
+- **One transaction per unit of work.** Writes go in with ``executemany`` (upserts, deletes and
+  projection rows in batches). The optimistic read check runs inside the write transaction:
+  SQLite begins it with ``BEGIN IMMEDIATE`` (one writer at a time; readers go on in WAL mode);
+  PostgreSQL locks the rows it checks with ``SELECT … FOR UPDATE`` and inserts documents read as
+  absent without ``ON CONFLICT``, so a concurrent insert makes a :class:`ConflictError`, never a
+  lost update. Rows are written in key order, so two writers never deadlock on each other.
+- **SQLite** runs with ``journal_mode=WAL``, ``synchronous=FULL``, ``foreign_keys=ON`` and a busy
+  timeout, set on every connection by an event listener. A new database file is created readable
+  by its owner only (``0600``).
+- **PostgreSQL** goes through psycopg 3: ``postgresql://`` (or ``postgres://``) becomes
+  ``postgresql+psycopg://``. ``?schema=name`` keeps a county's tables in its own schema (created
+  if missing), so one server holds many counties.
+- **Schema versions.** ``lb_meta`` holds ``schema_version``; opening a store runs the missing
+  upgrade steps (:data:`UPGRADES`, one function per version) in one transaction, and refuses a
+  store newer than this code with :class:`SchemaVersionError`.
+- **Pushdown** (:data:`~leftbehind.store.LEDGER_PUSHDOWN`): :meth:`SQLStore.served_counts` and
+  :meth:`SQLStore.duty_counts` count in SQL (see :mod:`leftbehind.backends.sql_ledger`).
+
+Options in the URL's query: ``timeout`` (seconds to wait for a busy database or a row lock,
+default :data:`DEFAULT_TIMEOUT`) and, for PostgreSQL, ``schema``; other query parameters are
+passed to the driver. Error messages name the database file or host and database, never a
+password or a stored value (SQL parameters are hidden from SQLAlchemy's messages too).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    ScalarResult,
+    String,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+
+from leftbehind.backends import sql_ledger
+from leftbehind.backends.sql_schema import (
+    DEFAULT_LAYOUT,
+    PROJECTIONS,
+    Layout,
+    document,
+    meta,
+    metadata,
+    projected_kinds,
+    projections,
+    span,
+)
+from leftbehind.errors import (
+    ConflictError,
+    CorruptStoreError,
+    StoreBusyError,
+    StoreError,
+    StoreIOError,
+    StoreURLError,
+)
+from leftbehind.hookspecs import BackendRecord
+from leftbehind.plugins import hookimpl
+from leftbehind.store import (
+    DURABLE,
+    LEDGER_PUSHDOWN,
+    MULTIPROCESS,
+    BaseStore,
+    Changes,
+    Document,
+    JSONScalar,
+    matches,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SCHEMA_VERSION",
+    "SCHEMES",
+    "UPGRADES",
+    "Layout",
+    "SQLStore",
+    "SchemaVersionError",
+    "engine_url",
+    "open_sql",
+]
+
+#: URL schemes this backend serves.
+SCHEMES: Final = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+#: The schema version this code writes; older stores are upgraded on open.
+SCHEMA_VERSION: Final = 2
+#: Seconds to wait for a busy database (SQLite) or a locked row (PostgreSQL).
+DEFAULT_TIMEOUT: Final = 10.0
+
+_PAGE = 2000  # documents per page of a scan; each page is its own short read
+_CHUNK = 500  # keys per IN (...) list
+_UPGRADE_LOCK = 0x6C62_7363  # pg_advisory_xact_lock key held while a schema is upgraded
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class SchemaVersionError(StoreError, ValueError):
+    """The store was written by a newer leftbehind (its schema version is unknown here).
+
+    Nothing was changed; upgrade leftbehind to open it.
+    """
+
+    def __init__(self, where: str, found: int, known: int) -> None:
+        self.where = where
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"store {where} has schema version {found}, newer than this leftbehind knows "
+            f"({known}); upgrade leftbehind to open it (the store was left untouched)"
+        )
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs.
+
+
+def engine_url(url: str) -> tuple[URL, dict[str, str]]:
+    """The SQLAlchemy URL for a store URL, and leftbehind's own options taken from its query.
+
+    ``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://``; ``sqlite://`` becomes
+    ``sqlite+pysqlite://``. Raises :class:`~leftbehind.errors.StoreURLError` (without echoing the
+    URL, which may hold a password).
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme not in SCHEMES:
+        raise StoreURLError(scheme or "sql", f"must start with one of {', '.join(SCHEMES)}://")
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise StoreURLError(scheme, "is malformed") from None
+    query = dict(parsed.query)
+    ours: dict[str, str] = {}
+    for name in ("timeout", "schema"):
+        if name in query:
+            ours[name] = str(query.pop(name))
+    if scheme == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreURLError(scheme, "needs a file path: sqlite:///county.db")
+        if "schema" in ours:
+            raise StoreURLError(scheme, "takes no schema option")
+        return parsed.set(drivername="sqlite+pysqlite", query=query), ours
+    if "schema" in ours and not _SCHEMA_NAME.fullmatch(ours["schema"]):
+        raise StoreURLError("postgresql", "schema must match [a-z_][a-z0-9_]* (63 at most)")
+    return parsed.set(drivername="postgresql+psycopg", query=query), ours
+
+
+def _timeout(scheme: str, options: Mapping[str, str]) -> float:
+    try:
+        timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+    except ValueError:
+        raise StoreURLError(scheme, "timeout must be a number of seconds") from None
+    if not 0 <= timeout < 86_400:
+        raise StoreURLError(scheme, "timeout must be between 0 and 86400 seconds")
+    return timeout
+
+
+# ---------------------------------------------------------------------------------------------
+# Engines.
+
+
+def _sqlite_engine(url: URL, timeout: float) -> Engine:
+    path = Path(str(url.database)).absolute()
+    if not path.parent.is_dir():
+        raise StoreIOError(path, "opening", FileNotFoundError(errno.ENOENT, "no such folder"))
+    if not path.exists():
+        try:  # children's records: readable by their owner only (WAL files inherit the mode)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreIOError(path, "creating", exc) from exc
+    engine = create_engine(
+        url.set(database=str(path)),
+        connect_args={"check_same_thread": False, "timeout": timeout},
+        hide_parameters=True,
+        json_serializer=_dumps,
+        json_deserializer=json.loads,
+    )
+    busy_ms = int(timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: sqlite3.Connection, record: object) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _begin)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        # A write takes the write lock at once, so its read check and its writes see one state.
+        # A read is one statement, atomic on its own: no BEGIN, no transaction to end.
+        if connection.get_execution_options().get("leftbehind_write", False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgresql_engine(url: URL, timeout: float, schema: str | None) -> Engine:
+    options = f"-c lock_timeout={int(timeout * 1000)}"
+    if schema is not None:
+        options += f" -c search_path={schema}"
+    try:
+        return create_engine(
+            url,
+            connect_args={"options": options},
+            pool_pre_ping=True,
+            hide_parameters=True,
+            json_serializer=_dumps,
+            json_deserializer=json.loads,
+        )
+    except NoSuchModuleError:  # pragma: no cover - psycopg is a dependency
+        raise StoreURLError("postgresql", "needs psycopg 3 (pip install psycopg)") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema versions: UPGRADES[n] takes a store at version n - 1 to version n.
+
+
+def _to_v1(conn: Connection, layout: Layout) -> None:
+    """Version 1: the meta table and the documents."""
+    metadata.create_all(conn, tables=[meta, document])
+
+
+def _to_v2(conn: Connection, layout: Layout) -> None:
+    """Version 2: projection tables for the ledgers, filled from the stored documents."""
+    metadata.create_all(conn, tables=list(PROJECTIONS))
+    _rebuild_projections(conn, layout)
+
+
+UPGRADES: Final[Mapping[int, Callable[[Connection, Layout], None]]] = {1: _to_v1, 2: _to_v2}
+
+
+def _read_meta(conn: Connection) -> dict[str, str]:
+    if not inspect(conn).has_table(meta.name):
+        return {}
+    return {str(n): str(v) for n, v in conn.execute(select(meta.c.name, meta.c.value))}
+
+
+def _write_meta(conn: Connection, values: Mapping[str, str], dialect: str) -> None:
+    rows = [{"name": n, "value": v} for n, v in values.items()]
+    if dialect == "postgresql":
+        pg = pg_dialect.insert(meta)
+        conn.execute(pg.on_conflict_do_update(index_elements=["name"], set_=pg.excluded), rows)
+    else:
+        lite = sqlite_dialect.insert(meta)
+        conn.execute(lite.on_conflict_do_update(index_elements=["name"], set_=lite.excluded), rows)
+
+
+def _rebuild_projections(conn: Connection, layout: Layout) -> None:
+    """Empty the projection tables and fill them again from every document."""
+    for table in PROJECTIONS:
+        conn.execute(delete(table))
+    for kind, table in projected_kinds(layout).items():
+        batch: list[dict[str, Any]] = []
+        for key, doc in _pages(conn, kind):
+            batch.extend(projections(layout, kind, key, doc))
+            if len(batch) >= _PAGE:
+                conn.execute(insert(table), batch)
+                batch = []
+        if batch:
+            conn.execute(insert(table), batch)
+
+
+def _page(conn: Connection, kind: str, last: str | None) -> Sequence[Any]:
+    """Up to ``_PAGE`` (key, document) rows of ``kind`` after the key ``last``, in key order."""
+    if last is None:
+        return conn.execute(_FIRST_PAGE, {"kind": kind}).all()
+    return conn.execute(_NEXT_PAGE, {"kind": kind, "last": last}).all()
+
+
+def _pages(conn: Connection, kind: str) -> Iterator[tuple[str, Document]]:
+    """Every document of ``kind`` on one connection, a page at a time in key order."""
+    last: str | None = None
+    while True:
+        rows = _page(conn, kind, last)
+        yield from ((key, doc) for key, doc in rows)
+        if len(rows) < _PAGE:
+            return
+        last = rows[-1][0]
+
+
+_KIND: BindParameter[str] = bindparam("kind", type_=String())
+_KEY: BindParameter[str] = bindparam("key", type_=String())
+_LAST: BindParameter[str] = bindparam("last", type_=String())
+_GET = select(document.c.doc).where(document.c.kind == _KIND, document.c.key == _KEY)
+_FIRST_PAGE = (
+    select(document.c.key, document.c.doc)
+    .where(document.c.kind == _KIND)
+    .order_by(document.c.key)
+    .limit(_PAGE)
+)
+_NEXT_PAGE = _FIRST_PAGE.where(document.c.key > _LAST)
+_COUNT = select(func.count()).select_from(document).where(document.c.kind == _KIND)
+_KINDS = select(document.c.kind).distinct()
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# ---------------------------------------------------------------------------------------------
+# The store.
+
+
+class SQLStore(BaseStore):
+    """A store in SQLite or PostgreSQL (see the module docs); safe across threads and processes.
+
+    :param url: ``sqlite:///path`` or ``postgresql://…`` (options in the query string).
+    :param layout: where the ledger's facts sit in documents (default: the county handle's).
+    """
+
+    capabilities: frozenset[str] = frozenset({DURABLE, MULTIPROCESS, LEDGER_PUSHDOWN})
+
+    def __init__(self, url: str, *, layout: Layout = DEFAULT_LAYOUT) -> None:
+        super().__init__()
+        sa_url, options = engine_url(url)
+        self.layout = layout
+        self.dialect = "sqlite" if sa_url.get_backend_name() == "sqlite" else "postgresql"
+        self.timeout = _timeout(self.dialect, options)
+        self.schema = options.get("schema")
+        if self.dialect == "sqlite":
+            self.where = str(Path(str(sa_url.database)).absolute())
+            self.engine = _sqlite_engine(sa_url, self.timeout)
+        else:
+            self.where = f"{sa_url.host or 'localhost'}/{sa_url.database or ''}"
+            if self.schema:
+                self.where += f"?schema={self.schema}"
+            self.engine = _postgresql_engine(sa_url, self.timeout, self.schema)
+        self._projected = projected_kinds(layout)
+        try:
+            self._upgrade()
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLStore({self.dialect}: {self.where})"
+
+    # Connections.
+
+    @contextmanager
+    def _reading(self, step: str = "reading") -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise self._translate(exc, step) from exc
+
+    @contextmanager
+    def _writing(self, step: str = "writing") -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(leftbehind_write=True)
+                with conn.begin():
+                    yield conn
+        except DBAPIError as exc:
+            raise self._translate(exc, step) from exc
+
+    def _translate(self, exc: DBAPIError, step: str) -> StoreError:
+        orig = exc.orig
+        if isinstance(orig, sqlite3.Error):
+            message = str(orig)
+            if "locked" in message or "busy" in message:
+                return StoreBusyError(self.where, self.timeout)
+            if "not a database" in message or "malformed" in message:
+                return CorruptStoreError(self.where, f"SQLite says: {message}")
+            return StoreIOError(self.where, step, OSError(errno.EIO, f"SQLite: {message}"))
+        sqlstate = getattr(orig, "sqlstate", None)
+        if sqlstate in ("55P03", "40P01", "57014"):  # lock timeout, deadlock, cancelled
+            return StoreBusyError(self.where, self.timeout)
+        # PostgreSQL's message may quote a value: name the class and SQLSTATE only.
+        reason = f"PostgreSQL {type(orig).__name__} (SQLSTATE {sqlstate})"
+        return StoreIOError(self.where, step, OSError(errno.EIO, reason))
+
+    # Opening.
+
+    def _upgrade(self) -> None:
+        fingerprint = self.layout.fingerprint()
+        with self._reading("opening") as conn:
+            found = _read_meta(conn)
+        if int(found.get("schema_version", "0")) > SCHEMA_VERSION:
+            raise SchemaVersionError(self.where, int(found["schema_version"]), SCHEMA_VERSION)
+        if (
+            found.get("schema_version") == str(SCHEMA_VERSION)
+            and found.get("layout") == fingerprint
+        ):
+            return  # up to date: no write lock taken
+        with self._writing("opening") as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _UPGRADE_LOCK})
+                if self.schema:
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            found = _read_meta(conn)
+            version = int(found.get("schema_version", "0"))
+            if version > SCHEMA_VERSION:
+                raise SchemaVersionError(self.where, version, SCHEMA_VERSION)
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                UPGRADES[step](conn, self.layout)
+            if version == SCHEMA_VERSION and found.get("layout") != fingerprint:
+                _rebuild_projections(conn, self.layout)
+            if version != SCHEMA_VERSION or found.get("layout") != fingerprint:
+                values = {"schema_version": str(SCHEMA_VERSION), "layout": fingerprint}
+                _write_meta(conn, values, self.dialect)
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the store."""
+        self._open()
+        with self._reading() as conn:
+            return int(_read_meta(conn).get("schema_version", "0"))
+
+    # Reads.
+
+    def _get(self, kind: str, key: str) -> Document | None:
+        with self._reading() as conn:
+            doc: Document | None = conn.execute(_GET, {"kind": kind, "key": key}).scalar()
+        return doc
+
+    def _scan(self, kind: str, where: dict[str, JSONScalar]) -> Iterable[tuple[str, Document]]:
+        # A page at a time, each in its own short read, so that no connection or snapshot is
+        # held while the caller works; keyset paging yields each key at most once.
+        last: str | None = None
+        while True:
+            with self._reading() as conn:
+                rows = _page(conn, kind, last)
+            for key, doc in rows:
+                if not where or matches(doc, where):
+                    yield key, doc
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
+
+    def _count(self, kind: str, where: dict[str, JSONScalar]) -> int:
+        if where:
+            return sum(1 for _ in self._scan(kind, where))
+        with self._reading() as conn:
+            return int(conn.execute(_COUNT, {"kind": kind}).scalar_one())
+
+    def _kinds(self) -> Iterable[str]:
+        with self._reading() as conn:
+            kinds: ScalarResult[str] = conn.execute(_KINDS).scalars()
+            return list(kinds)
+
+    # Writes.
+
+    def _apply(self, changes: Changes) -> None:
+        with self._writing() as conn:
+            absent = self._check(conn, changes)
+            for kind, writes in sorted(changes.by_kind().items()):
+                self._write_kind(conn, kind, writes, absent)
+
+    def _check(self, conn: Connection, changes: Changes) -> set[tuple[str, str]]:
+        """Compare what the unit of work read with the rows now (locked on PostgreSQL).
+
+        Returns the (kind, key) pairs read as absent.
+        """
+        wanted: dict[str, list[str]] = {}
+        for kind, key in sorted(changes.reads):
+            wanted.setdefault(kind, []).append(key)
+        current: dict[tuple[str, str], Document] = {}
+        for kind, keys in wanted.items():
+            for chunk in _chunks(keys):
+                stmt = select(document.c.key, document.c.doc).where(
+                    document.c.kind == kind, document.c.key.in_(chunk)
+                )
+                if self.dialect == "postgresql":
+                    stmt = stmt.order_by(document.c.key).with_for_update()
+                for key, doc in conn.execute(stmt):
+                    current[kind, key] = doc
+        changes.check(lambda kind, key: current.get((kind, key)))
+        return {at for at, seen in changes.reads.items() if seen is None}
+
+    def _write_kind(
+        self,
+        conn: Connection,
+        kind: str,
+        writes: Mapping[str, Document | None],
+        absent: set[tuple[str, str]],
+    ) -> None:
+        keys = sorted(writes)
+        puts = [{"kind": kind, "key": k, "doc": writes[k]} for k in keys if writes[k] is not None]
+        gone = [k for k in keys if writes[k] is None]
+        fresh: list[dict[str, Any]] = []
+        if self.dialect == "postgresql" and absent:
+            fresh = [row for row in puts if (kind, row["key"]) in absent]
+            if fresh:
+                puts = [row for row in puts if (kind, row["key"]) not in absent]
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(document), fresh)
+                except IntegrityError:  # another writer created it since we saw it absent
+                    raise ConflictError(kind, fresh[0]["key"]) from None
+        if puts:
+            conn.execute(self._upsert(), puts)
+        for chunk in _chunks(gone):
+            conn.execute(delete(document).where(document.c.kind == kind, document.c.key.in_(chunk)))
+        table = self._projected.get(kind)
+        if table is None:
+            return
+        for chunk in _chunks(keys):
+            stmt = delete(table).where(table.c.key.in_(chunk))
+            if table is span:
+                stmt = stmt.where(span.c.kind == kind)
+            conn.execute(stmt)
+        rows: list[dict[str, Any]] = []
+        for row in (*fresh, *puts):
+            rows.extend(projections(self.layout, kind, row["key"], row["doc"]))
+        if rows:
+            conn.execute(insert(table), rows)
+
+    def _upsert(self) -> Any:
+        if self.dialect == "postgresql":
+            pg = pg_dialect.insert(document)
+            return pg.on_conflict_do_update(
+                index_elements=[document.c.kind, document.c.key], set_={"doc": pg.excluded.doc}
+            )
+        lite = sqlite_dialect.insert(document)
+        return lite.on_conflict_do_update(
+            index_elements=[document.c.kind, document.c.key], set_={"doc": lite.excluded.doc}
+        )
+
+    def _close(self) -> None:
+        self.engine.dispose()
+
+    # Pushdown.
+
+    def served_counts(
+        self, as_of: date, *, timeline_kind: str | None = None
+    ) -> dict[sql_ledger.ServedKey, int]:
+        """Children served on ``as_of`` by (township, school, category, grade, sex, boarding).
+
+        Counted in SQL from the stored timeline spans (``timeline_kind``, default the layout's
+        first: the county's policy; ``"national"`` for the 2016 rule). Rows whose ``category``
+        is ``None`` count children served in any category (a child in two categories once).
+        See :func:`leftbehind.backends.sql_ledger.served_counts`.
+        """
+        self._open()
+        kind = timeline_kind or self.layout.timeline_kinds[0]
+        with self._reading("counting") as conn:
+            return sql_ledger.served_counts(conn, as_of, kind)
+
+    def duty_counts(
+        self,
+        windows: Mapping[str, Sequence[tuple[date, date]]],
+        as_of: date,
+        *,
+        timeline_kind: str | None = None,
+    ) -> dict[str, sql_ledger.DutyCount]:
+        """Due, done and overdue occurrences per duty kind as of ``as_of``, counted in SQL.
+
+        ``windows`` maps each duty kind to its windows ``[start, end)``; see
+        :func:`leftbehind.backends.sql_ledger.duty_counts`.
+        """
+        self._open()
+        kind = timeline_kind or self.layout.timeline_kinds[0]
+        with self._reading("counting") as conn:
+            return sql_ledger.duty_counts(conn, windows, as_of, kind)
+
+
+def open_sql(url: str) -> SQLStore:
+    """Open ``sqlite:///path`` or ``postgresql://…`` (see :class:`SQLStore`)."""
+    return SQLStore(url)
+
+
+@hookimpl(trylast=True)
+def leftbehind_storage_backends() -> list[BackendRecord]:
+    """SQLite (``sqlite:///path``) and PostgreSQL (``postgresql://…``)."""
+    return [
+        BackendRecord(
+            name="sql",
+            schemes=SCHEMES,
+            factory=open_sql,
+            description="SQLite (embedded, a county) or PostgreSQL (a bureau or province server)",
+        )
+    ]

@@ -1,0 +1,158 @@
+"""Ledger counts pushed down into SQL (:data:`~leftbehind.store.LEDGER_PUSHDOWN`).
+
+Both queries read the projection tables of :mod:`leftbehind.backends.sql_schema` only, never the
+documents, and return plain counts: no child's personal data leaves the database.
+
+**Served children as of a day** (:func:`served_counts`): a child is served on day ``D`` in every
+category whose stored span holds on ``D`` (``start <= D < end``). Each such child is counted under
+the enrolment that covers ``D`` — its school, the school's township, the grade on ``D`` (the grade
+at the enrolment's start plus the school years since, as
+:meth:`~leftbehind.domain.model.Enrolment.grade_on`), the child's sex and boarding. A served child
+without an enrolment on ``D`` (which a policy that ends categories at leaving never produces) is
+counted with ``None`` school, township and grade. The same rows with ``category=None`` count each
+child once, whatever its categories. Every breakdown of the ledger (by category, grade, stage,
+sex, boarding, school, township) is a sum over these rows.
+
+**Duties** (:func:`duty_counts`): given the windows of each duty kind, an occurrence is *due* for
+every child served (in any category) on at least one day of a window that has opened by ``D``;
+*done* when a record of that duty for that child is dated inside the window and on or before
+``D``; *overdue* when the window closed on or before ``D`` without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import NamedTuple
+
+from attrs import frozen
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    and_,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
+
+from leftbehind.backends.sql_schema import enrolment, record, school, span
+
+__all__ = ["DutyCount", "ServedKey", "duty_counts", "school_year", "served_counts"]
+
+
+class ServedKey(NamedTuple):
+    """The breakdown of one count of served children (``category=None``: any category)."""
+
+    township: str | None
+    school: str | None
+    category: str | None
+    grade: int | None
+    sex: str | None
+    boarding: bool | None
+
+
+@frozen
+class DutyCount:
+    """Occurrences of one duty kind as of a day: due (window opened), done, overdue."""
+
+    due: int = 0
+    done: int = 0
+    overdue: int = 0
+
+
+def school_year(d: date) -> int:
+    """The year in which the school year holding ``d`` began (it turns on 1 September)."""
+    return d.year if d.month >= 9 else d.year - 1
+
+
+def served_counts(conn: Connection, as_of: date, timeline_kind: str) -> dict[ServedKey, int]:
+    """Served children on ``as_of`` by township, school, category, grade, sex and boarding."""
+    day = as_of.toordinal()
+    covering = and_(
+        enrolment.c.key == span.c.key, enrolment.c.start_day <= day, enrolment.c.end_day > day
+    )
+    joined = span.outerjoin(enrolment, covering).outerjoin(
+        school, school.c.key == enrolment.c.school
+    )
+    grade = (enrolment.c.grade + (school_year(as_of) - enrolment.c.school_year)).label("grade")
+    holds = and_(span.c.kind == timeline_kind, span.c.start_day <= day, span.c.end_day > day)
+    head = (school.c.township, enrolment.c.school)
+    tail = (grade, enrolment.c.sex, enrolment.c.boarding)
+    by_category = (
+        select(*head, span.c.category, *tail, func.count())
+        .select_from(joined)
+        .where(holds)
+        .group_by(*head, span.c.category, *tail)
+    )
+    any_category = (
+        select(*head, *tail, func.count(distinct(span.c.key)))
+        .select_from(joined)
+        .where(holds)
+        .group_by(*head, *tail)
+    )
+    out: dict[ServedKey, int] = {}
+    for township, school_key, category, grade_, sex, boarding, n in conn.execute(by_category):
+        out[ServedKey(township, school_key, category, grade_, sex, _bool(boarding))] = n
+    for township, school_key, grade_, sex, boarding, n in conn.execute(any_category):
+        out[ServedKey(township, school_key, None, grade_, sex, _bool(boarding))] = n
+    return out
+
+
+def _bool(value: object) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def duty_counts(
+    conn: Connection,
+    windows: Mapping[str, Sequence[tuple[date, date]]],
+    as_of: date,
+    timeline_kind: str,
+) -> dict[str, DutyCount]:
+    """Due, done and overdue occurrences per duty kind as of ``as_of`` (see the module docs).
+
+    ``windows`` maps a duty kind (``"talk"``) to its half-open windows ``[start, end)``; windows
+    that open after ``as_of`` are ignored.
+    """
+    day = as_of.toordinal()
+    rows = [
+        select(
+            literal(duty, String(63)).label("duty"),
+            literal(start.toordinal(), Integer).label("s"),
+            literal(end.toordinal(), Integer).label("e"),
+        )
+        for duty, spans in sorted(windows.items())
+        for start, end in spans
+        if start <= as_of and start < end
+    ]
+    out = {duty: DutyCount() for duty in windows}
+    if not rows:
+        return out
+    w = (rows[0] if len(rows) == 1 else union_all(*rows)).cte("w")
+    due = (
+        select(w.c.duty, w.c.s, w.c.e, span.c.key)
+        .select_from(w)
+        .join(
+            span,
+            and_(span.c.kind == timeline_kind, span.c.start_day < w.c.e, span.c.end_day > w.c.s),
+        )
+        .distinct()
+        .cte("due")
+    )
+    recorded = exists().where(
+        record.c.duty == due.c.duty,
+        record.c.child == due.c.key,
+        record.c.day >= due.c.s,
+        record.c.day < due.c.e,
+        record.c.day <= day,
+    )
+    done = case((recorded, 1), else_=0)
+    overdue = case((and_(due.c.e <= day, ~recorded), 1), else_=0)
+    stmt = select(due.c.duty, func.count(), func.sum(done), func.sum(overdue)).group_by(due.c.duty)
+    for duty, n_due, n_done, n_overdue in conn.execute(stmt):
+        out[duty] = DutyCount(int(n_due), int(n_done or 0), int(n_overdue or 0))
+    return out
