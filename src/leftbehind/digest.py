@@ -59,9 +59,9 @@ FILE_INCOMPLETE: Final = "file_incomplete"
 SUMMARY: Final = "school_summary"
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
-_ID_NUMBER = re.compile(r"\d{15}|\d{17}[\dXx]")
-_PHONE = re.compile(r"(?:\+?86)?1\d{10}")
-_DIGIT_RUN = re.compile(r"\d{11,}")
+_ID_NUMBER = re.compile(r"[0-9]{15}|[0-9]{17}[0-9Xx]")
+_PHONE = re.compile(r"(?:86)?1[0-9]{10}")
+_DIGIT_RUN = re.compile(r"[0-9０-９]{11,}")
 
 
 @frozen
@@ -179,7 +179,7 @@ def overdue_notices(
             f"涉及兒童 {children} 名。",
             "按責任人：",
             *(f"· {staff}：{len(merged[staff])} 項" for staff in sorted(merged) if merged[staff]),
-            "按工作：" + "、".join(f"{duty} {n}" for duty, n in sorted(by_duty.items())),
+            "按工作：" + "、".join(f"{duty} {n}" for duty, n in _most_first(by_duty)),
         ]
         notices.append(
             Notice(
@@ -329,6 +329,10 @@ def _by_class(items: Sequence[DutyItem], before: str, after: str = "") -> list[s
         when = f"{before}{item.by.month}月{item.by.day}日{after}"
         lines.append(f"· {item.child} {item.duty}（{when}）")
     return lines
+
+
+def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 def _checked(items: Iterable[DutyItem]) -> list[DutyItem]:

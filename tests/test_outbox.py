@@ -1,0 +1,662 @@
+"""The outbox and the notices (R10): never lost, never sent twice once marked, one digest a week."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.test_notifiers import HTTPRecorder, Reply
+
+from leftbehind.backends.memory import open_memory
+from leftbehind.backends.notify import WebhookNotifier, WecomNotifier
+from leftbehind.backends.tinydb import open_tinydb
+from leftbehind.digest import (
+    DutyItem,
+    FileGap,
+    incomplete_file_notices,
+    iso_week,
+    overdue_notices,
+    school_summary,
+    status_notices,
+    weekly_digest,
+    weekly_digests,
+)
+from leftbehind.notifiers import Notice
+from leftbehind.outbox import (
+    KIND,
+    Backoff,
+    deliver,
+    enqueue,
+    enqueue_many,
+    failed,
+    forget_sent,
+    pending,
+    retry,
+    sent,
+)
+from leftbehind.store import Store
+
+T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+
+
+def notice(i: int, kind: str = "duty_digest") -> Notice:
+    return Notice(f"n:{i:03d}", f"T{i:03d}", f"主題{i}", f"內容 C{i:06d}", kind)
+
+
+class Recorder:
+    """A notifier that keeps what it was sent, failing while ``fail`` is positive."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.fail = fail
+        self.calls = 0
+        self.received: list[str] = []
+
+    def send(self, notice: Notice) -> None:
+        self.calls += 1
+        if self.fail > 0:
+            self.fail -= 1
+            raise ConnectionError("the gateway is down")
+        self.received.append(notice.key)
+
+
+class Crash(BaseException):
+    """Stands for a SIGKILL inside the process: nothing in deliver catches it."""
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with open_memory("memory://") as s:
+        yield s
+
+
+def put(store: Store, *notices: Notice, channel: str = "default") -> None:
+    with store.unit_of_work() as uow:
+        enqueue_many(uow, notices, channel=channel, at=T0)
+        uow.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# Enqueueing.
+
+
+def test_a_notice_is_written_with_the_change_or_not_at_all(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        uow.put("child", "C000001", {"grade": 3})
+        assert enqueue(uow, notice(1), at=T0)
+        assert [k for k, _ in uow.scan(KIND)] == ["n:001"]  # the unit of work sees its own
+    assert store.count(KIND) == 0
+    assert store.get("child", "C000001") is None  # rolled back together
+    with store.unit_of_work() as uow:
+        uow.put("child", "C000001", {"grade": 3})
+        enqueue(uow, notice(1), at=T0)
+        uow.commit()
+    assert [e.notice for e in pending(store)] == [notice(1)]
+    assert store.get("child", "C000001") == {"grade": 3}
+
+
+def test_enqueueing_a_key_twice_keeps_the_first(store: Store) -> None:
+    put(store, notice(1))
+    changed = Notice("n:001", "T999", "改了", "改了", "duty_digest")
+    with store.unit_of_work() as uow:
+        assert not enqueue(uow, changed, at=T0 + timedelta(days=1))
+        assert enqueue_many(uow, [notice(1), notice(2), notice(2)], at=T0) == 1
+        uow.commit()
+    assert [e.notice for e in pending(store)] == [notice(1), notice(2)]
+    deliver(store, {"default": Recorder()}, now=T0)
+    with store.unit_of_work() as uow:  # and once sent, it is still recognised
+        assert not enqueue(uow, notice(1))
+        uow.commit()
+    assert [e.notice.key for e in sent(store)] == ["n:001", "n:002"]
+    assert pending(store) == []
+
+
+def test_times_must_be_timezone_aware(store: Store) -> None:
+    with store.unit_of_work() as uow, pytest.raises(ValueError, match="timezone"):
+        enqueue(uow, notice(1), at=datetime(2025, 3, 10))
+    with pytest.raises(ValueError, match="timezone"):
+        deliver(store, {}, now=datetime(2025, 3, 10))
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivering.
+
+
+def test_deliver_sends_due_notices_oldest_first_and_marks_them(store: Store) -> None:
+    with store.unit_of_work() as uow:
+        enqueue(uow, notice(3), at=T0)
+        enqueue(uow, notice(1), at=T0 + timedelta(hours=1))
+        enqueue(uow, notice(2), at=T0 + timedelta(days=1))  # not yet due
+        uow.commit()
+    recorder = Recorder()
+    report = deliver(store, {"default": recorder}, now=T0 + timedelta(hours=2))
+    assert recorder.received == ["n:003", "n:001"]
+    assert report.sent == ("n:003", "n:001")
+    assert report.ok
+    assert report.next_due == T0 + timedelta(days=1)
+    [entry] = pending(store)
+    assert entry.notice.key == "n:002"
+    assert {e.notice.key: e.sent_at for e in sent(store)} == {
+        "n:003": T0 + timedelta(hours=2),
+        "n:001": T0 + timedelta(hours=2),
+    }
+    again = deliver(store, {"default": recorder}, now=T0 + timedelta(hours=3))
+    assert again.sent == ()
+    assert recorder.received == ["n:003", "n:001"]  # a sent notice is never sent again
+
+
+def test_each_channel_has_its_notifier_and_one_failing_never_stops_another(store: Store) -> None:
+    put(store, notice(1), notice(2), channel="wecom-S01")
+    put(store, notice(3), channel="mail")
+    put(store, notice(4), channel="sms")  # nobody configured it
+    wecom, mail = Recorder(fail=99), Recorder()
+    report = deliver(store, {"wecom-S01": wecom, "mail": mail}, now=T0)
+    assert report.sent == ("n:003",)
+    assert report.retrying == ("n:001", "n:002")
+    assert report.unrouted == ("n:004",)
+    assert report.errors == {
+        "n:001": "ConnectionError: the gateway is down",
+        "n:002": "ConnectionError: the gateway is down",
+    }
+    assert not report.ok
+    unrouted = [e for e in pending(store) if e.notice.key == "n:004"]
+    assert unrouted[0].attempts == 0  # not counted against it
+    report = deliver(store, lambda n, channel: mail, now=T0)  # a router
+    assert report.sent == ("n:004",)
+
+
+def test_failures_back_off_exponentially_with_a_cap(store: Store) -> None:
+    assert [Backoff()(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert Backoff()(10) == Backoff()(10_000) == timedelta(hours=6)
+    put(store, notice(1))
+    flaky = Recorder(fail=3)
+    now = T0
+    waits = []
+    while deliver(store, {"default": flaky}, now=now).sent == ():
+        [entry] = pending(store)
+        assert entry.last_error == "ConnectionError: the gateway is down"
+        assert entry.due is not None
+        assert deliver(store, {"default": flaky}, now=entry.due - timedelta(seconds=1)).sent == ()
+        waits.append(entry.due - now)
+        now = entry.due
+    assert waits == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+    assert flaky.calls == 4
+    assert [(e.notice.key, e.attempts) for e in sent(store)] == [("n:001", 4)]
+
+
+def test_a_notifier_failing_five_times_then_succeeding_delivers_each_notice_once(
+    store: Store,
+) -> None:
+    put(store, *(notice(i) for i in range(4)))
+    with HTTPRecorder() as server:
+        server.script.extend(Reply(500, b"{}") for _ in range(5))
+        webhook = WebhookNotifier(server.url)
+        now, runs = T0, 0
+        while pending(store):
+            report = deliver(store, {"default": webhook}, now=now)
+            assert report.parked == ()
+            assert report.next_due is None or report.next_due > now
+            now = report.next_due or now
+            runs += 1
+    assert runs > 1
+    assert len(server.requests) == 4 + 5
+    assert sorted(server.acknowledged()) == [f"n:{i:03d}" for i in range(4)]  # each exactly once
+    assert len(sent(store)) == 4
+
+
+def test_a_single_notice_failing_five_times_is_delivered_once(store: Store) -> None:
+    put(store, notice(1))
+    flaky = Recorder(fail=5)
+    now = T0
+    for _ in range(10):
+        report = deliver(store, {"default": flaky}, now=now)
+        now += timedelta(hours=7)  # past any backoff
+    assert flaky.calls == 6
+    assert flaky.received == ["n:001"]
+    assert [e.attempts for e in sent(store)] == [6]
+    assert report.sent == ()
+
+
+def test_after_max_attempts_a_notice_is_parked_kept_and_retryable(store: Store) -> None:
+    put(store, notice(1), notice(2))
+    down = Recorder(fail=6)
+    reports = [
+        deliver(store, {"default": down}, now=T0 + timedelta(hours=7 * i), max_attempts=3)
+        for i in range(4)
+    ]
+    assert reports[2].parked == ("n:001", "n:002")
+    assert reports[3].sent == reports[3].parked == ()
+    assert pending(store) == []
+    parked = failed(store)
+    assert [(e.notice, e.attempts, e.state) for e in parked] == [
+        (notice(1), 3, "failed"),
+        (notice(2), 3, "failed"),
+    ]
+    assert store.count(KIND) == 2  # kept
+    assert retry(store, ["n:002"], now=T0 + timedelta(days=2)) == ["n:002"]
+    report = deliver(store, {"default": down}, now=T0 + timedelta(days=2), max_attempts=3)
+    assert report.sent == ("n:002",)
+    assert [e.notice.key for e in failed(store)] == ["n:001"]
+    assert retry(store, now=T0 + timedelta(days=3)) == ["n:001"]
+    assert deliver(store, {"default": down}, now=T0 + timedelta(days=3)).sent == ("n:001",)
+    assert down.received == ["n:002", "n:001"]
+
+
+def test_a_notifier_timing_out_loses_nothing_and_the_receiver_dedupes(store: Store) -> None:
+    put(store, notice(1), notice(2))
+    with HTTPRecorder() as server:
+        server.script.append(Reply(200, b"{}", delay=1.0))  # answers after the client gave up
+        webhook = WebhookNotifier(server.url, timeout=0.2)
+        first = deliver(store, {"default": webhook}, now=T0)
+        assert first.sent == ("n:002",)
+        assert first.retrying == ("n:001",)
+        assert "NotifierError" in first.errors["n:001"]
+        second = deliver(store, {"default": webhook}, now=T0 + timedelta(minutes=1))
+        assert second.sent == ("n:001",)
+    # The slow request did arrive: the retry carries the same key, so the receiver drops it.
+    assert Counter(server.acknowledged()) == {"n:001": 2, "n:002": 1}
+    assert [e.notice.key for e in sent(store)] == ["n:002", "n:001"]
+
+
+class CrashAfterSend:
+    """Sends, then dies before ``deliver`` can mark the notice (the process is killed)."""
+
+    def __init__(self, inner: Recorder, crash_on: str) -> None:
+        self.inner = inner
+        self.crash_on = crash_on
+
+    def send(self, notice: Notice) -> None:
+        self.inner.send(notice)
+        if notice.key == self.crash_on:
+            raise Crash
+
+
+def test_a_crash_between_send_and_mark_resends_that_one_notice_only(store: Store) -> None:
+    put(store, *(notice(i) for i in range(5)))
+    receiver = Recorder()
+    with pytest.raises(Crash):
+        deliver(store, {"default": CrashAfterSend(receiver, "n:002")}, now=T0)
+    assert receiver.received == ["n:000", "n:001", "n:002"]
+    # Restarted at once: the claim still holds, so the others go and n:002 waits.
+    report = deliver(store, {"default": receiver}, now=T0 + timedelta(minutes=1))
+    assert report.sent == ("n:003", "n:004")
+    assert [e.notice.key for e in pending(store)] == ["n:002"]
+    # When the claim lapses it is sent again, with the same key; nothing else is.
+    report = deliver(store, {"default": receiver}, now=T0 + timedelta(minutes=11))
+    assert report.sent == ("n:002",)
+    assert Counter(receiver.received) == {
+        "n:000": 1,
+        "n:001": 1,
+        "n:002": 2,
+        "n:003": 1,
+        "n:004": 1,
+    }
+    assert deliver(store, {"default": receiver}, now=T0 + timedelta(days=1)).sent == ()
+
+
+def test_two_deliverers_never_send_the_same_claimed_notice(store: Store) -> None:
+    put(store, notice(1), notice(2))
+    receiver = Recorder()
+
+    class Reentrant:
+        """While sending n:001, a second deliverer runs: it must not send n:001."""
+
+        def __init__(self) -> None:
+            self.inner: list[str] = []
+
+        def send(self, n: Notice) -> None:
+            if n.key == "n:001":
+                other = deliver(store, {"default": receiver}, now=T0)
+                assert other.sent == ("n:002",)
+            receiver.send(n)
+
+    report = deliver(store, {"default": Reentrant()}, now=T0)
+    assert report.sent == ("n:001",)
+    assert report.busy == ("n:002",)  # the other deliverer had already sent it
+    assert sorted(receiver.received) == ["n:001", "n:002"]
+
+
+def test_limit_caps_a_run(store: Store) -> None:
+    put(store, *(notice(i) for i in range(5)))
+    assert deliver(store, {"default": Recorder()}, now=T0, limit=2).sent == ("n:000", "n:001")
+    assert len(pending(store)) == 3
+
+
+def test_forget_sent_blanks_content_but_keeps_the_key(store: Store) -> None:
+    put(store, notice(1), notice(2))
+    deliver(store, {"default": Recorder(fail=1)}, now=T0)  # n:001 fails, n:002 is sent
+    assert forget_sent(store, before=T0 + timedelta(days=30)) == 1
+    [done] = sent(store)
+    assert (done.notice.key, done.notice.subject, done.notice.body) == ("n:002", "", "")
+    assert pending(store)[0].notice == notice(1)  # unsent notices are never touched
+    with store.unit_of_work() as uow:
+        assert not enqueue(uow, notice(2))
+
+
+def test_outbox_survives_reopening_a_tinydb_store(tmp_path: Path) -> None:
+    path = str(tmp_path / "county.json")
+    with open_tinydb(path) as store:
+        put(store, notice(1), notice(2))
+        deliver(store, {"default": Recorder(fail=1)}, now=T0)
+    with open_tinydb(path) as store:
+        [waiting] = pending(store)
+        assert (waiting.notice, waiting.attempts) == (notice(1), 1)
+        assert waiting.last_error == "ConnectionError: the gateway is down"
+        assert [e.notice for e in sent(store)] == [notice(2)]
+        receiver = Recorder()
+        assert deliver(store, {"default": receiver}, now=T0 + timedelta(minutes=1)).sent == (
+            "n:001",
+        )
+    with open_tinydb(path) as store:
+        assert pending(store) == []
+        assert len(sent(store)) == 2
+
+
+_KILLED_DELIVERER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from datetime import datetime
+    from leftbehind.backends.notify import WebhookNotifier
+    from leftbehind.backends.tinydb import open_tinydb
+    from leftbehind.outbox import deliver
+
+    path, url, victim, now = sys.argv[1:5]
+    webhook = WebhookNotifier(url)
+
+    class KilledAfterSend:
+        def send(self, notice):
+            webhook.send(notice)
+            if notice.key == victim:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    with open_tinydb(path) as store:
+        deliver(store, {"default": KilledAfterSend()}, now=datetime.fromisoformat(now))
+    """
+)
+
+
+def test_a_process_killed_between_send_and_mark_loses_nothing(tmp_path: Path) -> None:
+    path = str(tmp_path / "county.json")
+    keys = [f"n:{i:03d}" for i in range(6)]
+    with open_tinydb(path) as store:
+        put(store, *(notice(i) for i in range(6)))
+    with HTTPRecorder() as server:
+        done = subprocess.run(
+            [sys.executable, "-c", _KILLED_DELIVERER, path, server.url, "n:003", T0.isoformat()],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+        assert server.acknowledged() == keys[:4]
+        with open_tinydb(path) as store:  # a clean restart, after the claim lapsed
+            assert [e.notice.key for e in sent(store)] == keys[:3]
+            report = deliver(
+                store, {"default": WebhookNotifier(server.url)}, now=T0 + timedelta(hours=1)
+            )
+            assert report.sent == tuple(keys[3:])
+            assert (
+                deliver(
+                    store, {"default": WebhookNotifier(server.url)}, now=T0 + timedelta(days=1)
+                ).sent
+                == ()
+            )
+            assert [e.notice.key for e in sent(store)] == keys
+            assert pending(store) == failed(store) == []
+    acknowledged = Counter(server.acknowledged())
+    assert set(acknowledged) == set(keys)  # the receiver, deduping by key, has each once
+    assert acknowledged - Counter(keys) == Counter({"n:003": 1})  # only the in-flight one twice
+    assert os.path.exists(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The property: whatever fails, every notice ends sent exactly once, or still kept.
+
+OUTCOMES = st.sampled_from(["ok", "ok", "fail", "crash_before", "crash_after"])
+
+
+@settings(max_examples=80)
+@given(
+    n=st.integers(1, 6),
+    rounds=st.lists(st.tuples(st.integers(0, 500), st.lists(OUTCOMES, max_size=8)), max_size=8),
+    max_attempts=st.integers(1, 4),
+)
+def test_no_notice_is_ever_lost_or_sent_twice_once_marked(
+    n: int, rounds: list[tuple[int, list[str]]], max_attempts: int
+) -> None:
+    keys = [f"n:{i:03d}" for i in range(n)]
+    receipts: Counter[str] = Counter()
+    resends: Counter[str] = Counter()  # sends after which the process died before marking
+
+    class Scripted:
+        def __init__(self, script: list[str]) -> None:
+            self.script = list(script)
+
+        def send(self, notice: Notice) -> None:
+            outcome = self.script.pop(0) if self.script else "ok"
+            if outcome == "fail":
+                raise TimeoutError("no answer")
+            if outcome == "crash_before":
+                raise Crash
+            receipts[notice.key] += 1
+            if outcome == "crash_after":
+                resends[notice.key] += 1
+                raise Crash
+
+    def check(store: Store) -> None:
+        states = {e.notice.key: e.state for e in pending(store) + failed(store) + sent(store)}
+        assert sorted(states) == keys  # nothing lost, nothing duplicated
+        for key in keys:
+            # Delivered at most once more than the times the process died right after sending.
+            assert receipts[key] <= resends[key] + 1
+            if states[key] == "sent":
+                assert receipts[key] == resends[key] + 1
+
+    with open_memory("memory://") as store:
+        put(store, *(notice(i) for i in range(n)))
+        now = T0
+        for minutes, script in rounds:
+            now += timedelta(minutes=minutes)
+            with contextlib.suppress(Crash):
+                deliver(store, {"default": Scripted(script)}, now=now, max_attempts=max_attempts)
+            check(store)
+        # Recovery: put parked notices back and let time pass beyond every claim and backoff.
+        retry(store, now=now)
+        for _ in range(2):
+            now += timedelta(hours=7)
+            deliver(store, {"default": Scripted([])}, now=now)
+        check(store)
+        assert sorted(e.notice.key for e in sent(store)) == keys
+        assert receipts == Counter(keys) + resends
+
+
+# ---------------------------------------------------------------------------------------------
+# The notices.
+
+MONDAY = date(2025, 3, 10)
+
+
+def items(*specs: tuple[str, str, int]) -> list[DutyItem]:
+    return [
+        DutyItem(child, duty, MONDAY + timedelta(days=d), "三年級2班") for child, duty, d in specs
+    ]
+
+
+def test_one_digest_per_person_per_week_not_one_per_duty() -> None:
+    digests = weekly_digests(
+        [
+            ("T001", items(("C000123", "談心", 4), ("C000124", "溫馨家訪", 21))),
+            ("T002", []),
+            ("T001", items(("C000125", "談心", 4))),
+        ],
+        week_of=MONDAY + timedelta(days=2),
+    )
+    [digest] = digests
+    assert digest.key == "digest:T001:2025-W11"
+    assert digest.recipient == "T001"
+    assert digest.kind == "duty_digest"
+    assert digest.subject == "本週待辦 3 項（2025-W11）"
+    assert digest.body.splitlines() == [
+        "2025-03-10 至 2025-03-16 應完成 3 項：",
+        "三年級2班",
+        "· C000123 談心（3月14日前）",
+        "· C000125 談心（3月14日前）",
+        "· C000124 溫馨家訪（3月31日前）",
+    ]
+    # Built again on another day of the same week: the same key, so nothing new is enqueued.
+    again = weekly_digest("T001", items(("C000126", "談心", 4)), week_of=MONDAY + timedelta(days=6))
+    assert again is not None
+    assert again.key == digest.key
+    assert weekly_digest("T001", [], week_of=MONDAY) is None
+    assert iso_week(date(2024, 12, 30)) == "2025-W01"
+
+
+def test_overdue_goes_to_each_owner_and_a_count_to_the_head() -> None:
+    notices = overdue_notices(
+        [
+            ("T001", items(("C000123", "談心", -3), ("C000124", "談心", -3))),
+            ("T002", items(("C000123", "溫馨家訪", -1))),
+        ],
+        school="S01",
+        school_label="城關鎮第一小學",
+        head="H01",
+        as_of=MONDAY,
+    )
+    assert [(n.key, n.recipient) for n in notices] == [
+        ("overdue:T001:2025-W11", "T001"),
+        ("overdue:T002:2025-W11", "T002"),
+        ("overdue-head:S01:2025-W11:H01", "H01"),
+    ]
+    head = notices[-1]
+    assert head.subject == "城關鎮第一小學逾期工作 3 項"
+    assert "涉及兒童 2 名" in head.body
+    assert "談心 2、溫馨家訪 1" in head.body
+    assert "C000" not in head.body  # the head gets counts, not a list of children
+    assert "· C000123 談心（應於3月7日前）" in notices[0].body
+    assert (
+        overdue_notices([("T001", [])], school="S01", school_label="", head="H01", as_of=MONDAY)
+        == []
+    )
+
+
+def test_served_and_left_go_to_each_recipient_without_a_reason() -> None:
+    served = status_notices(
+        "C000123",
+        change="served",
+        on=date(2025, 3, 1),
+        recipients=["T002", "T001", "T001"],
+        class_label="三年級2班",
+        school_label="城關鎮第一小學",
+    )
+    assert [n.key for n in served] == [
+        "served:C000123:2025-03-01:T001",
+        "served:C000123:2025-03-01:T002",
+    ]
+    assert served[0].body.startswith("城關鎮第一小學三年級2班兒童 C000123 自 2025-03-01 起納入")
+    left = status_notices("C000123", change="left", on=date(2025, 6, 1), recipients=["T001"])
+    assert (left[0].kind, left[0].subject) == ("child_left", "不再屬於工作對象：C000123")
+    for n in served + left:
+        assert not re.search("外出|務工|孤兒|單親|事實無人撫養", n.body)
+
+
+def test_incomplete_files_listed_per_person_after_the_deadline() -> None:
+    [n] = incomplete_file_notices(
+        [
+            ("T001", [FileGap("C000124", ("監護情況", "聯繫方式"), "三年級2班")]),
+            ("T001", [FileGap("C000123", ("學習情況",), "三年級1班"), FileGap("C000125", ())]),
+            ("T002", [FileGap("C000126", ())]),
+        ],
+        deadline=date(2025, 4, 30),
+    )
+    assert n.key == "file-incomplete:T001:2025-04-30"
+    assert n.subject == "檔案未完善 2 名兒童"
+    assert n.body.splitlines()[1:] == [
+        "三年級1班",
+        "· C000123：學習情況",
+        "三年級2班",
+        "· C000124：監護情況、聯繫方式",
+    ]
+
+
+def test_the_group_summary_carries_counts_only_and_fits_one_wecom_message() -> None:
+    n = school_summary(
+        "S01",
+        recipient="group:S01",
+        school_label="城關鎮第一小學",
+        week_of=MONDAY,
+        served=132,
+        due=410,
+        overdue=17,
+        incomplete=3,
+        entered=2,
+        left=1,
+    )
+    assert n.key == "school-week:S01:2025-W11"
+    assert "工作對象 132 名；本週新納入 2 名，退出 1 名。" in n.body
+    assert not re.search(r"C\d{6}", n.body)
+    assert WecomNotifier.messages(n) == [f"{n.subject}\n\n{n.body}"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["李小明", "130432201503011234", "13043220150301123X", "13812345678", "C 001", "", "x" * 65],
+)
+def test_a_personal_value_instead_of_a_record_key_is_refused_unrepeated(bad: str) -> None:
+    builders: list[Callable[[], object]] = [
+        lambda: weekly_digest("T001", [DutyItem(bad, "談心", MONDAY)], week_of=MONDAY),
+        lambda: status_notices(bad, change="served", on=MONDAY, recipients=["T001"]),
+        lambda: weekly_digest(bad, [DutyItem("C000001", "談心", MONDAY)], week_of=MONDAY),
+    ]
+    for build in builders:
+        with pytest.raises(ValueError, match="record key") as info:
+            build()
+        assert bad not in str(info.value) or not bad
+
+
+def test_a_label_carrying_a_phone_number_is_refused() -> None:
+    with pytest.raises(ValueError, match="label") as info:
+        weekly_digest("T001", [DutyItem("C000001", "家訪 13812345678", MONDAY)], week_of=MONDAY)
+    assert "13812345678" not in str(info.value)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["T001", "T002", "T003"]),
+            st.lists(
+                st.builds(
+                    DutyItem,
+                    st.from_regex(r"C[0-9]{6}", fullmatch=True),
+                    st.sampled_from(["談心", "溫馨家訪", "學習幫扶計劃"]),
+                    st.dates(date(2025, 3, 10), date(2025, 7, 1)),
+                    st.sampled_from(["", "一年級1班", "三年級2班"]),
+                ),
+                max_size=60,
+            ),
+        ),
+        max_size=6,
+    )
+)
+def test_digests_are_one_per_person_list_every_duty_and_are_deterministic(
+    entries: list[tuple[str, list[DutyItem]]],
+) -> None:
+    digests = weekly_digests(entries, week_of=MONDAY)
+    owed: Counter[str] = Counter()
+    for staff, listed in entries:
+        owed[staff] += len(listed)
+    assert [d.recipient for d in digests] == sorted(s for s in owed if owed[s])
+    for d in digests:
+        assert d.body.count("\n· ") == owed[d.recipient]
+        assert all(len(part.encode()) <= 2048 for part in WecomNotifier.messages(d))
+    assert weekly_digests(entries, week_of=MONDAY) == digests
