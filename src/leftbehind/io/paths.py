@@ -1,0 +1,117 @@
+"""Where an export may be written (匯出路徑檢查).
+
+:func:`safe_export_path` refuses a path that would overwrite the county store (or its lock,
+journal or temporary files), a path that is itself a symbolic link, a folder on the way that is a
+symbolic link leading out of the folder holding it, a missing folder, an existing folder, and
+(when ``root`` is given) anything outside ``root`` after ``..`` and links are resolved. The
+roster and ledger exports both call it before writing.
+
+Messages name the path (a path is not personal data) and a stable ``code``:
+
+======================  ==================================================================
+code                    meaning
+======================  ==================================================================
+``export_over_store``   the path is the store file, or a file the store keeps beside it
+``export_symlink``      the path exists and is a symbolic link
+``export_link_escape``  a folder on the way is a link leading out of the folder holding it
+``export_outside``      the path lies outside ``root``
+``export_folder``       the folder does not exist, or the path names a folder
+======================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from leftbehind.domain.errors import LeftbehindError
+
+__all__ = ["ExportPathError", "safe_export_path", "store_file"]
+
+
+class ExportPathError(LeftbehindError, ValueError):
+    """An export path was refused; ``code`` says why, ``path`` is the path as given."""
+
+    def __init__(self, path: str | os.PathLike[str], code: str, reason: str) -> None:
+        self.path = os.fspath(path)
+        self.code = code
+        super().__init__(f"refusing to export to {self.path}: {reason} [{code}]")
+
+
+def store_file(url: str | os.PathLike[str] | None) -> Path | None:
+    """The file a store URL writes to, or ``None`` for a store without one (``memory://``).
+
+    >>> store_file("sqlite:///data/county.db").as_posix()
+    '/data/county.db'
+    >>> store_file("memory://") is None
+    True
+    """
+    if url is None:
+        return None
+    text = os.fspath(url)
+    if "://" not in text:
+        return Path(text)
+    parts = urlsplit(text)
+    if parts.scheme in ("tinydb", "sqlite", "file") and parts.path:
+        return Path(unquote(parts.path))
+    return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _belongs_to_store(target: Path, store: Path) -> bool:
+    """The store file itself, or a sibling the store keeps (``.lock``, ``-wal``, ``.tmp…``)."""
+    if target.parent != store.parent:
+        return False
+    name, stem = target.name, store.name
+    return name == stem or name.startswith((stem + ".", stem + "-", "." + stem))
+
+
+def _check_links(out: Path, given: str) -> None:
+    """Every symbolic link among the folders of ``out`` must stay inside the folder holding it."""
+    here = Path(out.anchor)
+    for part in out.parent.parts[1:]:
+        step = here / part
+        if step.is_symlink():
+            target = step.resolve()
+            if not _inside(target, here.resolve()):
+                raise ExportPathError(
+                    given,
+                    "export_link_escape",
+                    f"the folder {step} is a link leading outside {here}",
+                )
+        here = step
+
+
+def safe_export_path(
+    path: str | os.PathLike[str],
+    *,
+    store_path: str | os.PathLike[str] | None = None,
+    root: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The absolute path to write an export to, or :class:`ExportPathError`.
+
+    ``store_path`` is the store's file or URL (see :func:`store_file`); ``root``, when given, is
+    the folder exports must stay in.
+    """
+    given = os.fspath(path)
+    out = Path(os.path.abspath(given))
+    if out.is_symlink():
+        raise ExportPathError(given, "export_symlink", "the path is a symbolic link")
+    if out.is_dir():
+        raise ExportPathError(given, "export_folder", "the path is a folder")
+    _check_links(out, given)
+    if not out.parent.is_dir():
+        raise ExportPathError(given, "export_folder", "the folder does not exist")
+    resolved = out.parent.resolve() / out.name
+    if root is not None and not _inside(resolved, Path(root).resolve()):
+        raise ExportPathError(given, "export_outside", f"the path is outside {os.fspath(root)}")
+    store = store_file(store_path)
+    if store is not None:
+        store_resolved = Path(os.path.abspath(store)).parent.resolve() / store.name
+        if _belongs_to_store(resolved, store_resolved):
+            raise ExportPathError(given, "export_over_store", "the path is the county store")
+    return out
