@@ -152,22 +152,7 @@ class CountyTable:
     def __add__(self, other: CountyTable) -> CountyTable:
         if not isinstance(other, CountyTable):
             return NotImplemented
-        if other.stamp is None:
-            return self
-        if self.stamp is None:
-            return other
-        if self.stamp != other.stamp:
-            msg = f"cannot add tables stamped {self.stamp} and {other.stamp}"
-            raise LedgerMismatchError(msg)
-        rows: dict[RowKey, Counter[str]] = {k: Counter(v) for k, v in self.rows.items()}
-        for key, cells in other.rows.items():
-            rows.setdefault(key, Counter()).update(cells)
-        names = dict(self.names)
-        for key, name in other.names.items():
-            if names.setdefault(key, name) != name:
-                msg = f"{_where(key)} has two names in the tables being added"
-                raise LedgerMismatchError(msg)
-        return CountyTable(self.stamp, rows, names)
+        return merge(self, other)
 
     def __radd__(self, other: object) -> CountyTable:
         if other == 0:  # so that sum(tables) works
@@ -267,11 +252,35 @@ EMPTY = CountyTable(None)
 
 
 def merge(*tables: CountyTable) -> CountyTable:
-    """The sum of ``tables`` (:data:`EMPTY` for none): a province from its counties."""
-    out = EMPTY
-    for table in tables:
-        out = out + table
-    return out
+    """The sum of ``tables`` (:data:`EMPTY` for none): a province from its counties, in one pass.
+
+    Raises :class:`LedgerMismatchError` when two tables have different stamps or give one school
+    row two names.
+    """
+    stamped = [t for t in tables if t.stamp is not None]
+    if not stamped:
+        return EMPTY
+    if len(stamped) == 1:
+        return stamped[0]
+    stamp = stamped[0].stamp
+    rows: dict[RowKey, dict[str, int]] = {}
+    names: dict[RowKey, str] = {}
+    for table in stamped:
+        if table.stamp != stamp:
+            msg = f"cannot add tables stamped {stamp} and {table.stamp}"
+            raise LedgerMismatchError(msg)
+        for key, cells in table.rows.items():
+            acc = rows.get(key)
+            if acc is None:
+                rows[key] = dict(cells)
+                continue
+            for col, n in cells.items():
+                acc[col] = acc.get(col, 0) + n
+        for key, name in table.names.items():
+            if names.setdefault(key, name) != name:
+                msg = f"{_where(key)} has two names in the tables being added"
+                raise LedgerMismatchError(msg)
+    return CountyTable(stamp, rows, names)
 
 
 def _reading_order(key: RowKey) -> tuple[Any, ...]:
@@ -287,36 +296,43 @@ def row_problems(cells: Row) -> list[str]:
     """The consistency rules one row breaks (empty when it keeps them all)."""
     problems: list[str] = []
     served = cells.get("served", 0)
-    entered = sum(v for k, v in cells.items() if k.startswith("entered."))
-    left = sum(v for k, v in cells.items() if k.startswith("left."))
+    sums = dict.fromkeys(BREAKDOWNS, 0)
+    entered = left = 0
+    for k, v in cells.items():
+        if v < 0:
+            problems.append(f"{k} is negative")
+        head, dot, tail = k.partition(".")
+        if not dot:
+            continue
+        if head in sums:
+            sums[head] += v
+            allowed = _PARTS.get(head)
+            if allowed is not None and k not in allowed:
+                problems.append(f"unknown column {k}")
+        elif head == "entered":
+            entered += v
+        elif head == "left":
+            left += v
+        elif head == "due":
+            if cells.get(f"done.{tail}", 0) + cells.get(f"overdue.{tail}", 0) > v:
+                problems.append(f"done + overdue exceed due for {tail}")
+        elif head in ("done", "overdue") and f"due.{tail}" not in cells:
+            problems.append(f"{k} without due")
     opening, closing = cells.get("opening", 0), cells.get("closing", 0)
     if opening + entered - left != closing:
         problems.append(f"opening {opening} + entered {entered} - left {left} != closing {closing}")
     if closing != served:
         problems.append(f"closing {closing} != served {served}")
-    for prefix in BREAKDOWNS:
-        total = 0
-        allowed = _PARTS.get(prefix)
-        for k, v in cells.items():
-            if k.startswith(prefix + "."):
-                total += v
-                if allowed is not None and k not in allowed:
-                    problems.append(f"unknown column {k}")
-        if total != served:
-            problems.append(f"{prefix}.* sums to {total}, served is {served}")
-    for k in _AT_MOST_SERVED:
-        if cells.get(k, 0) > served:
-            problems.append(f"{k} {cells[k]} exceeds served {served}")
+    problems.extend(
+        f"{prefix}.* sums to {total}, served is {served}"
+        for prefix, total in sums.items()
+        if total != served
+    )
+    problems.extend(
+        f"{k} {cells[k]} exceeds served {served}"
+        for k in _AT_MOST_SERVED
+        if cells.get(k, 0) > served
+    )
     if served > cells.get("enrolled", 0):
         problems.append("served exceeds enrolled")
-    for k, v in cells.items():
-        if v < 0:
-            problems.append(f"{k} is negative")
-        if k.startswith("due."):
-            kind = k[4:]
-            done, overdue = cells.get(f"done.{kind}", 0), cells.get(f"overdue.{kind}", 0)
-            if done + overdue > v:
-                problems.append(f"done + overdue exceed due for {kind}")
-        elif k.startswith(("done.", "overdue.")) and f"due.{k.split('.', 1)[1]}" not in cells:
-            problems.append(f"{k} without due")
     return problems
