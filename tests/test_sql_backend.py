@@ -22,7 +22,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -47,6 +47,8 @@ from leftbehind.backends.sql_ledger import DutyCount, ServedKey, school_year
 from leftbehind.backends.sql_schema import DEFAULT_LAYOUT, document, meta
 from leftbehind.backends.tinydb import TinyDBStore
 from leftbehind.county import County
+from leftbehind.domain.dates import Interval
+from leftbehind.domain.ledger import LedgerFacts, county_table
 from leftbehind.domain.model import Child
 from leftbehind.errors import (
     ConflictError,
@@ -359,11 +361,12 @@ def domain_served(
         if not categories:
             continue
         e = child.enrolment_on(on)
-        school = e.school_id if e else None
+        if e is None:
+            continue  # only enrolled children are counted
         base = (
-            township.get(school) if school else None,
-            school,
-            e.grade_on(on) if e else None,
+            township.get(e.school_id),
+            e.school_id,
+            e.grade_on(on),
             child.sex.value,
             child.boarding,
         )
@@ -433,6 +436,69 @@ def test_served_counts_equal_the_domain(
         assert ledger_store.served_counts(on, timeline_kind="national") == domain_served(
             kids, national, SCHOOLS, on
         )
+
+
+#: The county table's columns that :meth:`SQLStore.school_columns` pushes down.
+PUSHED = frozenset({"enrolled", "served", "national"})
+PUSHED_PREFIXES = ("primary.", "category.", "sex.", "grade.", "stage.", "boarding.")
+
+
+def _pushed(cells: Any) -> dict[str, int]:
+    return {k: v for k, v in cells.items() if v and (k in PUSHED or k.startswith(PUSHED_PREFIXES))}
+
+
+def test_school_columns_equal_the_domain_on_a_synthetic_county(ledger_store: SQLStore) -> None:
+    facts = synthetic_facts(children=400, seed=3)
+    _wipe(ledger_store)
+    county = County(ledger_store, plugins=plugins(), today=lambda: facts.as_of)
+    county.put_schools(facts.schools)
+    county.put_children(facts.children)
+    ledger = LedgerFacts(
+        schools=facts.schools,
+        children=facts.children,
+        timelines=county.timelines(),
+        national=county.timelines(national=True),
+        county="廣平縣",
+    )
+    for on in (facts.as_of, date(2025, 3, 1), date(2024, 9, 1)):
+        table = county_table(ledger, as_of=on, period=Interval(on, on + timedelta(days=1)))
+        got = ledger_store.school_columns(on)
+        for s in facts.schools:
+            assert _pushed(got.get(s.id, {})) == _pushed(table.row(("廣平縣", s.township, s.id)))
+        assert sum(c["served"] for c in got.values()) == table.total["served"] > 0
+        assert sum(c["national"] for c in got.values()) == table.total.get("national", 0)
+        assert sum(c["enrolled"] for c in got.values()) == table.total["enrolled"] > 100
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kids=_random_county(), days=st.lists(st.dates(date(2014, 1, 1), date(2031, 6, 1)), max_size=4)
+)
+def test_school_columns_equal_the_domain_county_table(
+    ledger_store: SQLStore, kids: list[Child], days: list[date]
+) -> None:
+    """The pushed-down columns equal those of ``domain.ledger.county_table`` school by school."""
+    from tests.strategies import SCHOOLS
+
+    _wipe(ledger_store)
+    county = County(ledger_store, plugins=plugins(), today=lambda: date(2040, 1, 1))
+    county.put_schools(SCHOOLS)
+    county.put_children(kids)
+    facts = LedgerFacts(
+        schools=SCHOOLS,
+        children=kids,
+        timelines=county.timelines(),
+        national=county.timelines(national=True),
+        county="廣平縣",
+    )
+    probes = set(days) | {e.start for c in kids for e in c.enrolments}
+    probes |= {s.start for t in facts.timelines.values() for s in t.spans}
+    for on in sorted(probes)[:12]:
+        table = county_table(facts, as_of=on, period=Interval(on, on + timedelta(days=1)))
+        want = {s.id: _pushed(table.row(("廣平縣", s.township, s.id))) for s in SCHOOLS}
+        got = ledger_store.school_columns(on)
+        assert {sid: _pushed(got.get(sid, {})) for sid in want} == want
+        assert set(got) <= set(want)
 
 
 def _windows(on: date) -> dict[str, list[tuple[date, date]]]:

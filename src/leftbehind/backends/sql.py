@@ -41,6 +41,7 @@ import json
 import os
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -579,6 +580,20 @@ class SQLStore(BaseStore):
         kind = timeline_kind or self.layout.timeline_kinds[0]
         with self._reading("counting") as conn:
             return sql_ledger.served_counts(conn, as_of, kind)
+
+    def school_columns(self, as_of: date, *, national: bool = True) -> dict[str, Counter[str]]:
+        """Per school id, the county table's count columns on ``as_of``, counted in SQL.
+
+        ``enrolled``, ``served``, ``primary.*``, ``category.*``, ``sex.*``, ``grade.*``,
+        ``stage.*``, ``boarding.*`` and (with ``national``) ``national``: the same numbers as
+        :func:`leftbehind.domain.ledger.county_table` puts in each school's row. See
+        :func:`leftbehind.backends.sql_ledger.school_columns`.
+        """
+        self._open()
+        kinds = self.layout.timeline_kinds
+        national_kind = kinds[1] if national and len(kinds) > 1 else None
+        with self._reading("counting") as conn:
+            return sql_ledger.school_columns(conn, as_of, kinds[0], national_kind)
 
     def duty_counts(
         self,

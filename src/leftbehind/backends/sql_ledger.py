@@ -7,9 +7,9 @@ documents, and return plain counts: no child's personal data leaves the database
 category whose stored span holds on ``D`` (``start <= D < end``). Each such child is counted under
 the enrolment that covers ``D`` — its school, the school's township, the grade on ``D`` (the grade
 at the enrolment's start plus the school years since, as
-:meth:`~leftbehind.domain.model.Enrolment.grade_on`), the child's sex and boarding. A served child
-without an enrolment on ``D`` (which a policy that ends categories at leaving never produces) is
-counted with ``None`` school, township and grade. The same rows with ``category=None`` count each
+:meth:`~leftbehind.domain.model.Enrolment.grade_on`), the child's sex and boarding. As in the
+domain's ledger, a child counts only while enrolled (a policy that ends categories at leaving
+never leaves one served without a school). The same rows with ``category=None`` count each
 child once, whatever its categories. Every breakdown of the ledger (by category, grade, stage,
 sex, boarding, school, township) is a sum over these rows.
 
@@ -21,9 +21,10 @@ every child served (in any category) on at least one day of a window that has op
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from attrs import frozen
 from sqlalchemy import (
@@ -41,8 +42,16 @@ from sqlalchemy import (
 )
 
 from leftbehind.backends.sql_schema import enrolment, record, school, span
+from leftbehind.domain.ledger_table import PRIMARY_ORDER
 
-__all__ = ["DutyCount", "ServedKey", "duty_counts", "school_year", "served_counts"]
+__all__ = [
+    "DutyCount",
+    "ServedKey",
+    "duty_counts",
+    "school_columns",
+    "school_year",
+    "served_counts",
+]
 
 
 class ServedKey(NamedTuple):
@@ -76,9 +85,7 @@ def served_counts(conn: Connection, as_of: date, timeline_kind: str) -> dict[Ser
     covering = and_(
         enrolment.c.key == span.c.key, enrolment.c.start_day <= day, enrolment.c.end_day > day
     )
-    joined = span.outerjoin(enrolment, covering).outerjoin(
-        school, school.c.key == enrolment.c.school
-    )
+    joined = span.join(enrolment, covering).outerjoin(school, school.c.key == enrolment.c.school)
     grade = (enrolment.c.grade + (school_year(as_of) - enrolment.c.school_year)).label("grade")
     holds = and_(span.c.kind == timeline_kind, span.c.start_day <= day, span.c.end_day > day)
     head = (school.c.township, enrolment.c.school)
@@ -100,6 +107,85 @@ def served_counts(conn: Connection, as_of: date, timeline_kind: str) -> dict[Ser
         out[ServedKey(township, school_key, category, grade_, sex, _bool(boarding))] = n
     for township, school_key, grade_, sex, boarding, n in conn.execute(any_category):
         out[ServedKey(township, school_key, None, grade_, sex, _bool(boarding))] = n
+    return out
+
+
+def school_columns(
+    conn: Connection, as_of: date, timeline_kind: str, national_kind: str | None
+) -> dict[str, Counter[str]]:
+    """Per school, the ledger's count columns on ``as_of``, named as the county table names them.
+
+    ``enrolled``; ``served``; ``primary.<category>`` (one per child, by
+    :data:`~leftbehind.domain.ledger_table.PRIMARY_ORDER`); ``category.<category>`` (one per
+    category a child is in); ``sex.<sex>``, ``grade.<n>``, ``stage.primary`` / ``stage.junior``,
+    ``boarding.yes`` / ``boarding.no`` over the served; ``national`` (enrolled children served under
+    ``national_kind``'s timelines). Schools without an enrolment on ``as_of`` are absent.
+    """
+    day = as_of.toordinal()
+    holds_e = and_(enrolment.c.start_day <= day, enrolment.c.end_day > day)
+    out: dict[str, Counter[str]] = {}
+
+    def row(school_key: str | None) -> Counter[str]:
+        return out.setdefault(school_key or "", Counter())
+
+    enrolled = select(enrolment.c.school, func.count()).where(holds_e).group_by(enrolment.c.school)
+    for school_key, n in conn.execute(enrolled):
+        row(school_key)["enrolled"] += n
+
+    def served_join(kind: str) -> tuple[Any, Any]:
+        joined = span.join(enrolment, and_(enrolment.c.key == span.c.key, holds_e))
+        return joined, and_(span.c.kind == kind, span.c.start_day <= day, span.c.end_day > day)
+
+    joined, holds = served_join(timeline_kind)
+    rank = case(
+        {c.value: i for i, c in enumerate(PRIMARY_ORDER)}, value=span.c.category, else_=None
+    )
+    grade = (enrolment.c.grade + (school_year(as_of) - enrolment.c.school_year)).label("grade")
+    per_child = (
+        select(
+            enrolment.c.school,
+            grade,
+            enrolment.c.sex,
+            enrolment.c.boarding,
+            func.min(rank).label("primary"),
+        )
+        .select_from(joined)
+        .where(holds)
+        .group_by(span.c.key, enrolment.c.school, grade, enrolment.c.sex, enrolment.c.boarding)
+        .subquery()
+    )
+    cols = (per_child.c.school, per_child.c.grade, per_child.c.sex, per_child.c.boarding)
+    by_child = select(*cols, per_child.c.primary, func.count()).group_by(*cols, per_child.c.primary)
+    for school_key, grade_, sex, boarding, primary, n in conn.execute(by_child):
+        cells = row(school_key)
+        cells["served"] += n
+        if primary is not None:
+            cells[f"primary.{PRIMARY_ORDER[primary].value}"] += n
+        if sex is not None:
+            cells[f"sex.{sex}"] += n
+        if grade_ is not None:
+            cells[f"grade.{grade_}"] += n
+            cells["stage.primary" if grade_ <= 6 else "stage.junior"] += n
+        if boarding is not None:
+            cells["boarding.yes" if boarding else "boarding.no"] += n
+    categories = (
+        select(enrolment.c.school, span.c.category, func.count())
+        .select_from(joined)
+        .where(holds)
+        .group_by(enrolment.c.school, span.c.category)
+    )
+    for school_key, category, n in conn.execute(categories):
+        row(school_key)[f"category.{category}"] += n
+    if national_kind is not None:
+        joined, holds = served_join(national_kind)
+        national = (
+            select(enrolment.c.school, func.count(distinct(span.c.key)))
+            .select_from(joined)
+            .where(holds)
+            .group_by(enrolment.c.school)
+        )
+        for school_key, n in conn.execute(national):
+            row(school_key)["national"] += n
     return out
 
 
