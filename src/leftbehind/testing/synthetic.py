@@ -10,10 +10,23 @@ numbers carry correct GB 11643 check digits.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 from attrs import frozen
 
+from leftbehind.calendars import china_calendar
+from leftbehind.domain.calendar import SchoolCalendar
+from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import (
+    DEFAULT_KINDS,
+    DutyBook,
+    HomeVisitDetails,
+    Method,
+    Record,
+    StudyPlanDetails,
+)
+from leftbehind.domain.eligibility import PlanPolicy, Timeline
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -25,8 +38,17 @@ from leftbehind.domain.model import (
     School,
     Sex,
 )
+from leftbehind.domain.people import Assignment, Role, Staff, StudyGroup
 
-__all__ = ["SyntheticFacts", "resident_id", "synthetic_facts"]
+__all__ = [
+    "SyntheticCounty",
+    "SyntheticFacts",
+    "resident_id",
+    "synthetic_county",
+    "synthetic_facts",
+    "synthetic_people",
+    "synthetic_records",
+]
 
 TOWNSHIPS = ("廣平鎮", "平固店鎮", "勝營鎮", "南陽堡鎮", "十里鋪鎮", "南韓村鎮", "東張孟鄉")
 _SURNAMES = "王李張劉陳楊趙黃周吳徐孫胡朱高林何郭馬羅梁宋鄭謝韓唐馮于董蕭程曹袁鄧許傅沈曾彭呂"
@@ -212,3 +234,186 @@ def synthetic_facts(
             )
         )
     return SyntheticFacts("廣平縣", seed, as_of, tuple(s for s, _ in schools), tuple(kids))
+
+
+# ---------------------------------------------------------------------------------------------
+# People and a year of records.
+
+
+@frozen
+class SyntheticCounty:
+    """A whole synthetic county: facts, people, study groups, calendar and a year of records.
+
+    ``diligence`` is each owner's chance of doing a duty in time (some teachers diligent, some
+    not), so the ledgers show realistic gaps.
+    """
+
+    facts: SyntheticFacts
+    calendar: SchoolCalendar
+    period: Interval
+    staff: tuple[Staff, ...]
+    assignments: tuple[Assignment, ...]
+    groups: tuple[StudyGroup, ...]
+    records: tuple[Record, ...]
+    diligence: dict[str, float]
+
+
+def synthetic_county(
+    *, seed: int = 2026, children: int = 2000, as_of: date = date(2026, 6, 30)
+) -> SyntheticCounty:
+    """Facts, people and the records of the school year up to ``as_of``, all from ``seed``.
+
+    The calendar is China's (official holidays and make-up days) for the school year of
+    ``as_of``; the records cover that school year from 1 September up to ``as_of``.
+    """
+    facts = synthetic_facts(seed=seed, children=children, as_of=as_of)
+    schools = {s.id: s for s in facts.schools}
+    policy = PlanPolicy()
+    timelines = {c.id: policy.timeline(c, schools) for c in facts.children}
+    staff, assignments, groups = synthetic_people(facts, timelines)
+    year = as_of.year if as_of.month >= 9 else as_of.year - 1
+    calendar = china_calendar([year])
+    period = Interval(date(year, 9, 1), as_of + timedelta(days=1))
+    every = (*assignments, *(a for g in groups for a in g.assignments()))
+    book = DutyBook(calendar, DEFAULT_KINDS, timelines, every, (), staff=staff)
+    records, diligence = synthetic_records(book, period, as_of, seed=seed)
+    return SyntheticCounty(facts, calendar, period, staff, assignments, groups, records, diligence)
+
+
+_TOPICS = ("學習情況", "安全教育", "心理疏導", "生活習慣", "親情溝通", "假期安排")
+_CONTENTS = ("瞭解近況，鼓勵按時完成作業", "提醒注意交通與防溺水安全", "交流與父母的聯繫情況")
+_EFFECTS = ("情緒穩定", "學習有進步", "需持續關注")
+
+
+def synthetic_people(
+    facts: SyntheticFacts, timelines: Mapping[str, Timeline], *, seed: int | None = None
+) -> tuple[tuple[Staff, ...], tuple[Assignment, ...], tuple[StudyGroup, ...]]:
+    """Staff of each school and their assignments to the children served at some time.
+
+    Each class has a class teacher (班主任) who is also the child's contact teacher; one child in
+    three has a subject teacher; proxy parents (代管家長) and one-to-one staff pairs are drawn from
+    the school's staff, with a few children left without one (coverage gaps); one village study
+    group per school.
+    """
+    rng = random.Random(facts.seed if seed is None else seed)
+    staff: list[Staff] = []
+    assignments: list[Assignment] = []
+    groups: list[StudyGroup] = []
+    served = [c for c in facts.children if timelines[c.id].spans]
+    by_school: dict[str, list[Child]] = {}
+    for child in served:
+        by_school.setdefault(child.enrolments[0].school_id, []).append(child)
+    start = date(facts.as_of.year if facts.as_of.month >= 9 else facts.as_of.year - 1, 9, 1)
+    for school in facts.schools:
+        kids = by_school.get(school.id, [])
+        head = Staff(f"{school.id}-H", _name(rng), school.id, "校長", _phone(rng))
+        pool = [
+            Staff(f"{school.id}-T{i:02d}", _name(rng), school.id, "教師", _phone(rng))
+            for i in range(1, 4 + len(kids) // 6)
+        ]
+        staff.append(head)
+        staff.extend(pool)
+        teachers: dict[tuple[int, str], Staff] = {}
+        for child in kids:
+            enrolment = child.enrolments[0]
+            first = max(start, enrolment.start)
+            end = enrolment.end
+            klass = (enrolment.grade_on(first), enrolment.class_name)
+            teacher = teachers.setdefault(klass, rng.choice(pool))
+            n = len(assignments)
+            assignments.append(
+                Assignment(f"A{n:06d}", teacher.id, child.id, Role.CLASS_TEACHER, first, end)
+            )
+            if rng.random() < 0.33:
+                subject = rng.choice(pool)
+                assignments.append(
+                    Assignment(
+                        f"A{n + 1:06d}",
+                        subject.id,
+                        child.id,
+                        Role.SUBJECT_TEACHER,
+                        first,
+                        end,
+                        rng.choice(("語文", "數學", "英語")),
+                    )
+                )
+            n = len(assignments)
+            if rng.random() < 0.95:
+                late = first + timedelta(days=rng.choice((0, 0, 0, 14, 45)))
+                proxy = rng.choice(pool)
+                assignments.append(
+                    Assignment(f"A{n:06d}", proxy.id, child.id, Role.PROXY_PARENT, late, end)
+                )
+            if rng.random() < 0.9:
+                pair = rng.choice(pool)
+                assignments.append(
+                    Assignment(f"A{n + 1:06d}", pair.id, child.id, Role.STAFF_PAIR, first, end)
+                )
+        if kids:
+            village = kids[0].village
+            members = tuple(c.id for c in kids if c.village == village)
+            guide = rng.choice(pool)
+            groups.append(StudyGroup(f"G{school.id}", school.id, village, guide.id, members, start))
+    return tuple(staff), tuple(assignments), tuple(groups)
+
+
+def synthetic_records(
+    book: DutyBook,
+    period: Interval,
+    as_of: date,
+    *,
+    seed: int = 2026,
+    diligence: Mapping[str, float] | None = None,
+) -> tuple[tuple[Record, ...], dict[str, float]]:
+    """Records of the duties owed in ``period`` up to ``as_of``, each done with the owner's
+    diligence (drawn between 0.55 and 0.99 unless given), on a day inside its window."""
+    rng = random.Random(seed)
+    chosen = dict(diligence or {})
+    records: list[Record] = []
+    for occ in book.occurrences(period, as_of):
+        if occ.window.start > as_of:
+            continue
+        owners = sorted(occ.owners) or [occ.owner_id]
+        owner = owners[0] if len(owners) == 1 else rng.choice(owners)
+        p = chosen.setdefault(owner, rng.uniform(0.55, 0.99))
+        if rng.random() >= p:
+            continue
+        last = min(occ.window.end or as_of, as_of + timedelta(days=1))
+        span = (last - occ.window.start).days
+        if span <= 0:
+            continue
+        on = occ.window.start + timedelta(days=rng.randrange(span))
+        records.append(_record(rng, f"R{len(records) + 1:07d}", occ.kind, occ.child_id, owner, on))
+    return tuple(records), chosen
+
+
+def _record(rng: random.Random, rid: str, kind: str, child: str, owner: str, on: date) -> Record:
+    details: StudyPlanDetails | HomeVisitDetails | None = None
+    method = rng.choice((Method.IN_PERSON, Method.IN_PERSON, Method.PHONE, Method.VIDEO))
+    if kind == "HOME_VISIT":
+        method = Method.IN_PERSON
+        details = HomeVisitDetails(
+            guardian_met=rng.choice(_RELATIONS),
+            living_conditions=rng.choice(("良好", "一般", "較困難")),
+            behaviour_at_home="聽話懂事",
+            needs_found=rng.choice(("", "需要學習輔導", "需要心理關愛")),
+            feedback="感謝學校關心",
+            measures="安排結對幫扶",
+            next_visit=on + timedelta(days=30),
+        )
+    elif kind == "STUDY_PLAN":
+        details = StudyPlanDetails("每週三課後", rng.choice(("數學", "語文", "英語")), "查缺補漏")
+    elif kind == "FAMILY_CONTACT":
+        method = rng.choice((Method.PHONE, Method.VIDEO, Method.LETTER))
+    return Record(
+        rid,
+        kind,
+        child,
+        owner,
+        on,
+        method,
+        topic=rng.choice(_TOPICS),
+        content=rng.choice(_CONTENTS),
+        effect=rng.choice(_EFFECTS),
+        details=details,
+    )
