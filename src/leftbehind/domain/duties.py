@@ -359,7 +359,7 @@ class Occurrence:
 
     ``owners`` are the staff whose record satisfies it; ``owner_id`` is the one it is counted
     for: the author of the satisfying record when done, otherwise the first owner by role (in
-    :class:`Role` order), then the latest assignment start, then the id.
+    :class:`~leftbehind.domain.people.Role` order), then the latest assignment start, then the id.
     """
 
     child_id: str
@@ -451,7 +451,7 @@ class Unmatched(enum.Enum):
     """Why a record satisfies no occurrence."""
 
     UNASSIGNED = "unassigned"
-    """Its author held no owning role towards the child in its window: reported, not counted."""
+    """Its author held no owning role towards the child in its window (reported, not counted)."""
     NOT_OWED = "not_owed"
     """Its author was assigned but nothing was owed (the child not served, a vacation week)."""
     SURPLUS = "surplus"
@@ -523,13 +523,14 @@ class _Owner:
         self.key = key
 
 
-_Raw = tuple[str, DutyKind, str, Interval, Status, Record | None, frozenset[str]]
+_Raw = tuple[str, DutyKind, str, Interval, int, Record | None, frozenset[str]]
 
 
 class DutyBook:
     """Duty status computed from the calendar, the kinds, the timelines, assignments and records.
 
-    ``timelines`` maps child ids to their eligibility :class:`Timeline` (the plan's policy);
+    ``timelines`` maps child ids to their eligibility
+    :class:`~leftbehind.domain.eligibility.Timeline` (the plan's policy);
     ``staff`` (optional) gives each owner's school for :meth:`compliance`. Records of unknown
     kinds are kept and reported by :meth:`unmatched_records`. The book is a read-only view: build
     a new one when the facts change.
@@ -688,10 +689,11 @@ class DutyBook:
         kinds: Iterable[DutyKind] | None = None,
         staff_id: str | None = None,
     ) -> Iterator[_Raw]:
+        """``(child, kind, owner, window, status, record, owners)`` with ``status`` an index of
+        :data:`_STATUSES` (0 due, 1 done, 2 overdue, 3 upcoming)."""
         chosen = tuple(self.kinds.values()) if kinds is None else tuple(kinds)
         wins = {k.window: self._windows_of(k.window, period) for k in chosen}
         today = as_of.toordinal()
-        done, overdue, due, upcoming = Status.DONE, Status.OVERDUE, Status.DUE, Status.UPCOMING
         for cid in self.assignments.children() if child_ids is None else child_ids:
             served = self.served(cid)
             if not served:
@@ -704,39 +706,47 @@ class DutyBook:
                     continue
                 windows = wins[kind.window]
                 term = kind.window.term_bound
-                if kind.per_owner:
-                    groups: Iterable[tuple[int, list[_Owner]]] = (
-                        (i, [o]) for o in owners for i in self._hits(o.owed, windows, term)
-                    )
-                elif len(owners) == 1:
-                    groups = ((i, owners) for i in self._hits(owners[0].owed, windows, term))
+                groups: list[tuple[int, str, frozenset[str]]]
+                if kind.per_owner or len(owners) == 1:
+                    groups = []
+                    for o in owners:
+                        ids = frozenset((o.staff_id,))
+                        groups.extend(
+                            (i, o.staff_id, ids) for i in self._hits(o.owed, windows, term)
+                        )
+                    if len(owners) > 1:
+                        groups.sort(key=_first)
                 else:
                     by_window: dict[int, list[_Owner]] = {}
                     for o in owners:
                         for i in self._hits(o.owed, windows, term):
                             by_window.setdefault(i, []).append(o)
-                    groups = sorted(by_window.items())
+                    groups = [
+                        (i, group[0].staff_id, frozenset(o.staff_id for o in group))
+                        for i, group in sorted(by_window.items())
+                    ]
                 days, records = self.records_of(cid, kind.code)
-                for i, group in groups:
-                    ids = frozenset(o.staff_id for o in group)
+                n = len(days)
+                starts, ends, intervals = windows.starts, windows.ends, windows.intervals
+                for i, first, ids in groups:
                     if staff_id is not None and staff_id not in ids:
                         continue
-                    ws, we = windows.starts[i], windows.ends[i]
-                    found = None
-                    if days:
+                    ws, we = starts[i], ends[i]
+                    if n:
                         j = bisect_left(days, ws)
-                        stop = min(we, today + 1)
-                        while j < len(days) and days[j] < stop:
-                            if records[j].staff_id in ids:
-                                found = records[j]
+                        stop = we if we <= today else today + 1
+                        while j < n and days[j] < stop:
+                            found = records[j]
+                            if found.staff_id in ids:
+                                yield cid, kind, found.staff_id, intervals[i], 1, found, ids
                                 break
                             j += 1
-                    window = windows.intervals[i]
-                    if found is not None:
-                        yield cid, kind, found.staff_id, window, done, found, ids
+                        else:
+                            status = 2 if we <= today else 0 if ws <= today else 3
+                            yield cid, kind, first, intervals[i], status, None, ids
                     else:
-                        status = overdue if we <= today else due if ws <= today else upcoming
-                        yield cid, kind, group[0].staff_id, window, status, None, ids
+                        status = 2 if we <= today else 0 if ws <= today else 3
+                        yield cid, kind, first, intervals[i], status, None, ids
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -758,35 +768,35 @@ class DutyBook:
             period, as_of, child_ids, chosen
         ):
             yield Occurrence(
-                cid, kind.code, owner, window, status, None if rec is None else rec.id, ids
+                cid,
+                kind.code,
+                owner,
+                window,
+                _STATUSES[status],
+                None if rec is None else rec.id,
+                ids,
             )
 
     def compliance(self, period: Interval, as_of: date) -> Compliance:
         """Counts per kind, per owner, per school (the owner's) and in total, in one pass."""
+        acc: dict[tuple[str, str], list[int]] = {}
+        for _cid, kind, owner, _w, status, _r, _ids in self._raw(period, as_of):
+            key = (kind.code, owner)
+            row = acc.get(key)
+            if row is None:
+                row = acc[key] = [0, 0, 0, 0]
+            row[status] += 1
+        school_of = self.school_of
         by_kind: dict[str, list[int]] = {}
         by_owner: dict[str, list[int]] = {}
         by_school_kind: dict[tuple[str, str], list[int]] = {}
-        school_of = self.school_of
-        for _cid, kind, owner, _w, status, _r, _ids in self._raw(period, as_of):
-            k = _SLOT[status]
-            row = by_kind.get(kind.code)
-            if row is None:
-                row = by_kind[kind.code] = [0, 0, 0, 0]
-            row[k] += 1
-            row = by_owner.get(owner)
-            if row is None:
-                row = by_owner[owner] = [0, 0, 0, 0]
-            row[k] += 1
-            sk = (school_of.get(owner, ""), kind.code)
-            row = by_school_kind.get(sk)
-            if row is None:
-                row = by_school_kind[sk] = [0, 0, 0, 0]
-            row[k] += 1
+        for (code, owner), row in acc.items():
+            for table, k in ((by_kind, code), (by_owner, owner)):
+                _add(table.setdefault(k, [0, 0, 0, 0]), row)
+            _add(by_school_kind.setdefault((school_of.get(owner, ""), code), [0, 0, 0, 0]), row)
         by_school: dict[str, list[int]] = {}
         for (school, _), row in by_school_kind.items():
-            acc = by_school.setdefault(school, [0, 0, 0, 0])
-            for n in range(4):
-                acc[n] += row[n]
+            _add(by_school.setdefault(school, [0, 0, 0, 0]), row)
         total = [sum(r[n] for r in by_kind.values()) for n in range(4)]
         return Compliance(
             period,
@@ -806,7 +816,7 @@ class DutyBook:
                 row = rows.get((kind.code, owner))
                 if row is None:
                     row = rows[(kind.code, owner)] = [0, 0, 0, 0]
-                row[_SLOT[status]] += 1
+                row[status] += 1
             for (code, owner), (open_, done, overdue, upcoming) in rows.items():
                 yield Tally(cid, code, owner, open_ + done + overdue, done, overdue, upcoming)
 
@@ -823,7 +833,7 @@ class DutyBook:
         due = [
             _occurrence(raw)
             for raw in self._raw(week, as_of, children, staff_id=staff_id)
-            if raw[4] is not Status.DONE
+            if raw[4] != 1
         ]
         overdue: list[Occurrence] = []
         if since < week.start:
@@ -831,7 +841,7 @@ class DutyBook:
             overdue = [
                 _occurrence(raw)
                 for raw in self._raw(before, as_of, children, staff_id=staff_id)
-                if raw[4] is Status.OVERDUE
+                if raw[4] == 2
             ]
         overdue.extend(o for o in due if o.status is Status.OVERDUE and o not in overdue)
         due = [o for o in due if o.status is not Status.OVERDUE]
@@ -885,7 +895,16 @@ class DutyBook:
         )
 
 
-_SLOT = {Status.DUE: 0, Status.DONE: 1, Status.OVERDUE: 2, Status.UPCOMING: 3}
+_STATUSES = (Status.DUE, Status.DONE, Status.OVERDUE, Status.UPCOMING)
+
+
+def _first(item: tuple[int, str, frozenset[str]]) -> int:
+    return item[0]
+
+
+def _add(acc: list[int], row: list[int]) -> None:
+    for n in range(4):
+        acc[n] += row[n]
 
 
 def _counts(row: list[int]) -> Counts:
@@ -895,7 +914,8 @@ def _counts(row: list[int]) -> Counts:
 
 def _occurrence(raw: _Raw) -> Occurrence:
     cid, kind, owner, window, status, rec, ids = raw
-    return Occurrence(cid, kind.code, owner, window, status, None if rec is None else rec.id, ids)
+    rid = None if rec is None else rec.id
+    return Occurrence(cid, kind.code, owner, window, _STATUSES[status], rid, ids)
 
 
 def _by_day(r: Record) -> tuple[date, str]:
