@@ -40,7 +40,9 @@ from leftbehind.backends.notify import (
     message_id,
     split_utf8,
 )
+from leftbehind.errors import UnknownNameError
 from leftbehind.notifiers import Notice, Notifier
+from leftbehind.outbox import build_notifiers
 from leftbehind.plugins import Plugins, make_plugin_manager
 
 NOTICE = Notice(
@@ -595,3 +597,21 @@ def test_every_built_in_notifier_satisfies_the_protocol(
         notifier.send(NOTICE)
     assert len(http.requests) == 2
     assert len(box.messages) == 1
+
+
+def test_build_notifiers_from_channel_settings(http: HTTPRecorder) -> None:
+    plugins = _plugins()
+    built = build_notifiers(
+        plugins,
+        {
+            "wecom-S01": {"type": "wecom", "url": http.url},
+            "audit": {"type": "log", "logger": "leftbehind.audit"},
+        },
+    )
+    assert isinstance(built["wecom-S01"], WecomNotifier)
+    assert isinstance(built["audit"], LogNotifier)
+    assert built["audit"].logger.name == "leftbehind.audit"
+    with pytest.raises(ValueError, match="'mail' has no 'type'"):
+        build_notifiers(plugins, {"mail": {"host": "127.0.0.1"}})
+    with pytest.raises(UnknownNameError, match="no notifier named 'sms'"):
+        build_notifiers(plugins, {"mail": {"type": "sms"}})

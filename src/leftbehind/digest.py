@@ -5,17 +5,15 @@ counts, dates — and returns :class:`~leftbehind.notifiers.Notice` values ready
 :func:`leftbehind.outbox.enqueue`. The same input gives the same keys, so building a notice again
 (a job run twice, a retry) enqueues nothing new:
 
-============================  ==============================================  ================
-notice                        key                                             kind
-============================  ==============================================  ================
-weekly digest, one per person ``digest:{staff}:{2025-W11}``                   ``duty_digest``
-duties overdue, to the owner  ``overdue:{staff}:{2025-W12}``                  ``duty_overdue``
-… and to the school head      ``overdue-head:{school}:{2025-W12}:{head}``     ``duty_overdue``
-a child becomes served        ``served:{child}:{2025-03-01}:{recipient}``     ``child_served``
-a child leaves                ``left:{child}:{2025-06-01}:{recipient}``       ``child_left``
-file incomplete after 4月     ``file-incomplete:{staff}:{2025-04-30}``        ``file_incomplete``
-school summary for a group    ``school-week:{school}:{2025-W11}``             ``school_summary``
-============================  ==============================================  ================
+- weekly digest, one per person: ``digest:{staff}:{2025-W11}``, kind ``duty_digest``;
+- duties overdue, to the owner: ``overdue:{staff}:{2025-W12}``, and to the school head:
+  ``overdue-head:{school}:{2025-W12}:{head}``, kind ``duty_overdue``;
+- a child becomes served: ``served:{child}:{2025-03-01}:{recipient}``, kind ``child_served``;
+- a child leaves: ``left:{child}:{2025-06-01}:{recipient}``, kind ``child_left``;
+- files incomplete after the deployment phase: ``file-incomplete:{staff}:{2025-04-30}``, kind
+  ``file_incomplete``;
+- a school's week for its group chat: ``school-week:{school}:{2025-W11}``, kind
+  ``school_summary``.
 
 **Privacy.** No notice names a child, in any channel: children appear by record key
 (``C000123``) with their class label, never by name, ID number, phone, health, family situation

@@ -35,13 +35,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from attrs import field, frozen
 
 from leftbehind.errors import ConflictError
 from leftbehind.notifiers import Notice, Notifier
 from leftbehind.store import Document, Store, UnitOfWork
+
+if TYPE_CHECKING:
+    from leftbehind.plugins import Plugins
 
 __all__ = [
     "DEFAULT_CHANNEL",
@@ -50,6 +53,7 @@ __all__ = [
     "DeliveryReport",
     "OutboxEntry",
     "Router",
+    "build_notifiers",
     "deliver",
     "enqueue",
     "enqueue_many",
@@ -100,7 +104,8 @@ class Backoff:
 class OutboxEntry:
     """A stored notice and its delivery state, as the query helpers return it.
 
-    ``last_error`` names the exception type and the notifier's message (notifiers must keep
+    ``attempts`` counts the sends tried, the successful one included. ``last_error`` names the
+    exception type and the notifier's message (notifiers must keep
     personal data out of their messages; the built-in ones do). ``due`` is the earliest time of
     the next attempt; ``lease`` the end of a deliverer's claim.
     """
@@ -158,7 +163,7 @@ def enqueue(
     (a key of the mapping given to :func:`deliver`); ``at`` is when it was made and the earliest
     time to send it (``None``: at the next delivery). The key is read in ``uow``: if a deliverer
     marks that very notice before the caller commits, the commit raises
-    :class:`~leftbehind.errors.ConflictError`; retry the unit of work.
+    ``ConflictError``; retry the unit of work.
     """
     if uow.get(KIND, notice.key) is not None:
         return False
@@ -261,6 +266,31 @@ def deliver(
         errors=errors,
         next_due=_next_due(store),
     )
+
+
+def build_notifiers(
+    plugins: Plugins, channels: Mapping[str, Mapping[str, str]]
+) -> dict[str, Notifier]:
+    """Notifiers by channel name, for :func:`deliver`, from each channel's settings.
+
+    A channel's ``type`` names the registered notifier (``wecom``, ``email``); its other settings
+    go to that notifier's factory::
+
+        build_notifiers(plugins, {
+            "wecom-S01": {"type": "wecom", "url": "https://qyapi.weixin.qq.com/…"},
+            "mail": {"type": "email", "host": "smtp.school.cn", "from": "care@school.cn"},
+        })
+
+    A channel without ``type`` raises :class:`ValueError`; an unknown type raises
+    ``UnknownNameError`` listing the registered ones.
+    """
+    built: dict[str, Notifier] = {}
+    for name, settings in channels.items():
+        kind = settings.get("type", "").strip()
+        if not kind:
+            raise ValueError(f"notification channel {name!r} has no 'type' setting")
+        built[name] = plugins.notifier(kind, {k: v for k, v in settings.items() if k != "type"})
+    return built
 
 
 def _router(notifiers: Mapping[str, Notifier] | Router) -> Router:
@@ -417,7 +447,7 @@ def forget_sent(store: Store, *, before: datetime) -> int:
     with store.unit_of_work() as uow:
         for key, doc in list(uow.scan(KIND, {"state": "sent"})):
             at = _time(doc.get("sent_at"))
-            if at is not None and at < before and (doc["subject"] or doc["body"]):
+            if at is not None and at < before and (doc.get("subject") or doc.get("body")):
                 doc.update(recipient="", subject="", body="")
                 uow.put(KIND, key, doc)
                 count += 1

@@ -382,7 +382,7 @@ def message_id(key: str, domain: str) -> str:
 
 
 class EmailNotifier:
-    """Sends each notice as a UTF-8 e-mail over SMTP (:mod:`smtplib`), one connection per notice.
+    """Sends each notice as a UTF-8 e-mail over SMTP (``smtplib``), one connection per notice.
 
     The ``Message-ID`` is derived from the notice's key, so a mail sent twice after a crash has
     the same id and mail systems that track ids show it once. The recipient is ``to`` if set
@@ -450,8 +450,7 @@ class EmailNotifier:
             )
         return notice.recipient
 
-    def message(self, notice: Notice) -> EmailMessage:
-        """The e-mail for ``notice``."""
+    def _message(self, notice: Notice) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self.sender
         msg["To"] = self.address(notice)
@@ -463,7 +462,7 @@ class EmailNotifier:
         return msg
 
     def send(self, notice: Notice) -> None:
-        msg = self.message(notice)
+        msg = self._message(notice)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
