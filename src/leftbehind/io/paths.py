@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from leftbehind.domain.errors import LeftbehindError
 
@@ -42,8 +42,13 @@ class ExportPathError(LeftbehindError, ValueError):
 def store_file(url: str | os.PathLike[str] | None) -> Path | None:
     """The file a store URL writes to, or ``None`` for a store without one (``memory://``).
 
-    >>> store_file("sqlite:///data/county.db").as_posix()
-    '/data/county.db'
+    ``tinydb://<path>`` (``tinydb:///srv/county.json``), SQLAlchemy's ``sqlite:///<path>``
+    (``sqlite:////srv/county.db`` for an absolute path) and plain paths have one.
+
+    >>> store_file("sqlite:////srv/county.db").as_posix()
+    '/srv/county.db'
+    >>> store_file("tinydb:///srv/county.json?timeout=30").as_posix()
+    '/srv/county.json'
     >>> store_file("memory://") is None
     True
     """
@@ -52,9 +57,10 @@ def store_file(url: str | os.PathLike[str] | None) -> Path | None:
     text = os.fspath(url)
     if "://" not in text:
         return Path(text)
-    parts = urlsplit(text)
-    if parts.scheme in ("tinydb", "sqlite", "file") and parts.path:
-        return Path(unquote(parts.path))
+    for prefix in ("tinydb://", "sqlite:///", "file://"):
+        if text.lower().startswith(prefix):
+            path = unquote(text[len(prefix) :].partition("?")[0])
+            return Path(path) if path and path != ":memory:" else None
     return None
 
 

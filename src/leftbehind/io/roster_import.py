@@ -322,17 +322,18 @@ def _norm_id(value: CellValue) -> str:
     return ids.normalize_digits(value).upper() if isinstance(value, str) else ""
 
 
-def _match(r: _Row, index: _Index, school_id: str) -> tuple[str, Child | None]:
+def _match(r: _Row, index: _Index, school_id: str) -> tuple[str, Child | None, str]:
+    """The child's id, the stored child it updates, and the column that matched."""
     rid = _norm_id(r.v.get("resident_id"))
     given = r.v.get("id")
     by_resident = index.by_resident.get(rid) if rid else None
     if by_resident is not None:
         if isinstance(given, str) and given != by_resident.id:
             r.add("resident_id", "id_conflict")
-        return by_resident.id, by_resident
+        return by_resident.id, by_resident, "resident_id"
     if isinstance(given, str):
-        return given, index.by_id.get(given)
-    return index.generated(school_id, r)
+        return given, index.by_id.get(given), "id"
+    return (*index.generated(school_id, r), "id")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -389,9 +390,9 @@ def import_roster(
                 place(r, key, code, message)
             rejected_rows.add(row.number)
             continue
-        child_id, stored = _match(r, index, school_id)
+        child_id, stored, via = _match(r, index, school_id)
         if child_id in seen:
-            r.add("resident_id" if "resident_id" in row.values else "id", "duplicate_row")
+            r.add(via, "duplicate_row")
         seen[child_id] = row.number
         index.taken.add(child_id)
         doc = _child_doc(r, child_id, school_id, stored, today)
