@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from tests.test_notifiers import HTTPRecorder, Reply
 
@@ -426,7 +426,6 @@ def test_a_process_killed_between_send_and_mark_loses_nothing(tmp_path: Path) ->
 OUTCOMES = st.sampled_from(["ok", "ok", "fail", "crash_before", "crash_after"])
 
 
-@settings(max_examples=80)
 @given(
     n=st.integers(1, 6),
     rounds=st.lists(st.tuples(st.integers(0, 500), st.lists(OUTCOMES, max_size=8)), max_size=8),
