@@ -621,3 +621,10 @@ def test_export_writes_dates_as_dates_and_the_grade_of_today(
     assert values["grade"] == 4  # grade 1 in 2022-23, so grade 4 in 2025-26
     assert values["school"] == "東張孟中心小學"
     assert values["father_status"] == "在家"
+
+
+def test_the_docs_table_lists_every_column() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "roster.md").read_text("utf-8")
+    for columns in (ROSTER_COLUMNS, TALK_COLUMNS, HOME_VISIT_COLUMNS):
+        for c in columns:
+            assert f"| {c.header} | `{c.key}` |" in page

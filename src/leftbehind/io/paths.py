@@ -100,8 +100,8 @@ def safe_export_path(
 ) -> Path:
     """The absolute path to write an export to, or :class:`ExportPathError`.
 
-    ``store_path`` is the store's file or URL (see :func:`store_file`); ``root``, when given, is
-    the folder exports must stay in.
+    ``store_path`` is the store's file or URL (see :func:`~leftbehind.io.paths.store_file`);
+    ``root``, when given, is the folder exports must stay in.
     """
     given = os.fspath(path)
     out = Path(os.path.abspath(given))

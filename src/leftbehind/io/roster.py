@@ -1,7 +1,7 @@
 """Roster in, roster out (花名冊導入導出): the template, the import with a dry run, the export.
 
 Schools keep their pupils' facts in Excel. The roster template has one row per child, Chinese
-headers in row 1 and English keys in row 2 (:data:`ROSTER_COLUMNS`, following SPEC §3 and the
+headers in row 1 and English keys in row 2 (``ROSTER_COLUMNS``, following SPEC §3 and the
 2016 national registration form)::
 
     from leftbehind.io.roster import export_roster, import_roster, write_template
@@ -14,12 +14,13 @@ headers in row 1 and English keys in row 2 (:data:`ROSTER_COLUMNS`, following SP
         import_roster(county, "花名冊.xlsx")               # one unit of work
     export_roster(county, "導出.xlsx")                     # IDs and phones masked
 
-Reading (:func:`read_roster`): XLSX streamed in read-only mode, or CSV in UTF-8 (with or
-without BOM) or GB18030 (what Chinese Excel writes; tried when UTF-8 fails). Headers match by
-Chinese header or English key. Every bad cell of the file is reported at once, each as a
-:class:`CellIssue` (sheet, row as the sheet numbers it, column header, stable code, reason); no
-message repeats a cell's value. Formula cells are refused (``formula``): a roster holds values.
-Cells starting with ``=``, ``+``, ``-`` or ``@`` are plain text.
+Reading (:func:`~leftbehind.io.roster_read.read_roster`): XLSX streamed in read-only mode, or
+CSV in UTF-8 (with or without BOM) or GB18030 (what Chinese Excel writes; tried when UTF-8
+fails). Headers match by Chinese header or English key. Every bad cell of the file is reported
+at once, each as a :class:`~leftbehind.io.roster_read.CellIssue` (sheet, row as the sheet
+numbers it, column header, stable code, reason); no message repeats a cell's value. Formula
+cells are refused (``formula``): a roster holds values. Cells starting with ``=``, ``+``, ``-``
+or ``@`` are plain text.
 
 How a row maps to the facts (:class:`~leftbehind.domain.model.Child`):
 
@@ -71,11 +72,12 @@ whose fields are all empty. :func:`roster_facts` gives a child as the roster car
 
 Every issue blocks the whole file (all or nothing): nothing is written, and the report counts
 what each row would have done. A dry run writes nothing and gives the same report. The write is
-one :meth:`~leftbehind.county.County.put_children` call, one unit of work.
+one ``County.put_children`` call, one unit of work.
 
-Export (:func:`export_roster`): text cells are strings (never formulas), CSV cells that start
-like a formula get a leading ``'``, ID numbers and phones are masked unless ``unmasked=True``,
-and the path is checked by :func:`~leftbehind.io.paths.safe_export_path`.
+Export (:func:`~leftbehind.io.roster_write.export_roster`): text cells are strings (never
+formulas), CSV cells that start like a formula get a leading ``'``, ID numbers and phones are
+masked unless ``unmasked=True``, and the path is checked by
+:func:`~leftbehind.io.paths.safe_export_path`.
 """
 
 from __future__ import annotations

@@ -245,7 +245,7 @@ YES_NO = ("是", "否")
 def _parent_columns(role: str, label: str) -> list[Column]:
     p = role
     return [
-        Column(f"{p}_name", f"{label}姓名", Kind.TEXT, f"{label}'s name", paths=(f"{p}.name",),
+        Column(f"{p}_name", f"{label}姓名", Kind.TEXT, f"the {role}'s name", paths=(f"{p}.name",),
                get=_parent(p, "name")),
         Column(f"{p}_status", f"{label}狀態", Kind.CHOICE,
                "home / away working / deceased / missing / divorced out of the household / "

@@ -9,11 +9,12 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import frozen
 
 from leftbehind.convert import structure, unstructure
+from leftbehind.county import County
 from leftbehind.domain import ids
 from leftbehind.domain.dates import school_year_of
 from leftbehind.domain.errors import Issue, ValidationError
@@ -40,9 +41,6 @@ from leftbehind.io.roster_columns import (
     grade_reference,
 )
 from leftbehind.io.roster_read import CellIssue, Progress, RosterRow, read_roster
-
-if TYPE_CHECKING:
-    from leftbehind.county import County
 
 __all__ = ["ImportReport", "import_roster"]
 
@@ -82,7 +80,7 @@ class ImportReport:
 
     @property
     def ok(self) -> bool:
-        """No issue: the file was (or, in a dry run, would be) imported."""
+        """Whether the file had no issue, and so was (or in a dry run would be) imported."""
         return not self.issues
 
     def summary(self) -> str:
@@ -93,7 +91,10 @@ class ImportReport:
         )
 
     def to_error(self) -> ValidationError:
-        """The issues as a :class:`~leftbehind.errors.ValidationError` (paths ``sheet!row:key``)."""
+        """The issues as a :class:`~leftbehind.domain.errors.ValidationError`.
+
+        Each issue's path is ``sheet!row:key`` (``花名冊!14:resident_id``).
+        """
         return ValidationError(
             (Issue(f"{i.sheet}!{i.row}:{i.key}", i.code, i.message) for i in self.issues),
             subject=self.sheet,

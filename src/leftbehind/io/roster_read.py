@@ -136,6 +136,7 @@ class RosterReport:
 
     @property
     def ok(self) -> bool:
+        """Whether no cell had an issue (warnings do not count)."""
         return not self.issues
 
 

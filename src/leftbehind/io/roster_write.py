@@ -21,8 +21,9 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from leftbehind.county import County
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child, School
 from leftbehind.io.paths import safe_export_path
@@ -37,14 +38,11 @@ from leftbehind.io.roster_columns import (
 )
 from leftbehind.io.roster_read import CSV_ESCAPED, needs_csv_escape
 
-if TYPE_CHECKING:
-    from leftbehind.county import County
-
 __all__ = ["TEMPLATES", "export_roster", "roster_rows", "school_labels", "write_template"]
 
 Format = Literal["xlsx", "csv"]
 
-#: Template kinds: sheet title and columns.
+#: The templates by kind, each a sheet title and its columns.
 TEMPLATES: dict[str, tuple[str, tuple[Column, ...]]] = {
     "roster": ("花名冊", ROSTER_COLUMNS),
     "talk": ("談心記錄", TALK_COLUMNS),
@@ -96,7 +94,10 @@ def school_labels(schools: Iterable[School]) -> dict[str, str]:
 def roster_rows(
     children: Iterable[Child], ctx: ExportContext, *, unmasked: bool = False
 ) -> Iterator[list[CellValue]]:
-    """Each child's cells in the order of :data:`ROSTER_COLUMNS`, masked unless ``unmasked``."""
+    """Each child's cells in the order of the roster's columns, masked unless ``unmasked``.
+
+    The columns are :data:`~leftbehind.io.roster_columns.ROSTER_COLUMNS`.
+    """
     for child in children:
         row: list[CellValue] = []
         for column in ROSTER_COLUMNS:
