@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+import openpyxl
+import pytest
 from click.testing import CliRunner
 
+import leftbehind
 from leftbehind.cli import main
+from leftbehind.sample import sample_county
 
 
-def test_demo_prints_categories_reasons_and_coming_changes() -> None:
-    result = CliRunner().invoke(main, ["demo"])
+def test_sample_prints_categories_reasons_and_coming_changes() -> None:
+    result = CliRunner().invoke(main, ["sample"])
     assert result.exit_code == 0, result.output
     assert "as of 2026-04-15" in result.output
     assert "eligible from 2026-05-10" in result.output
@@ -19,24 +24,21 @@ def test_demo_prints_categories_reasons_and_coming_changes() -> None:
     assert "missing facts: father, mother" in result.output
 
 
-def test_demo_as_of_a_later_day_shows_the_change_has_happened() -> None:
-    before = CliRunner().invoke(main, ["demo", "--as-of", "2026-05-09"])
-    after = CliRunner().invoke(main, ["demo", "--as-of", "2026-05-10"])
+def test_sample_as_of_a_later_day_shows_the_change_has_happened() -> None:
+    before = CliRunner().invoke(main, ["sample", "--as-of", "2026-05-09"])
+    after = CliRunner().invoke(main, ["sample", "--as-of", "2026-05-10"])
     assert before.exit_code == after.exit_code == 0
     assert "eligible from 2026-05-10" in before.output
     assert "eligible from 2026-05-10" not in after.output
 
 
 def test_a_bad_date_is_a_usage_error_that_teaches() -> None:
-    result = CliRunner().invoke(main, ["demo", "--as-of", "2026-02-30"])
+    result = CliRunner().invoke(main, ["sample", "--as-of", "2026-02-30"])
     assert result.exit_code == 2
     assert "YYYY-MM-DD" in result.output
 
 
 def test_child_shows_the_masked_file_the_decision_and_the_timeline(tmp_path: Path) -> None:
-    import leftbehind
-    from leftbehind.sample import sample_county
-
     sample = sample_county()
     store = str(tmp_path / "county.json")
     with leftbehind.open(store, today=lambda: sample.as_of) as county:
@@ -54,3 +56,180 @@ def test_a_missing_child_exits_1_with_a_message(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["child", "C404", "--store", str(tmp_path / "x.json")])
     assert result.exit_code == 1
     assert "C404" in result.output
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    store = folder / "county.json"
+    result = CliRunner().invoke(
+        main,
+        ["demo", "--children", "300", "--store", str(store), "--out", str(folder / "ledgers")],
+    )
+    assert result.exit_code == 0, result.output
+    return store
+
+
+def test_demo_writes_the_county_prints_its_ledger_and_writes_three_workbooks(
+    demo_store: Path,
+) -> None:
+    written = sorted(p.name for p in (demo_store.parent / "ledgers").iterdir())
+    assert written == [
+        "信息匯總表-2026-06-30.xlsx",
+        "動態狀況表-2026-06-30.xlsx",
+        "聯絡信息表-2026-06-30.xlsx",
+    ]
+    workbook = openpyxl.load_workbook(demo_store.parent / "ledgers" / written[0], read_only=True)
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    workbook.close()
+    assert any("合計" in str(cell) for row in rows for cell in row)
+    with leftbehind.open(demo_store) as county:
+        assert len(county.timelines()) == 300
+        assert sum(1 for _ in county.records()) > 0
+
+
+def test_the_demo_runs_again_over_its_own_store_but_not_over_another_county(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "county.json"
+    args = ["demo", "--children", "60", "--store", str(store), "--out", str(tmp_path / "l")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert CliRunner().invoke(main, args).exit_code == 0
+    other = tmp_path / "other.json"
+    sample = sample_county()
+    with leftbehind.open(other, today=lambda: sample.as_of) as county:
+        county.put_schools(sample.schools)
+    refused = CliRunner().invoke(main, ["demo", "--store", str(other), "--out", str(tmp_path)])
+    assert refused.exit_code == 1
+    assert "did not write" in refused.output
+
+
+def test_ledger_commands_print_each_level(demo_store: Path) -> None:
+    runner = CliRunner()
+    county_run = runner.invoke(
+        main, ["ledger", "county", "--as-of", "2026-06-30", "--store", str(demo_store)]
+    )
+    assert county_run.exit_code == 0, county_run.output
+    assert "信息匯總表" in county_run.output
+    with leftbehind.open(demo_store) as county:
+        school = sorted(county.schools())[1]
+        assignments = county.assignments()
+        staff = sorted(a.staff_id for c in assignments.children() for a in assignments.of_child(c))
+    school_run = runner.invoke(
+        main, ["ledger", "school", school, "--as-of", "2026-06-30", "--store", str(demo_store)]
+    )
+    assert school_run.exit_code == 0, school_run.output
+    teacher_run = runner.invoke(
+        main, ["ledger", "teacher", staff[0], "--as-of", "2026-06-30", "--store", str(demo_store)]
+    )
+    assert teacher_run.exit_code == 0, teacher_run.output
+    commend = runner.invoke(
+        main, ["ledger", "commend", "--as-of", "2026-06-30", "--store", str(demo_store)]
+    )
+    assert commend.exit_code == 0, commend.output
+    assert "表彰候選" in commend.output
+    missing = runner.invoke(main, ["ledger", "school", "--store", str(demo_store)])
+    assert missing.exit_code == 2
+
+
+def test_ledger_to_xlsx_and_csv_files(demo_store: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for fmt in ("xlsx", "csv"):
+        out = tmp_path / f"county.{fmt}"
+        result = runner.invoke(
+            main,
+            [
+                "ledger",
+                "county",
+                "--as-of",
+                "2026-06-30",
+                "--format",
+                fmt,
+                "--out",
+                str(out),
+                "--store",
+                str(demo_store),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 0
+    refused = runner.invoke(
+        main,
+        [
+            "ledger",
+            "county",
+            "--format",
+            "csv",
+            "--out",
+            str(demo_store),
+            "--store",
+            str(demo_store),
+        ],
+    )
+    assert refused.exit_code == 1
+
+
+def test_due_and_deliver(demo_store: Path, tmp_path: Path) -> None:
+    store = tmp_path / "copy.json"
+    runner = CliRunner()
+    copied = runner.invoke(main, ["copy", str(demo_store), str(store)])
+    assert copied.exit_code == 0, copied.output
+    with leftbehind.open(store) as county:
+        teacher = sorted(county.staff())[1]
+    due = runner.invoke(main, ["due", teacher, "--as-of", "2026-06-30", "--store", str(store)])
+    assert due.exit_code == 0, due.output
+    assert "本週" in due.output
+    sent = runner.invoke(
+        main, ["deliver", "--queue-week", "--as-of", "2026-06-30", "--store", str(store)]
+    )
+    assert sent.exit_code == 0, sent.output
+    assert "queued" in sent.output
+    again = runner.invoke(
+        main, ["deliver", "--queue-week", "--as-of", "2026-06-30", "--store", str(store)]
+    )
+    assert "queued 0 notices" in again.output
+    assert "sent 0" in again.output
+
+
+def test_copy_to_sqlite_keeps_every_document(demo_store: Path, tmp_path: Path) -> None:
+    target = f"sqlite:///{tmp_path / 'county.db'}"
+    result = CliRunner().invoke(main, ["copy", str(demo_store), target])
+    assert result.exit_code == 0, result.output
+    with leftbehind.open(demo_store) as a, leftbehind.open(target) as b:
+        assert a.county_table(date(2026, 6, 30)) == b.county_table(date(2026, 6, 30))
+
+
+def test_template_import_and_export_roster(tmp_path: Path) -> None:
+    runner = CliRunner()
+    template = tmp_path / "花名冊.xlsx"
+    assert runner.invoke(main, ["template", str(template)]).exit_code == 0
+    assert template.exists()
+    sample = sample_county()
+    store = tmp_path / "county.json"
+    with leftbehind.open(store, today=lambda: sample.as_of) as county:
+        county.put_schools(sample.schools)
+        county.put_children(sample.children)
+    exported = tmp_path / "roster.csv"
+    result = runner.invoke(
+        main, ["export", "roster", str(exported), "--unmasked", "--store", str(store)]
+    )
+    assert result.exit_code == 0, result.output
+    fresh = tmp_path / "fresh.json"
+    with leftbehind.open(fresh, today=lambda: sample.as_of) as county:
+        county.put_schools(sample.schools)
+    dry = runner.invoke(main, ["import", str(exported), "--dry-run", "--store", str(fresh)])
+    assert dry.exit_code == 0, dry.output
+    assert "dry run" in dry.output
+    with leftbehind.open(fresh) as county:
+        assert list(county.children()) == []
+    done = runner.invoke(main, ["import", str(exported), "--store", str(fresh)])
+    assert done.exit_code == 0, done.output
+    with leftbehind.open(fresh) as county:
+        assert len(list(county.children())) == len(sample.children)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        exported.read_text(encoding="utf-8-sig").replace("2016-03-02", "2016-02-30"),
+        encoding="utf-8",
+    )
+    rejected = runner.invoke(main, ["import", str(bad), "--store", str(fresh)])
+    assert rejected.exit_code == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -22,7 +22,10 @@ from leftbehind.domain.errors import LeftbehindError, ValidationError
 from leftbehind.domain.ids import mask_resident_id
 from leftbehind.sample import sample_county
 
-__all__ = ["main"]
+__all__ = ["DEMO_DAY", "main"]
+
+#: The day the demo is told as of by default: the end of the 2025–26 spring term.
+DEMO_DAY = date(2026, 6, 30)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,7 +49,11 @@ DATE = _Date()
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    # Ledgers are wide tables: never squeeze them below 120 columns when not on a terminal.
+    console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal and console.width < 120:
+        console = Console(highlight=False, soft_wrap=True, width=120)
+    return console
 
 
 def store_option(f: Callable[P, R]) -> Callable[P, R]:
@@ -90,8 +97,11 @@ def main() -> None:
 
     \b
     Start with:
-      leftbehind demo            the whole action on a sample county
-      leftbehind child C000001   one child's categories, reasons and timeline
+      leftbehind demo               the whole action on a sample county
+      leftbehind child C000001      one child's categories, reasons and timeline
+      leftbehind ledger county      the county table (信息匯總表)
+      leftbehind due S002-T01       a teacher's duties this week
+      leftbehind template 花名冊.xlsx   the roster template, then `leftbehind import`
 
     Every command takes --store URL; see `leftbehind COMMAND --help`.
     """
@@ -102,11 +112,38 @@ def main() -> None:
     "--as-of",
     "as_of",
     type=DATE,
-    default=None,
-    help="The day to decide on (default: the sample's own day).",
+    default=DEMO_DAY,
+    show_default=True,
+    help="The day the county is told as of; records are simulated up to it.",
 )
-def demo(as_of: date | None) -> None:
-    """Show the sample county: who is served as of a day, why, and what changes next."""
+@click.option("--children", default=2000, show_default=True, help="Pupils in the sample county.")
+@click.option("--seed", default=2026, show_default=True, help="Seed of the sample county.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default="ledgers",
+    show_default=True,
+    help="Folder for the three ledgers as XLSX.",
+)
+@store_option
+@reports_errors
+def demo(as_of: date, children: int, seed: int, out: str, store: str | None) -> None:
+    """The whole care action on a realistic sample county.
+
+    Writes a synthetic county (townships, schools, pupils, staff, a school year of duty records
+    up to --as-of) into the store, then prints who is served, the county table (信息匯總表),
+    compliance per school and one teacher's weekly digest, and writes the three ledgers as XLSX.
+    """
+    from leftbehind.demo import run_demo
+
+    run_demo(_console(), store=store, as_of=as_of, children=children, seed=seed, out=out)
+
+
+@main.command()
+@click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: the sample's].")
+def sample(as_of: date | None) -> None:
+    """The bundled dozen children: categories, reasons and coming changes (no store needed)."""
     county = sample_county()
     day = as_of or county.as_of
     schools = {s.id: s for s in county.schools}
@@ -118,25 +155,28 @@ def demo(as_of: date | None) -> None:
     )
     for child in county.children:
         timeline = plan.timeline(child, schools)
-        decision = timeline.decision(day)
-        change = timeline.next_change(day)
         enrolment = child.enrolment_on(day) or child.enrolments[-1]
-        categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作對象內"
         national_cats = national.timeline(child, schools).categories_on(day)
-        console.print(
-            f"\n[bold]{child.id}[/bold] {schools[enrolment.school_id].name}  "
-            f"[cyan]{categories}[/cyan]"
-        )
-        for reason in decision.reasons:
-            console.print(f"    理由 {reason.text}")
-        if decision.missing:
-            console.print(f"    缺少資料 missing facts: {', '.join(decision.missing)}")
-        if change is not None:
-            console.print(f"    [green]→ {change.describe()}[/green]")
+        console.print(f"\n[bold]{child.id}[/bold] {schools[enrolment.school_id].name}")
+        print_decision(console, timeline, day)
         console.print(
             "    國家口徑 national rule: "
             + ("、".join(sorted(c.label for c in national_cats)) or "—")
         )
+
+
+def print_decision(console: Console, timeline: leftbehind.Timeline, day: date) -> None:
+    """Categories on ``day``, the reasons, missing facts and the next change."""
+    decision = timeline.decision(day)
+    categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作對象內"
+    console.print(f"    [cyan]{categories}[/cyan]")
+    for reason in decision.reasons:
+        console.print(f"    理由 {reason.text}")
+    if decision.missing:
+        console.print(f"    缺少資料 missing facts: {', '.join(decision.missing)}")
+    change = timeline.next_change(day)
+    if change is not None:
+        console.print(f"    [green]→ {change.describe()}[/green]")
 
 
 @main.command()
@@ -155,22 +195,229 @@ def child(child_id: str, as_of: date | None, store: str | None) -> None:
         day = as_of or county.today()
         file = county.child(child_id)
         timeline = county.timeline(child_id)
-        decision = timeline.decision(day)
         console = _console()
         console.print(
             f"[bold]{file.id}[/bold] {file.name} {file.sex.label} "
             f"身份證 {mask_resident_id(file.resident_id) if file.resident_id else '—'}"
         )
-        categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作對象內"
-        console.print(f"as of {day.isoformat()}: [cyan]{categories}[/cyan]")
-        for reason in decision.reasons:
-            console.print(f"    理由 {reason.text}")
-        if decision.missing:
-            console.print(f"    缺少資料 missing facts: {', '.join(decision.missing)}")
+        console.print(f"as of {day.isoformat()}:")
+        print_decision(console, timeline, day)
         console.print(f"timeline ({timeline.policy} v{timeline.version}):")
         for span in timeline.spans:
             end = span.end.isoformat() if span.end else "…"
             console.print(f"    {span.start.isoformat()} – {end}  {span.category.label}")
-        change = timeline.next_change(day)
-        if change is not None:
-            console.print(f"[green]→ {change.describe()}[/green]")
+
+
+@main.command()
+@click.argument("level", type=click.Choice(["county", "school", "teacher", "commend"]))
+@click.argument("key", required=False)
+@click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "xlsx"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="File for csv/xlsx.")
+@click.option("--unmasked", is_flag=True, help="Show phones and ID numbers in full.")
+@store_option
+@reports_errors
+def ledger(
+    level: str,
+    key: str | None,
+    as_of: date | None,
+    fmt: str,
+    out: str | None,
+    unmasked: bool,
+    store: str | None,
+) -> None:
+    """A ledger (台賬) as of a day: county, school ID, teacher ID, or commend (表彰候選).
+
+    \b
+      leftbehind ledger county --as-of 2026-06-30
+      leftbehind ledger school S003 --format xlsx --out S003.xlsx
+      leftbehind ledger teacher S003-T02
+    """
+    from leftbehind.io import render
+    from leftbehind.io.paths import safe_export_path
+
+    if level in ("school", "teacher") and not key:
+        raise click.UsageError(f"`ledger {level}` needs the {level}'s id")
+    if fmt != "text" and not out:
+        raise click.UsageError(f"--format {fmt} needs --out FILE")
+    with _open(store) as county:
+        day = as_of or county.today()
+        if level == "county":
+            sheets = [render.county_sheet(county.county_table(day))]
+        elif level == "school":
+            sheets = render.school_sheets(county.school_table(str(key), day))
+        elif level == "teacher":
+            sheets = [render.teacher_sheet(county.teacher_table(str(key), day))]
+        else:
+            schools, staff = county.commendations(day)
+            sheets = [
+                render.standings_sheet(schools, "表彰候選：學校"),
+                render.standings_sheet(staff, "表彰候選：教職工"),
+            ]
+        if fmt == "text":
+            for sheet in sheets:
+                click.echo(render.render_text(sheet, unmasked=unmasked))
+            return
+        target = safe_export_path(str(out), store_path=county.url)
+        if fmt == "csv":
+            render.write_csv(sheets[0], target, unmasked=unmasked)
+        else:
+            render.write_xlsx(sheets, target, unmasked=unmasked)
+        click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.argument("staff_id")
+@click.option("--week-of", "week_of", type=DATE, default=None, help="A day of the week.")
+@click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
+@store_option
+@reports_errors
+def due(staff_id: str, week_of: date | None, as_of: date | None, store: str | None) -> None:
+    """What a teacher or proxy parent owes this week, and what is overdue."""
+    with _open(store) as county:
+        day = as_of or county.today()
+        print_digest(_console(), county, staff_id, week_of or day, day)
+
+
+def print_digest(console: Console, county: County, staff_id: str, week: date, day: date) -> None:
+    """One person's digest: the week's open duties and the overdue ones, by child key."""
+    digest = county.digest(staff_id, week, day)
+    labels = {k.code: k.label_zh for k in county.duty_kinds()}
+    person = county.staff()[staff_id]
+    end = digest.week.end or day
+    console.print(
+        f"[bold]{person.name}（{staff_id}）[/bold] 本週 {digest.week.start.isoformat()} – "
+        f"{(end - timedelta(days=1)).isoformat()}: {len(digest.due)} 項待辦, "
+        f"{len(digest.overdue)} 項逾期"
+    )
+    for title, items in (("待辦 due", digest.due), ("逾期 overdue", digest.overdue)):
+        if not items:
+            continue
+        console.print(f"  {title}:")
+        shown = sorted(items, key=lambda o: (o.window.start, o.child_id, o.kind))
+        for o in shown[:12]:
+            by = ((o.window.end or day) - timedelta(days=1)).isoformat()
+            console.print(f"    {o.child_id}  {labels.get(o.kind, o.kind)}  (by {by})")
+        if len(shown) > 12:
+            console.print(f"    … and {len(shown) - 12} more")
+
+
+@main.command()
+@click.option(
+    "--queue-week", is_flag=True, help="First queue this week's digests and overdue notices."
+)
+@click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
+@store_option
+@reports_errors
+def deliver(queue_week: bool, as_of: date | None, store: str | None) -> None:
+    """Send the queued notices through the configured channels; failures stay queued.
+
+    Exits 1 when a notice failed (it is kept and retried on the next run).
+    """
+    with _open(store) as county:
+        if queue_week:
+            n = county.queue_week(as_of or county.today(), as_of)
+            click.echo(f"queued {n} notices")
+        report = county.deliver()
+        click.echo(
+            f"sent {len(report.sent)}, retrying {len(report.retrying)}, "
+            f"parked {len(report.parked)}, unrouted {len(report.unrouted)}"
+        )
+        if report.retrying or report.parked:
+            sys.exit(1)
+
+
+@main.command()
+@click.argument("src")
+@click.argument("dst")
+@click.option("--replace", is_flag=True, help="Overwrite a destination that holds documents.")
+@reports_errors
+def copy(src: str, dst: str, replace: bool) -> None:
+    """Move a county between backends without loss (every document compared after).
+
+    \b
+      leftbehind copy leftbehind.json sqlite:///guangping.db
+    """
+    from leftbehind.backends.copy import copy_store
+    from leftbehind.plugins import Plugins
+
+    plugins = Plugins.load()
+    with plugins.open_store(src) as source, plugins.open_store(dst) as target:
+        report = copy_store(source, target, replace=replace)
+    click.echo(f"copied and verified: {report}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--kind",
+    type=click.Choice(["roster", "talk", "home_visit"]),
+    default="roster",
+    show_default=True,
+    help="花名冊, 談心記錄 or 家訪記錄.",
+)
+@reports_errors
+def template(path: str, kind: str) -> None:
+    """Write a blank template (XLSX, or CSV when PATH ends in .csv) to fill in Excel."""
+    from leftbehind.io.roster import write_template
+
+    fmt = "csv" if path.lower().endswith(".csv") else "xlsx"
+    written = write_template(path, format=fmt, kind=kind)  # type: ignore[arg-type]
+    click.echo(f"wrote {written}")
+
+
+@main.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every cell and report; write nothing.")
+@store_option
+@reports_errors
+def import_(path: str, dry_run: bool, store: str | None) -> None:
+    """Import a roster (XLSX, or CSV in UTF-8 or GB18030): all rows or none.
+
+    Every bad cell is reported (sheet, row, column, code) and nothing is written; a dry run
+    reports the same without writing.
+    """
+    from rich.progress import Progress
+
+    from leftbehind.io.roster import import_roster
+
+    with _open(store) as county, Progress(transient=True) as bar:
+        task = bar.add_task("import", total=None)
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        report = import_roster(county, path, dry_run=dry_run, progress=progress)
+    for issue in report.issues:
+        click.echo(str(issue), err=True)
+    click.echo(("dry run: " if dry_run else "") + report.summary())
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["roster", "ledgers"]))
+@click.argument("path", type=click.Path())
+@click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
+@click.option("--unmasked", is_flag=True, help="Phones and ID numbers in full (audited).")
+@store_option
+@reports_errors
+def export(what: str, path: str, as_of: date | None, unmasked: bool, store: str | None) -> None:
+    """Export the roster (XLSX or CSV) or the three ledgers (XLSX files in a folder)."""
+    from leftbehind.io.roster import export_roster
+
+    with _open(store) as county:
+        if what == "roster":
+            n = export_roster(county, path, as_of=as_of, unmasked=unmasked)
+            click.echo(f"wrote {n} children to {path}")
+            return
+        from leftbehind.demo import write_ledgers
+
+        for written in write_ledgers(county, as_of or county.today(), path, unmasked=unmasked):
+            click.echo(f"wrote {written}")

@@ -320,15 +320,16 @@ def synthetic_people(
             end = enrolment.end
             klass = (enrolment.grade_on(first), enrolment.class_name)
             teacher = teachers.setdefault(klass, rng.choice(pool))
-            n = len(assignments)
             assignments.append(
-                Assignment(f"A{n:06d}", teacher.id, child.id, Role.CLASS_TEACHER, first, end)
+                Assignment(
+                    f"A{len(assignments):06d}", teacher.id, child.id, Role.CLASS_TEACHER, first, end
+                )
             )
             if rng.random() < 0.33:
                 subject = rng.choice(pool)
                 assignments.append(
                     Assignment(
-                        f"A{n + 1:06d}",
+                        f"A{len(assignments):06d}",
                         subject.id,
                         child.id,
                         Role.SUBJECT_TEACHER,
@@ -337,17 +338,20 @@ def synthetic_people(
                         rng.choice(("語文", "數學", "英語")),
                     )
                 )
-            n = len(assignments)
             if rng.random() < 0.95:
                 late = first + timedelta(days=rng.choice((0, 0, 0, 14, 45)))
                 proxy = rng.choice(pool)
                 assignments.append(
-                    Assignment(f"A{n:06d}", proxy.id, child.id, Role.PROXY_PARENT, late, end)
+                    Assignment(
+                        f"A{len(assignments):06d}", proxy.id, child.id, Role.PROXY_PARENT, late, end
+                    )
                 )
             if rng.random() < 0.9:
                 pair = rng.choice(pool)
                 assignments.append(
-                    Assignment(f"A{n + 1:06d}", pair.id, child.id, Role.STAFF_PAIR, first, end)
+                    Assignment(
+                        f"A{len(assignments):06d}", pair.id, child.id, Role.STAFF_PAIR, first, end
+                    )
                 )
         if kids:
             village = kids[0].village

@@ -1,0 +1,217 @@
+"""The main job of ``leftbehind demo``: a synthetic county through the whole care action.
+
+It writes a synthetic county (:func:`leftbehind.testing.synthetic.synthetic_county`) into a
+store through the county handle, exactly as a county app would, then reads everything back from
+the store: who is served, the county table, compliance per school, one teacher's weekly digest,
+the candidates for commendation, and the three ledgers written as XLSX.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+import leftbehind
+from leftbehind.county import SETTINGS, County, default_period
+from leftbehind.domain.errors import LeftbehindError
+from leftbehind.domain.people import Role
+from leftbehind.io import render
+from leftbehind.io.paths import safe_export_path
+from leftbehind.testing.synthetic import synthetic_county
+
+__all__ = ["DemoStoreError", "run_demo", "write_ledgers"]
+
+_MARK = "demo"
+#: Short column labels for the compliance grid.
+_SHORT = {
+    "TALK": "談心",
+    "FAMILY_CONTACT": "書信電話",
+    "PARENT_REPORT": "報告",
+    "FESTIVAL": "節日",
+    "HOME_VISIT": "家訪",
+    "STUDY_PLAN": "學習計劃",
+    "SAFETY_EDUCATION": "安全教育",
+    "PARENT_LECTURE": "家長學校",
+}
+
+
+class DemoStoreError(LeftbehindError, FileExistsError):
+    """The store holds a county that the demo did not write; the demo leaves it alone."""
+
+
+def _prepare(county: County) -> None:
+    """Empty a store the demo wrote before; refuse one that holds anything else."""
+    kinds = county.store.kinds()
+    if not kinds:
+        return
+    if not county.settings().get(_MARK):
+        msg = (
+            f"the store {county.url!r} holds a county the demo did not write; "
+            "give the demo another one with --store"
+        )
+        raise DemoStoreError(msg)
+    with county.store.unit_of_work() as uow:
+        for kind in kinds:
+            for key, _ in list(county.store.scan(kind)):
+                uow.delete(kind, key)
+        uow.commit()
+
+
+def run_demo(
+    console: Console,
+    *,
+    store: str | None,
+    as_of: date,
+    children: int,
+    seed: int,
+    out: str,
+) -> None:
+    """Write the sample county into ``store`` and print its care action as of ``as_of``."""
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("making the sample county", total=7)
+        data = synthetic_county(seed=seed, children=children, as_of=as_of)
+        county = leftbehind.open(store, today=lambda: as_of)
+        try:
+            _prepare(county)
+            steps = (
+                ("schools", lambda: county.put_schools(data.facts.schools)),
+                ("children and timelines", lambda: county.put_children(data.facts.children)),
+                ("staff", lambda: county.put_staff(data.staff)),
+                ("assignments", lambda: county.put_assignments(data.assignments)),
+                ("study groups", lambda: county.put_groups(data.groups)),
+                ("duty records", lambda: county.add_records(data.records)),
+            )
+            bar.advance(task)
+            for name, step in steps:
+                bar.update(task, description=f"writing {name}")
+                step()
+                bar.advance(task)
+            with county.store.unit_of_work() as uow:
+                uow.put(SETTINGS, "county", {**county.settings(), _MARK: True, "name": "廣平縣"})
+                uow.commit()
+        except BaseException:
+            county.close()
+            raise
+    with county:
+        _report(console, county, as_of, out, len(data.records))
+
+
+def _report(console: Console, county: County, as_of: date, out: str, records: int) -> None:
+    timelines = county.timelines()
+    served = {cid: t.categories_on(as_of) for cid, t in timelines.items()}
+    served = {cid: cats for cid, cats in served.items() if cats}
+    by_category = Counter(c.label for cats in served.values() for c in cats)
+    console.print(
+        f"[bold]廣平縣 (sample county)[/bold] in {county.url}: {len(timelines):,} pupils, "
+        f"{len(county.schools())} schools, {len(county.staff())} staff, {records:,} duty records"
+    )
+    console.print(
+        f"工作對象 as of {as_of.isoformat()}: [bold]{len(served):,}[/bold] children served — "
+        + "、".join(f"{label} {n}" for label, n in by_category.most_common())
+    )
+    coming = sorted(
+        (change.on, cid, change.describe())
+        for cid, t in timelines.items()
+        if (change := t.next_change(as_of)) is not None and change.started
+    )[:3]
+    for _on, cid, text in coming:
+        console.print(f"  {cid}: {text}")
+    table = county.county_table(as_of)
+    console.print()
+    console.print(render.render_text(render.county_sheet(table)))
+    console.print()
+    _print_compliance(console, county, as_of)
+    teacher = _busiest_teacher(county, as_of)
+    if teacher is not None:
+        from leftbehind.cli import print_digest
+
+        console.print()
+        print_digest(console, county, teacher, as_of, as_of)
+    schools, _staff = county.commendations(as_of)
+    if schools:
+        console.print()
+        console.print(
+            "表彰候選 candidates for commendation: "
+            + "；".join(f"{s.name} {s.rate:.0%}" for s in schools[:3])
+        )
+    console.print()
+    for written in write_ledgers(county, as_of, out):
+        console.print(f"wrote {written}")
+
+
+def _print_compliance(console: Console, county: County, as_of: date) -> None:
+    compliance = county.compliance(as_of)
+    schools = county.schools()
+    kinds = [k for k in county.duty_kinds() if k.code in compliance.by_kind]
+    grid = Table(
+        title=f"各校職責完成率 compliance per school since {default_period(as_of).start}",
+        min_width=100,
+    )
+    grid.add_column("學校 school", no_wrap=True)
+    for kind in kinds:
+        grid.add_column(_SHORT.get(kind.code, kind.label_zh), justify="right", no_wrap=True)
+    grid.add_column("逾期", justify="right", no_wrap=True)
+    for sid in sorted(compliance.by_school):
+        if sid not in schools:
+            continue
+        cells = []
+        for kind in kinds:
+            counts = compliance.by_school_kind.get((sid, kind.code))
+            rate = counts.rate if counts is not None else None
+            cells.append("—" if rate is None else f"{rate:.0%}")
+        grid.add_row(schools[sid].name, *cells, str(compliance.by_school[sid].overdue))
+    console.print(grid)
+
+
+def _busiest_teacher(county: County, as_of: date) -> str | None:
+    """The class teacher responsible for the most children on ``as_of`` (ties: smallest id)."""
+    assignments = county.assignments()
+    owners = Counter(
+        a.staff_id
+        for cid in assignments.children()
+        for a in assignments.on(cid, as_of)
+        if a.role is Role.CLASS_TEACHER
+    )
+    if not owners:
+        return None
+    return min(owners, key=lambda sid: (-owners[sid], sid))
+
+
+def write_ledgers(
+    county: County, as_of: date, folder: str | os.PathLike[str], *, unmasked: bool = False
+) -> list[Path]:
+    """The three ledgers as XLSX in ``folder``: county (信息匯總表), schools (動態狀況表, a
+    sheet per school section) and teachers (聯絡信息表, a sheet per teacher)."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    period = default_period(as_of)
+    facts = county.ledger_facts(period)
+    from leftbehind.domain import ledger
+
+    county_sheet = render.county_sheet(ledger.county_table(facts, as_of=as_of, period=period))
+    school_sheets = [
+        sheet
+        for table in ledger.school_tables(facts, as_of=as_of, period=period).values()
+        for sheet in render.school_sheets(table)
+    ]
+    teacher_sheets = [
+        render.teacher_sheet(t)
+        for t in ledger.teacher_tables(facts, as_of=as_of, period=period).values()
+    ]
+    written = []
+    stamp = as_of.isoformat()
+    for name, sheets in (
+        (f"信息匯總表-{stamp}.xlsx", [county_sheet]),
+        (f"動態狀況表-{stamp}.xlsx", school_sheets),
+        (f"聯絡信息表-{stamp}.xlsx", teacher_sheets),
+    ):
+        path = safe_export_path(target / name, store_path=county.url)
+        render.write_xlsx(sheets, path, unmasked=unmasked)
+        written.append(path)
+    return written

@@ -1,0 +1,186 @@
+"""The county handle with people, records, duties, ledgers and notices, end to end."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import leftbehind
+from leftbehind.county import County, default_period
+from leftbehind.domain import ledger
+from leftbehind.domain.duties import DEFAULT_KINDS, DutyBook, Record, Status
+from leftbehind.domain.errors import ValidationError
+from leftbehind.domain.model import Child, Parent
+from leftbehind.domain.people import Assignment, Role, Staff
+from leftbehind.sample import sample_county
+from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
+
+AS_OF = date(2026, 1, 9)
+
+
+@pytest.fixture(scope="module")
+def county_data() -> SyntheticCounty:
+    return synthetic_county(seed=11, children=400, as_of=AS_OF)
+
+
+def load(county: County, data: SyntheticCounty) -> None:
+    county.put_schools(data.facts.schools)
+    county.put_children(data.facts.children)
+    county.put_staff(data.staff)
+    county.put_assignments(data.assignments)
+    county.put_groups(data.groups)
+    county.add_records(data.records)
+
+
+def domain_facts(data: SyntheticCounty) -> ledger.LedgerFacts:
+    """The same ledger facts computed in memory, without any store."""
+    schools = {s.id: s for s in data.facts.schools}
+    plan, national = leftbehind.PlanPolicy(), leftbehind.NationalPolicy()
+    children = tuple(sorted(data.facts.children, key=lambda c: c.id))
+    timelines = {c.id: plan.timeline(c, schools) for c in children}
+    every = (*data.assignments, *(a for g in data.groups for a in g.assignments()))
+    book = DutyBook(data.calendar, DEFAULT_KINDS, timelines, every, data.records, staff=data.staff)
+    return ledger.LedgerFacts(
+        schools=schools,
+        children=children,
+        timelines=timelines,
+        national={c.id: national.timeline(c, schools) for c in children},
+        staff={s.id: s for s in data.staff},
+        assignments=book.assignments,
+        duties=book.tallies,
+        county="",
+        policy=f"{plan.name}/{plan.version}",
+        national_policy=f"{national.name}/{national.version}",
+    )
+
+
+def test_a_term_in_a_tinydb_store_gives_the_ledgers_of_the_domain(
+    county_data: SyntheticCounty, tmp_path: Path
+) -> None:
+    path = tmp_path / "county.json"
+    with leftbehind.open(path, today=lambda: AS_OF) as county:
+        load(county, county_data)
+    period = default_period(AS_OF)
+    expected = domain_facts(county_data)
+    with leftbehind.open(path, today=lambda: AS_OF) as county:
+        table = county.county_table(AS_OF)
+        assert (
+            table.to_json() == ledger.county_table(expected, as_of=AS_OF, period=period).to_json()
+        )
+        school = county_data.facts.schools[1].id
+        assert county.school_table(school, AS_OF) == ledger.school_table(
+            expected, school, as_of=AS_OF, period=period
+        )
+        teacher = county_data.assignments[0].staff_id
+        assert county.teacher_table(teacher, AS_OF) == ledger.teacher_table(
+            expected, teacher, as_of=AS_OF, period=period
+        )
+        assert table.total.get("served", 0) > 0
+        assert sum(v for k, v in table.total.items() if k.startswith("done.")) > 0
+
+
+def test_records_are_validated_as_a_whole_and_nothing_is_half_written(
+    county_data: SyntheticCounty,
+) -> None:
+    with leftbehind.open("memory://", today=lambda: AS_OF) as county:
+        load(county, county_data)
+        before = sum(1 for _ in county.records())
+        good = county_data.records[0]
+        future = Record("R-future", "TALK", good.child_id, good.staff_id, AS_OF + timedelta(days=1))
+        unknown = Record("R-kind", "NO_SUCH_DUTY", good.child_id, good.staff_id, AS_OF)
+        stranger = Record("R-who", "TALK", good.child_id, "NOBODY", AS_OF)
+        fresh = Record("R-new", "TALK", good.child_id, good.staff_id, AS_OF)
+        with pytest.raises(ValidationError) as caught:
+            county.add_records([fresh, future, unknown, stranger])
+        assert {"future_record", "unknown_kind", "unknown_staff"} <= caught.value.codes
+        assert "records[1].on" in caught.value.paths
+        assert sum(1 for _ in county.records()) == before
+        county.add_records([fresh])
+        assert sum(1 for _ in county.records()) == before + 1
+
+
+def test_assignments_need_known_staff_and_children_and_can_end() -> None:
+    sample = sample_county()
+    with leftbehind.open("memory://", today=lambda: sample.as_of) as county:
+        county.put_schools(sample.schools)
+        county.put_children(sample.children)
+        county.put_staff([Staff("T1", "王老師", "S01", "教師")])
+        with pytest.raises(ValidationError) as caught:
+            county.put_assignments(
+                [Assignment("A1", "T9", "C404", Role.CLASS_TEACHER, date(2025, 9, 1))]
+            )
+        assert caught.value.codes == {"unknown_staff", "unknown_child"}
+        county.put_assignments(
+            [Assignment("A1", "T1", "C001", Role.CLASS_TEACHER, date(2025, 9, 1))]
+        )
+        assert county.coverage(sample.as_of)["C001"] == {Role.PROXY_PARENT, Role.STAFF_PAIR}
+        ended = county.end_assignment("A1", date(2026, 3, 1))
+        assert ended.end == date(2026, 3, 1)
+        assert Role.CLASS_TEACHER in county.coverage(sample.as_of)["C001"]
+
+
+def test_a_digest_lists_this_weeks_duties_and_the_overdue_ones(
+    county_data: SyntheticCounty,
+) -> None:
+    with leftbehind.open("memory://", today=lambda: AS_OF) as county:
+        load(county, county_data)
+        negligent = min(county_data.diligence, key=lambda k: county_data.diligence[k])
+        digest = county.digest(negligent, AS_OF)
+        assert digest.staff_id == negligent
+        assert digest.overdue, "a negligent owner has overdue duties"
+        assert all(o.status is Status.OVERDUE for o in digest.overdue)
+
+
+def test_weekly_notices_are_queued_once_and_delivered(
+    county_data: SyntheticCounty, caplog: pytest.LogCaptureFixture
+) -> None:
+    with leftbehind.open("memory://", today=lambda: AS_OF) as county:
+        load(county, county_data)
+        queued = county.queue_week(AS_OF)
+        assert queued > 0
+        assert county.queue_week(AS_OF) == 0, "a second run in the same week queues nothing"
+        with caplog.at_level(logging.INFO):
+            report = county.deliver(now=datetime(2026, 1, 9, 8, tzinfo=UTC))
+        assert len(report.sent) == queued
+        state = county.notices()
+        assert state["pending"] == []
+        assert len(state["sent"]) == queued
+        names = {c.name for c in county_data.facts.children}
+        bodies = [e.notice.body for e in state["sent"]]
+        assert not any(name in body for body in bodies for name in names)
+
+
+def test_a_child_becoming_served_today_notifies_the_class_teacher_and_head() -> None:
+    sample = sample_county()
+    day = date(2026, 5, 10)
+    with leftbehind.open("memory://", today=lambda: day) as county:
+        county.put_schools(sample.schools)
+        county.put_staff(
+            [
+                Staff("T1", "王老師", "S01", "教師"),
+                Staff("H1", "李校長", "S01", "校長"),
+            ]
+        )
+        child = sample.children[1]
+        unserved = Child(
+            child.id,
+            child.name,
+            child.sex,
+            child.birth_date,
+            enrolments=child.enrolments,
+            father=Parent(),
+            mother=Parent(),
+        )
+        county.put_children([unserved])
+        county.put_assignments(
+            [Assignment("A1", "T1", child.id, Role.CLASS_TEACHER, date(2025, 9, 1))]
+        )
+        assert county.notices()["pending"] == []
+        county.put_children([child])  # father away since 10 Feb: served from today
+        pending = county.notices()["pending"]
+        assert {e.notice.recipient for e in pending} == {"T1", "H1"}
+        assert all(child.name not in e.notice.body for e in pending)
+        assert county.queue_status_changes(date(2026, 5, 1), day) == 0, "already queued"
