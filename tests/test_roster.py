@@ -310,7 +310,18 @@ def test_bad_headers_stop_the_file(county: County, tmp_path: Path) -> None:
     assert not report.written
 
 
-@pytest.mark.parametrize("content", [b"", b"PK\x03\x04broken", b"\x00\x01"])
+def _damaged_xlsx() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types")
+        z.writestr("xl/workbook.xml", "<workbook><sheets")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04broken", b"\x00\x01", _damaged_xlsx()])
 def test_unreadable_files_are_issues_not_exceptions(
     county: County, tmp_path: Path, content: bytes
 ) -> None:

@@ -14,7 +14,6 @@ import os
 import re
 import unicodedata
 import warnings
-import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
@@ -415,11 +414,11 @@ def read_roster(
             rows, encoding = _csv_rows(p, issues, sheet)
         else:
             return RosterReport(str(p), sheet, {}, (), (_file_issue(sheet, "file_format"),))
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+    except Exception:  # a damaged file may fail anywhere inside openpyxl or zipfile
         return RosterReport(str(p), sheet, {}, (), (_file_issue(sheet, "file_unreadable"),))
     try:
         return _read(rows, str(p), sheet, columns, issues, encoding, total, progress)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError, SyntaxError):
+    except Exception:  # a damaged sheet may fail while streaming, after the first rows
         issues.append(_file_issue(sheet, "file_unreadable"))
         return RosterReport(str(p), sheet, {}, (), tuple(issues))
     finally:
