@@ -242,7 +242,7 @@ def _postgresql_engine(url: URL, timeout: float, schema: str | None) -> Engine:
     if schema is not None:
         options += f" -c search_path={schema}"
     try:
-        return create_engine(
+        engine = create_engine(
             url,
             connect_args={"options": options},
             pool_pre_ping=True,
@@ -250,6 +250,8 @@ def _postgresql_engine(url: URL, timeout: float, schema: str | None) -> Engine:
             json_serializer=_dumps,
             json_deserializer=json.loads,
         )
+        engine.dialect.use_insertmanyvalues_wo_returning = True
+        return engine
     except NoSuchModuleError:  # pragma: no cover - psycopg is a dependency
         raise StoreURLError("postgresql", "needs psycopg 3 (pip install psycopg)") from None
 
@@ -529,11 +531,11 @@ class SQLStore(BaseStore):
                 puts = [row for row in puts if (kind, row["key"]) not in absent]
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(document), fresh)
+                        self._insert_many(conn, insert(document), fresh)
                 except IntegrityError:  # another writer created it since we saw it absent
                     raise ConflictError(kind, fresh[0]["key"]) from None
         if puts:
-            conn.execute(self._upsert(), puts)
+            self._insert_many(conn, self._upsert(), puts)
         for chunk in _chunks(gone):
             conn.execute(delete(document).where(document.c.kind == kind, document.c.key.in_(chunk)))
         table = self._projected.get(kind)
@@ -548,7 +550,15 @@ class SQLStore(BaseStore):
         for row in (*fresh, *puts):
             rows.extend(projections(self.layout, kind, row["key"], row["doc"]))
         if rows:
-            conn.execute(insert(table), rows)
+            self._insert_many(conn, insert(table), rows)
+
+    def _insert_many(self, conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+        """``executemany``; on PostgreSQL SQLAlchemy batches it into multi-row ``VALUES``.
+
+        (``use_insertmanyvalues_wo_returning`` is set on the engine: psycopg would otherwise
+        send an upsert one row per round trip, about half as fast.)
+        """
+        conn.execute(stmt, rows)
 
     def _upsert(self) -> Any:
         if self.dialect == "postgresql":
