@@ -16,7 +16,12 @@ HOOKS = sorted(name for name in dir(hookspecs) if name.startswith(f"{NAME}_"))
 
 
 def test_there_are_hooks() -> None:
-    assert len(HOOKS) >= 3
+    assert len(HOOKS) >= 5
+
+
+def test_every_hook_and_record_is_public() -> None:
+    records = [n for n in dir(hookspecs) if n.endswith("Record") and n[0].isupper()]
+    assert set(HOOKS) | set(records) <= set(hookspecs.__all__)
 
 
 def test_every_hook_function_is_a_spec_the_manager_knows() -> None:

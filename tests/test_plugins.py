@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import leftbehind.builtins
+from leftbehind import hookspecs
 from leftbehind.backends.memory import MemoryStore
-from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
+from leftbehind.calendars import CalendarFallbackWarning, china_calendar
+from leftbehind.domain.calendar import SchoolCalendar, Semester, default_calendar
+from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import (
+    DEFAULT_KINDS,
+    DutyBook,
+    DutyKind,
+    Frequency,
+    Record,
+    Status,
+    WindowKind,
+    check_record,
+)
+from leftbehind.domain.eligibility import Category, NationalPolicy, PlanPolicy, Span, Timeline
+from leftbehind.domain.people import Assignment, Role
 from leftbehind.errors import (
     DuplicateNameError,
     PluginError,
@@ -21,7 +41,13 @@ from leftbehind.errors import (
     UnknownBackendError,
     UnknownNameError,
 )
-from leftbehind.hookspecs import BackendRecord, NotifierRecord, PolicyRecord
+from leftbehind.hookspecs import (
+    BackendRecord,
+    CalendarRecord,
+    DutyKindRecord,
+    NotifierRecord,
+    PolicyRecord,
+)
 from leftbehind.notifiers import Notice, Notifier
 from leftbehind.plugins import (
     DEFAULT_PLUGINS,
@@ -37,13 +63,17 @@ from leftbehind.testing.contract import StoreContract
 DOCS = Path(__file__).parent.parent / "docs"
 
 
-def _page_backend() -> str:
-    """The backend printed in docs/backends.md, so the page's example is tested as it stands."""
-    text = (DOCS / "backends.md").read_text(encoding="utf-8")
+def _page_block(page: str, first_line: str) -> str:
+    """The code block of a docs page that starts with ``first_line``, tested as it stands."""
+    text = (DOCS / page).read_text(encoding="utf-8")
     for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
-        if block.startswith("# county_store.py"):
+        if block.startswith(first_line):
             return str(block)
-    raise AssertionError("docs/backends.md lost its backend")
+    raise AssertionError(f"docs/{page} lost its block {first_line!r}")
+
+
+def _page_backend() -> str:
+    return _page_block("backends.md", "# county_store.py")
 
 
 def _distribution(root: Path, dist: str, entry_points: Mapping[str, str]) -> None:
@@ -64,7 +94,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.delenv(DISABLED_PLUGINS_ENV, raising=False)
     yield root
     for name in set(sys.modules) - before:
-        if name.startswith(("county_store", "broken_", "misspelt_")):
+        if name.startswith(("county_", "broken_", "misspelt_")):
             del sys.modules[name]
 
 
@@ -86,10 +116,39 @@ def test_each_call_builds_a_fresh_manager() -> None:
 
 def test_built_ins_are_registered_by_module_path_and_last() -> None:
     pm = make_plugin_manager(load_entrypoints=False)
+    assert DEFAULT_PLUGINS == (
+        "leftbehind.backends.memory",
+        "leftbehind.backends.tinydb",
+        "leftbehind.backends.sql",
+        "leftbehind.backends.notify",
+        "leftbehind.builtins",
+    )
     assert {name for name, _ in pm.list_name_plugin()} == set(DEFAULT_PLUGINS)
     assert pm.get_plugin("leftbehind.builtins") is leftbehind.builtins
-    for caller in (pm.hook.leftbehind_storage_backends, pm.hook.leftbehind_eligibility_policies):
-        assert all(impl.trylast for impl in caller.get_hookimpls())
+    hooks = [name for name in hookspecs.__all__ if name.startswith(f"{NAME}_")]
+    implemented: set[str] = set()
+    for hook in hooks:
+        impls = getattr(pm.hook, hook).get_hookimpls()
+        assert all(impl.trylast for impl in impls), hook
+        implemented.update(impl.plugin_name for impl in impls)
+    assert implemented == set(DEFAULT_PLUGINS)  # every built-in plugin implements a hook
+
+
+def test_creating_the_manager_imports_no_driver_and_no_holiday_package() -> None:
+    """psycopg is an optional extra; the holiday packages load when a calendar is built."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from leftbehind.plugins import Plugins
+        plugins = Plugins.load(load_entrypoints=False)
+        plugins.backends(), plugins.notifiers(), plugins.duty_kinds(), plugins.calendars()
+        print(sorted({"psycopg", "chinese_calendar", "holidays"} & set(sys.modules)))
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
 
 
 def test_third_party_records_come_before_built_ins() -> None:
@@ -200,7 +259,17 @@ def test_a_disabled_entry_point_is_not_even_imported(
 
 def test_storage_backends_by_scheme() -> None:
     plugins = Plugins.load(load_entrypoints=False)
-    assert set(plugins.backends()) == {"memory", "tinydb", ""}
+    assert set(plugins.backends()) == {
+        "memory",
+        "tinydb",
+        "",
+        "sqlite",
+        "postgresql",
+        "postgres",
+        "postgresql+psycopg",
+    }
+    assert plugins.backend_for("sqlite:///county.db").name == "sql"
+    assert plugins.backend_for("postgresql://bureau@db/province").name == "sql"
     assert plugins.backend_for("MEMORY://x").name == "memory"
     assert plugins.backend_for("/srv/county.json").name == "tinydb"
     assert plugins.backend_for("county.json").name == "tinydb"
@@ -208,7 +277,8 @@ def test_storage_backends_by_scheme() -> None:
     with pytest.raises(UnknownBackendError) as info:
         plugins.backend_for("ftp://host/county.json")
     assert str(info.value) == (
-        "no storage backend serves ftp://; choices: a plain path, memory://, tinydb://"
+        "no storage backend serves ftp://; choices: a plain path, memory://, postgres://, "
+        "postgresql+psycopg://, postgresql://, sqlite://, tinydb://"
     )
 
 
@@ -259,7 +329,7 @@ def test_notifiers_by_name() -> None:
         def leftbehind_notifiers(self) -> list[NotifierRecord]:
             return [NotifierRecord("recorder", _Recorder, "keeps what it is sent")]
 
-    plugins = Plugins.load(load_entrypoints=False)
+    plugins = Plugins.load(load_entrypoints=False, disabled=["leftbehind.backends.notify"])
     with pytest.raises(UnknownNameError, match="choices: none registered"):
         plugins.notifier("recorder")
     plugins.manager.register(Plugin(), name="recorder-plugin")
@@ -320,3 +390,246 @@ def test_a_failing_registration_hook_is_named_and_skipped(answer: str) -> None:
     with pytest.raises(PluginError) as info:
         strict.policies()
     assert info.value.plugin == "flaky"
+
+
+def test_the_built_in_notifiers_are_registered() -> None:
+    plugins = Plugins.load(load_entrypoints=False)
+    assert set(plugins.notifiers()) == {"log", "webhook", "wecom", "email"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Duty kinds.
+
+PSYCH_CHECK = DutyKind(
+    "PSYCH_CHECK",
+    "心理健康檢查",
+    "mental-health check",
+    {Role.CLASS_TEACHER},
+    Frequency.MONTH,
+    WindowKind.TERM_MONTHS,
+)
+
+
+class _CountyKinds:
+    """A county's own duty: a monthly mental-health check by the class teacher."""
+
+    @hookimpl
+    def leftbehind_duty_kinds(self) -> list[DutyKindRecord]:
+        return [DutyKindRecord(PSYCH_CHECK, "縣教育局要求")]
+
+
+def _county_plugins() -> Plugins:
+    plugins = Plugins.load(load_entrypoints=False)
+    plugins.manager.register(_CountyKinds(), name="county")
+    return plugins
+
+
+def test_the_built_in_duty_kinds_are_the_plans_eight_in_order() -> None:
+    plugins = Plugins.load(load_entrypoints=False)
+    assert plugins.duty_kinds() == DEFAULT_KINDS
+    assert plugins.duty_kind("HOME_VISIT") is DEFAULT_KINDS[4]
+    records = plugins.duty_kind_records()
+    assert list(records) == [k.code for k in DEFAULT_KINDS]
+    assert records["TALK"].name == "TALK"
+    assert all(r.description for r in records.values())
+
+
+def test_a_countys_duty_kind_comes_after_the_plans() -> None:
+    plugins = _county_plugins()
+    assert plugins.duty_kinds() == (*DEFAULT_KINDS, PSYCH_CHECK)
+    assert plugins.duty_kind("PSYCH_CHECK") == PSYCH_CHECK
+    assert plugins.duty_kind_records()["PSYCH_CHECK"].description == "縣教育局要求"
+    with pytest.raises(UnknownNameError) as info:
+        plugins.duty_kind("PSY_CHECK")
+    assert str(info.value).startswith("no duty kind named 'PSY_CHECK'; choices: FAMILY_CONTACT,")
+    assert "PSYCH_CHECK" in info.value.choices
+    assert isinstance(info.value, KeyError)
+
+
+def test_a_countys_duty_shows_in_status_without_changes_to_the_library() -> None:
+    plugins = _county_plugins()
+    calendar = plugins.calendar("default", [2025])
+    timeline = Timeline(
+        "c1", "test", "1", [Span(date(2025, 1, 1), None, Category.LEFT_BEHIND_BOTH)]
+    )
+    teacher = Assignment("a1", "t1", "c1", Role.CLASS_TEACHER, date(2025, 2, 1))
+    check = Record("r1", "PSYCH_CHECK", "c1", "t1", date(2025, 9, 10))
+    assert check_record(check, today=date(2025, 11, 15), kinds=plugins.duty_kinds()) == []
+    book = DutyBook(calendar, plugins.duty_kinds(), {"c1": timeline}, [teacher], [check])
+    autumn = Interval(date(2025, 9, 1), date(2026, 1, 1))
+    as_of = date(2025, 11, 15)
+    checks = list(book.occurrences(autumn, as_of, kinds=["PSYCH_CHECK"]))
+    assert [(o.window.start, o.owner_id, o.status, o.record_id) for o in checks] == [
+        (date(2025, 9, 1), "t1", Status.DONE, "r1"),
+        (date(2025, 10, 1), "t1", Status.OVERDUE, None),
+        (date(2025, 11, 1), "t1", Status.DUE, None),
+        (date(2025, 12, 1), "t1", Status.UPCOMING, None),
+    ]
+    counts = book.compliance(autumn, as_of).by_kind["PSYCH_CHECK"]
+    assert (counts.due, counts.done, counts.overdue, counts.open) == (3, 1, 1, 1)  # 應完成 3
+    assert list(book.unmatched_records(autumn, as_of)) == []
+
+
+def test_the_pages_duty_kind_plugin_by_entry_point(site: Path) -> None:
+    (site / "county_duties.py").write_text(
+        _page_block("plugins.md", "# county_duties.py"), encoding="utf-8"
+    )
+    _distribution(site, "county-duties", {"county-duties": "county_duties"})
+    plugins = Plugins.load(strict=True)
+    assert plugins.duty_kinds() == (*DEFAULT_KINDS, PSYCH_CHECK)
+
+
+def test_a_duty_kind_code_registered_twice_names_both_plugins() -> None:
+    class Plugin:
+        @hookimpl
+        def leftbehind_duty_kinds(self) -> list[DutyKindRecord]:
+            visit = attrs.evolve(DEFAULT_KINDS[4], label_zh="家訪")
+            return [DutyKindRecord(visit)]
+
+    plugins = Plugins.load(load_entrypoints=False)
+    plugins.manager.register(Plugin(), name="county")
+    with pytest.raises(DuplicateNameError) as info:
+        plugins.duty_kinds()
+    assert (info.value.what, info.value.name) == ("duty kind", "HOME_VISIT")
+    assert info.value.plugins == ("county", "leftbehind.builtins")
+    with pytest.raises(DuplicateNameError):
+        plugins.duty_kind("TALK")
+
+
+def test_a_default_kind_is_replaced_by_disabling_the_built_ins(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (site / "county_rules.py").write_text(
+        _page_block("plugins.md", "# county_rules.py"), encoding="utf-8"
+    )
+    _distribution(site, "county-rules", {"county-rules": "county_rules"})
+    monkeypatch.setenv(DISABLED_PLUGINS_ENV, "leftbehind.builtins")
+    plugins = Plugins.load(strict=True)
+    assert not plugins.manager.has_plugin("leftbehind.builtins")
+    kinds = plugins.duty_kinds()
+    assert [k.code for k in kinds] == [k.code for k in DEFAULT_KINDS]  # in the plan's place
+    assert kinds[4].owner_roles == {Role.PROXY_PARENT, Role.STAFF_PAIR}
+    assert [k for k in kinds if k.code != "HOME_VISIT"] == list(
+        DEFAULT_KINDS[:4] + DEFAULT_KINDS[5:]
+    )
+    assert plugins.policy("guangping-plan") == PlanPolicy()  # the rest is kept
+    assert set(plugins.calendars()) == {"china", "default"}
+
+
+@given(
+    codes=st.sets(st.from_regex(r"[A-Z][A-Z_]{0,11}", fullmatch=True), max_size=6).map(sorted),
+    split=st.integers(min_value=0, max_value=6),
+    reverse=st.booleans(),
+)
+def test_duty_kinds_come_in_one_order_whatever_the_plugins_order(
+    codes: list[str], split: int, reverse: bool
+) -> None:
+    new = [c for c in codes if c not in {k.code for k in DEFAULT_KINDS}]
+    kinds = [attrs.evolve(PSYCH_CHECK, code=c) for c in reversed(new)]  # registered unsorted
+
+    class Plugin:
+        def __init__(self, mine: list[DutyKind]) -> None:
+            self.mine = mine
+
+        @hookimpl
+        def leftbehind_duty_kinds(self) -> list[DutyKindRecord]:
+            return [DutyKindRecord(k) for k in self.mine]
+
+    plugins = Plugins.load(load_entrypoints=False)
+    parts = [kinds[:split], kinds[split:]]
+    for n, part in enumerate(reversed(parts) if reverse else parts):
+        plugins.manager.register(Plugin(part), name=f"county-{n}")
+    assert [k.code for k in plugins.duty_kinds()] == [k.code for k in DEFAULT_KINDS] + new
+
+
+def test_a_duty_kind_record_holds_a_duty_kind() -> None:
+    class Plugin:
+        @hookimpl
+        def leftbehind_duty_kinds(self) -> list[DutyKindRecord]:
+            return [DutyKindRecord("PSYCH_CHECK")]  # type: ignore[arg-type]
+
+    plugins = Plugins.load(load_entrypoints=False)
+    plugins.manager.register(Plugin(), name="careless")
+    with pytest.warns(PluginWarning, match="plugin 'careless' failed in leftbehind_duty_kinds"):
+        assert plugins.duty_kinds() == DEFAULT_KINDS
+
+
+# ---------------------------------------------------------------------------------------------
+# Calendars.
+
+
+def test_the_built_in_calendars_by_name() -> None:
+    plugins = Plugins.load(load_entrypoints=False)
+    assert list(plugins.calendars()) == ["china", "default"]
+    assert plugins.calendar("default", [2025]) == default_calendar([2025])
+    china = plugins.calendar("china", [2025])
+    assert china == china_calendar([2025])
+    assert date(2025, 10, 1) in china.holidays
+    assert date(2025, 9, 28) in china.workdays  # a Sunday of 調休
+    assert china.is_school_day(date(2025, 9, 28))
+    assert not china.is_school_day(date(2025, 10, 2))
+
+
+def test_a_year_chinesecalendar_does_not_know_warns() -> None:
+    plugins = Plugins.load(load_entrypoints=False)
+    with pytest.warns(CalendarFallbackWarning) as caught:
+        calendar = plugins.calendar("china", [2040])
+    warning = caught[0].message
+    assert isinstance(warning, CalendarFallbackWarning)
+    assert warning.years == (2040, 2041)
+    assert date(2040, 10, 1) in calendar.holidays  # the holidays package still knows it
+
+
+def test_an_unknown_calendar_lists_the_choices() -> None:
+    plugins = Plugins.load(load_entrypoints=False)
+    with pytest.raises(UnknownNameError) as info:
+        plugins.calendar("lunar", [2025])
+    assert str(info.value) == "no calendar named 'lunar'; choices: china, default"
+    assert info.value.choices == ("china", "default")
+
+
+def test_the_pages_county_calendar_by_entry_point(site: Path) -> None:
+    (site / "county_calendar.py").write_text(
+        _page_block("plugins.md", "# county_calendar.py"), encoding="utf-8"
+    )
+    _distribution(site, "county-calendar", {"county-calendar": "county_calendar"})
+    plugins = Plugins.load(strict=True)
+    assert list(plugins.calendars()) == ["guangping", "china", "default"]
+    calendar = plugins.calendar("guangping", (y for y in [2025]))  # any iterable of years
+    assert [s.start for s in calendar.semesters] == [date(2025, 2, 24), date(2025, 9, 1)]
+    assert not calendar.is_school_day(date(2025, 9, 10))  # the county's day off
+    assert calendar.is_school_day(date(2025, 9, 28))  # China's make-up day
+
+
+class _CountyCalendars:
+    def __init__(self, name: str, result: object = None) -> None:
+        self.name, self.result = name, result
+
+    def build(self, years: Iterable[int]) -> SchoolCalendar:
+        if self.result is not None:
+            return self.result  # type: ignore[return-value]
+        years = list(years)
+        return SchoolCalendar([Semester(date(y, 3, 1), date(y, 7, 1)) for y in years])
+
+    @hookimpl
+    def leftbehind_calendars(self) -> list[CalendarRecord]:
+        return [CalendarRecord(self.name, self.build, "縣校曆")]
+
+
+def test_a_calendar_name_registered_twice_names_both_plugins() -> None:
+    plugins = Plugins.load(load_entrypoints=False)
+    plugins.manager.register(_CountyCalendars("china"), name="county")
+    with pytest.raises(DuplicateNameError) as info:
+        plugins.calendar("default", [2025])
+    assert (info.value.what, info.value.name) == ("calendar", "china")
+    assert info.value.plugins == ("county", "leftbehind.builtins")
+
+
+def test_a_calendar_factory_gets_the_years_and_must_build_a_calendar() -> None:
+    plugins = Plugins.load(load_entrypoints=False)
+    plugins.manager.register(_CountyCalendars("spring-only"), name="county")
+    plugins.manager.register(_CountyCalendars("odd", result=object()), name="odd")
+    calendar = plugins.calendar("spring-only", iter([2025, 2026]))
+    assert [s.start for s in calendar.semesters] == [date(2025, 3, 1), date(2026, 3, 1)]
+    with pytest.raises(PluginError, match="'odd' returned something that is not a SchoolCalendar"):
+        plugins.calendar("odd", [2025])

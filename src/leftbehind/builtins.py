@@ -2,16 +2,25 @@
 
 Registered by :func:`leftbehind.plugins.make_plugin_manager` through the same ``register()`` as
 third-party plugins, with ``trylast=True``; disable it with
-``LEFTBEHIND_DISABLED_PLUGINS=leftbehind.builtins`` to replace every default.
+``LEFTBEHIND_DISABLED_PLUGINS=leftbehind.builtins`` to replace every default. A plugin that
+replaces only some defaults calls these functions for the rest (see the plugin hooks page).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from leftbehind.domain.calendar import SchoolCalendar, default_calendar
+from leftbehind.domain.duties import DEFAULT_KINDS
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
-from leftbehind.hookspecs import PolicyRecord
+from leftbehind.hookspecs import CalendarRecord, DutyKindRecord, PolicyRecord
 from leftbehind.plugins import hookimpl
 
-__all__ = ["leftbehind_eligibility_policies"]
+__all__ = [
+    "leftbehind_calendars",
+    "leftbehind_duty_kinds",
+    "leftbehind_eligibility_policies",
+]
 
 
 @hookimpl(trylast=True)
@@ -28,4 +37,32 @@ def leftbehind_eligibility_policies() -> list[PolicyRecord]:
             NationalPolicy,
             "國發〔2016〕13號：農村戶籍、未滿16周歲",
         ),
+    ]
+
+
+@hookimpl(trylast=True)
+def leftbehind_duty_kinds() -> list[DutyKindRecord]:
+    """The eight duties of the plan (:data:`~leftbehind.domain.duties.DEFAULT_KINDS`)."""
+    return [DutyKindRecord(kind, "廣平方案") for kind in DEFAULT_KINDS]
+
+
+def _china_calendar(years: Iterable[int]) -> SchoolCalendar:
+    """:func:`leftbehind.calendars.china_calendar`, imported on first use.
+
+    The holiday packages take a while to import; a plugin manager that never builds a calendar
+    of China should not pay for them.
+    """
+    from leftbehind import calendars
+
+    return calendars.china_calendar(years)
+
+
+@hookimpl(trylast=True)
+def leftbehind_calendars() -> list[CalendarRecord]:
+    """``china`` (official holidays and 調休 make-up days) and ``default`` (no holidays)."""
+    return [
+        CalendarRecord(
+            "china", _china_calendar, "默認學期，國家法定節假日與調休上班日（chinesecalendar）"
+        ),
+        CalendarRecord("default", default_calendar, "默認學期，不含節假日"),
     ]

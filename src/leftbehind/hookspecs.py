@@ -14,14 +14,17 @@ same way (``trylast=True``), so yours are listed first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from attrs import field, frozen
+from attrs.validators import instance_of
 
+from leftbehind.domain.duties import DutyKind
 from leftbehind.plugins import _hookspec
 
 if TYPE_CHECKING:
+    from leftbehind.domain.calendar import SchoolCalendar
     from leftbehind.domain.eligibility import Policy
     from leftbehind.notifiers import Notifier
     from leftbehind.store import Store
@@ -29,8 +32,12 @@ if TYPE_CHECKING:
 __all__ = [
     "PLAIN_PATH",
     "BackendRecord",
+    "CalendarRecord",
+    "DutyKindRecord",
     "NotifierRecord",
     "PolicyRecord",
+    "leftbehind_calendars",
+    "leftbehind_duty_kinds",
     "leftbehind_eligibility_policies",
     "leftbehind_notifiers",
     "leftbehind_storage_backends",
@@ -74,6 +81,32 @@ class PolicyRecord:
     name: str
     version: str
     factory: Callable[[], Policy]
+    description: str = ""
+
+
+@frozen
+class DutyKindRecord:
+    """A duty kind (職責): the :class:`~leftbehind.domain.duties.DutyKind`, named by its code."""
+
+    kind: DutyKind = field(validator=instance_of(DutyKind))
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        """The kind's code, the name it is registered and chosen by."""
+        return self.kind.code
+
+
+@frozen
+class CalendarRecord:
+    """A school calendar (校曆): a name and a factory from calendar years to a calendar.
+
+    ``factory(years)`` returns a :class:`~leftbehind.domain.calendar.SchoolCalendar` with the
+    terms that begin in those years, its holidays and make-up working days.
+    """
+
+    name: str
+    factory: Callable[[Iterable[int]], SchoolCalendar]
     description: str = ""
 
 
@@ -139,6 +172,67 @@ def leftbehind_eligibility_policies() -> list[PolicyRecord]:
         def leftbehind_eligibility_policies():
             strict = lambda: PlanPolicy(bridge_days=0, name="plan-strict")
             return [PolicyRecord("plan-strict", "1", strict, "no bridging of home stays")]
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@_hookspec
+def leftbehind_duty_kinds() -> list[DutyKindRecord]:
+    """Register duty kinds (職責): what the county's staff owe each child, and how often.
+
+    Called when duty status is computed (the kinds of a
+    :class:`~leftbehind.domain.duties.DutyBook`), when records are checked against the known
+    kinds, and when kinds are listed (:meth:`~leftbehind.plugins.Plugins.duty_kinds`). Takes no
+    parameters. Built in: the eight kinds of the plan
+    (:data:`~leftbehind.domain.duties.DEFAULT_KINDS`).
+
+    :returns: the plugin's kinds, each a new code. A code registered twice — a default one
+        included — is an error; to change a default kind, disable ``leftbehind.builtins`` and
+        register the kinds you keep yourself (see the plugin hooks page).
+
+    Example plugin, a monthly mental-health check by the class teacher (心理健康檢查)::
+
+        from leftbehind.domain.duties import DutyKind, Frequency, WindowKind
+        from leftbehind.domain.people import Role
+
+        PSYCH_CHECK = DutyKind(
+            "PSYCH_CHECK", "心理健康檢查", "mental-health check", {Role.CLASS_TEACHER},
+            Frequency.MONTH, WindowKind.TERM_MONTHS,
+        )
+
+        @hookimpl
+        def leftbehind_duty_kinds():
+            return [DutyKindRecord(PSYCH_CHECK, "縣教育局2025年要求")]
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@_hookspec
+def leftbehind_calendars() -> list[CalendarRecord]:
+    """Register school calendars (校曆) by name.
+
+    Called when a calendar is chosen by name
+    (:meth:`~leftbehind.plugins.Plugins.calendar`) and when calendars are listed. Takes no
+    parameters. Built in: ``china`` (default terms, official holidays and 調休 make-up days) and
+    ``default`` (default terms, no holidays).
+
+    :returns: the plugin's calendars; ``factory(years)`` builds the
+        :class:`~leftbehind.domain.calendar.SchoolCalendar` of the terms beginning in ``years``.
+
+    Example plugin, the county's own terms and days off on top of China's holidays::
+
+        from leftbehind.calendars import china_calendar
+
+        def guangping(years):
+            return china_calendar([], terms=county_terms(years), extra_days_off=county_days_off)
+
+        @hookimpl
+        def leftbehind_calendars():
+            return [CalendarRecord("guangping", guangping, "廣平縣校曆")]
 
     .. versionadded:: 0.1
     """

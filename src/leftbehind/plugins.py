@@ -6,6 +6,8 @@ Write a plugin with :data:`hookimpl` and the hooks in :mod:`leftbehind.hookspecs
     plugins = Plugins.load()
     store = plugins.open_store("tinydb:///srv/county.json")
     policy = plugins.policy("guangping-plan")
+    kinds = plugins.duty_kinds()
+    calendar = plugins.calendar("china", [2025])
 
 :func:`make_plugin_manager` builds a fresh manager on every call (there is no global one):
 it adds the hookspecs, registers the built-in plugins (:data:`DEFAULT_PLUGINS`) through the same
@@ -41,8 +43,16 @@ from leftbehind.errors import (
 )
 
 if TYPE_CHECKING:
+    from leftbehind.domain.calendar import SchoolCalendar
+    from leftbehind.domain.duties import DutyKind
     from leftbehind.domain.eligibility import Policy
-    from leftbehind.hookspecs import BackendRecord, NotifierRecord, PolicyRecord
+    from leftbehind.hookspecs import (
+        BackendRecord,
+        CalendarRecord,
+        DutyKindRecord,
+        NotifierRecord,
+        PolicyRecord,
+    )
     from leftbehind.notifiers import Notifier
     from leftbehind.store import Store
 
@@ -66,6 +76,8 @@ _hookspec: Final = pluggy.HookspecMarker(NAME)
 DEFAULT_PLUGINS: Final = (
     "leftbehind.backends.memory",
     "leftbehind.backends.tinydb",
+    "leftbehind.backends.sql",
+    "leftbehind.backends.notify",
     "leftbehind.builtins",
 )
 #: Environment variable: comma-separated names of plugins not to register.
@@ -284,6 +296,55 @@ class Plugins:
                 f"named {policy.name!r} version {policy.version!r}"
             )
         return policy
+
+    # Duty kinds.
+
+    def duty_kind_records(self) -> dict[str, DutyKindRecord]:
+        """Duty kind records by code, in the order of :meth:`duty_kinds`."""
+        from leftbehind.domain.duties import DEFAULT_KINDS
+        from leftbehind.hookspecs import DutyKindRecord
+
+        pairs = self._records("leftbehind_duty_kinds", DutyKindRecord)
+        records = self._index("duty kind", pairs, lambda r: [r.name])
+        plan = {k.code: i for i, k in enumerate(DEFAULT_KINDS)}
+        # The plan's codes keep the plan's order (even when a plugin replaces one), the others
+        # follow by code: the same order whatever order the plugins were registered in.
+        order = sorted(records, key=lambda code: (plan.get(code, len(plan)), code))
+        return {code: records[code] for code in order}
+
+    def duty_kinds(self) -> tuple[DutyKind, ...]:
+        """Every registered duty kind: the plan's eight in the plan's order, then the others
+        sorted by code. Pass them to :class:`~leftbehind.domain.duties.DutyBook`."""
+        return tuple(r.kind for r in self.duty_kind_records().values())
+
+    def duty_kind(self, code: str) -> DutyKind:
+        """The duty kind with this code."""
+        return _pick("duty kind", code, self.duty_kind_records()).kind
+
+    # Calendars.
+
+    def calendars(self) -> dict[str, CalendarRecord]:
+        """School calendars by name."""
+        from leftbehind.hookspecs import CalendarRecord
+
+        pairs = self._records("leftbehind_calendars", CalendarRecord)
+        return self._index("calendar", pairs, lambda r: [r.name])
+
+    def calendar(self, name: str, years: Iterable[int]) -> SchoolCalendar:
+        """The calendar ``name`` for the terms beginning in ``years``.
+
+        The built-in ``china`` emits :class:`~leftbehind.calendars.CalendarFallbackWarning` for a
+        year ``chinesecalendar`` does not know.
+        """
+        from leftbehind.domain.calendar import SchoolCalendar
+
+        record = _pick("calendar", name, self.calendars())
+        calendar = record.factory(tuple(years))
+        if not isinstance(calendar, SchoolCalendar):
+            raise PluginError(
+                f"calendar {record.name!r} returned something that is not a SchoolCalendar"
+            )
+        return calendar
 
 
 def _pick(what: str, name: str, records: Mapping[str, _R]) -> _R:
