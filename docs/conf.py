@@ -29,7 +29,10 @@ _EXTERNAL = (
     "|openpyxl|click|filelock|holidays|contextlib|os|json"
 )
 nitpick_ignore_regex = [(r"py:.*", rf"({_EXTERNAL})\..*")]
+# Module docstrings are doctested by pytest (--doctest-modules) in their own namespace.
+doctest_test_doctest_blocks = ""
 doctest_global_setup = """
 from datetime import date
 from leftbehind.domain.dates import add_months
+from leftbehind.domain.people import Assignment, Role, coverage
 """

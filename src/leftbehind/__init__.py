@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leftbehind import convert
+from leftbehind.calendars import CalendarFallbackWarning
 from leftbehind.convert import from_json, structure, to_json, unstructure
 from leftbehind.county import County, NotFoundError, open
 from leftbehind.domain.dates import Interval, add_months
@@ -52,7 +53,13 @@ from leftbehind.errors import (
     UnknownNameError,
     ValidationError,
 )
-from leftbehind.hookspecs import BackendRecord, NotifierRecord, PolicyRecord
+from leftbehind.hookspecs import (
+    BackendRecord,
+    CalendarRecord,
+    DutyKindRecord,
+    NotifierRecord,
+    PolicyRecord,
+)
 from leftbehind.notifiers import Notice, Notifier
 from leftbehind.plugins import Plugins, hookimpl, make_plugin_manager
 from leftbehind.store import Store, UnitOfWork
@@ -62,6 +69,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Absence",
     "BackendRecord",
+    "CalendarFallbackWarning",
+    "CalendarRecord",
     "Category",
     "Change",
     "Child",
@@ -70,6 +79,7 @@ __all__ = [
     "County",
     "Decision",
     "DuplicateNameError",
+    "DutyKindRecord",
     "Enrolment",
     "Guardian",
     "Health",

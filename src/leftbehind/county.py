@@ -13,6 +13,7 @@ policy recomputes them all.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any, Self, TypeVar
 
 from leftbehind import digest as notice_builders
 from leftbehind import outbox
+from leftbehind.calendars import CalendarFallbackWarning
 from leftbehind.convert import structure, unstructure
 from leftbehind.domain import ledger
 from leftbehind.domain.calendar import SchoolCalendar, Semester
@@ -379,11 +381,25 @@ class County:
             uow.commit()
 
     def calendar(self, period: Interval) -> SchoolCalendar:
-        """The county's school calendar for the school years that ``period`` touches."""
+        """The county's school calendar for ``period``: every term beginning in a calendar year
+        the period touches, official holidays and make-up days (調休), the county's own terms
+        and extra days off.
+
+        A :class:`~leftbehind.calendars.CalendarFallbackWarning` is passed on only for years
+        the period itself touches (an autumn term reaching into an unpublished January is not
+        the period's concern).
+        """
         conf = self.settings().get("calendar") or {}
         last = period.end - timedelta(days=1) if period.end else period.start
-        years = range(school_year_of(period.start), school_year_of(last) + 1)
-        calendar = self.plugins.calendar(str(conf.get("name") or "china"), years)
+        years = range(period.start.year, last.year + 1)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            calendar = self.plugins.calendar(str(conf.get("name") or "china"), years)
+        for w in caught:
+            message = w.message
+            if isinstance(message, CalendarFallbackWarning) and not set(message.years) & set(years):
+                continue
+            warnings.warn_explicit(message, w.category, w.filename, w.lineno)
         if conf.get("terms"):
             terms = tuple(structure(t, Semester) for t in conf["terms"])
             calendar = SchoolCalendar(

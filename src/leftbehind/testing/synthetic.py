@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from attrs import frozen
 
 from leftbehind.calendars import china_calendar
-from leftbehind.domain.calendar import SchoolCalendar
+from leftbehind.domain.calendar import SchoolCalendar, default_semesters
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import (
     DEFAULT_KINDS,
@@ -272,7 +272,9 @@ def synthetic_county(
     timelines = {c.id: policy.timeline(c, schools) for c in facts.children}
     staff, assignments, groups = synthetic_people(facts, timelines)
     year = as_of.year if as_of.month >= 9 else as_of.year - 1
-    calendar = china_calendar([year])
+    # The school year's two terms: autumn of ``year`` and spring of the next calendar year.
+    terms = (default_semesters(year)[1], default_semesters(year + 1)[0])
+    calendar = china_calendar([year, year + 1], terms=terms)
     period = Interval(date(year, 9, 1), as_of + timedelta(days=1))
     every = (*assignments, *(a for g in groups for a in g.assignments()))
     book = DutyBook(calendar, DEFAULT_KINDS, timelines, every, (), staff=staff)
