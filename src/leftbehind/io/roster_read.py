@@ -308,7 +308,7 @@ def _csv_rows(path: Path, issues: list[CellIssue], sheet: str) -> tuple[Iterator
 
 
 def _xlsx_rows(path: Path) -> tuple[Iterator[list[Any]], str, int | None, Callable[[], None]]:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl import load_workbook
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
