@@ -17,9 +17,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-import chinese_calendar
-import holidays as holidays_package
 from attrs import frozen
 
 from leftbehind.domain.calendar import SchoolCalendar, Semester, default_semesters
@@ -62,7 +61,22 @@ class OfficialDays:
     fallback_years: frozenset[int]
 
 
+def _chinese_calendar() -> Any:
+    # Imported on first use: both holiday packages take a while to import, and most programs
+    # that import leftbehind never build a calendar.
+    import chinese_calendar
+
+    return chinese_calendar
+
+
+def _country_holidays(**kwargs: Any) -> Any:
+    import holidays
+
+    return holidays.country_holidays("CN", **kwargs)
+
+
 def _published_years() -> frozenset[int]:
+    chinese_calendar = _chinese_calendar()
     return frozenset(d.year for d in chinese_calendar.holidays) | frozenset(
         d.year for d in chinese_calendar.workdays
     )
@@ -78,7 +92,8 @@ def official_days(years: Iterable[int], *, warn: bool = True) -> OfficialDays:
     if not wanted:
         return OfficialDays(frozenset(), frozenset(), frozenset())
     known = _published_years()
-    china = holidays_package.country_holidays("CN", years=wanted)
+    chinese_calendar = _chinese_calendar()
+    china = _country_holidays(years=wanted)
     off = {d for d in china if d.year in wanted}
     work: set[date] = set()
     fallback: set[int] = set()
@@ -133,7 +148,7 @@ def festival_suggestions(year: int) -> tuple[Festival, ...]:
     Festival (春節), Children's Day (六一兒童節, 1 June) and the Mid-Autumn Festival (中秋節).
 
     The lunar festivals are taken from ``holidays`` (its first day of each)."""
-    china = holidays_package.country_holidays("CN", years=year, language="en_US")
+    china = _country_holidays(years=year, language="en_US")
     out = [Festival(date(year, 6, 1), "六一兒童節", "Children's Day")]
     for needle, zh, en in (
         ("Spring Festival", "春節", "Spring Festival"),
