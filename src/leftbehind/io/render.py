@@ -483,11 +483,12 @@ def write_xlsx(
 ) -> None:
     """Write ``sheets`` to a workbook: per sheet, the Chinese header row, the English key row
     (grey), then the rows; counts as numbers, rates as percentages, text always as text."""
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=False)
+    for blank in list(book.worksheets):
+        book.remove(blank)
     bold, grey = Font(bold=True), Font(italic=True, color="808080")
     for sheet, title in zip(sheets, _titles(sheets), strict=True):
         ws = book.create_sheet(title)
