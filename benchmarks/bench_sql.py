@@ -91,10 +91,10 @@ def _records(
             yield (
                 f"R{n:09d}",
                 {
-                    "duty": rng.choice(DUTIES),
+                    "kind": rng.choice(DUTIES),
                     "child_id": key,
-                    "owner": f"T{rng.randrange(400):04d}",
-                    "date": day.isoformat(),
+                    "staff_id": f"T{rng.randrange(400):04d}",
+                    "on": day.isoformat(),
                     "place": "學校",
                     "method": rng.choice(("面談", "電話", "視頻")),
                     "notes": "了解學習和生活情況，鼓勵按時完成作業。",

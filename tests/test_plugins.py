@@ -119,7 +119,7 @@ def test_built_ins_are_registered_by_module_path_and_last() -> None:
     assert DEFAULT_PLUGINS == (
         "leftbehind.backends.memory",
         "leftbehind.backends.tinydb",
-        "leftbehind.backends.sql",
+        "leftbehind.backends.sql_plugin",
         "leftbehind.backends.notify",
         "leftbehind.builtins",
     )

@@ -34,7 +34,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert
 
-from leftbehind.backends import sql as sql_backend
+from leftbehind.backends import sql_plugin
 from leftbehind.backends.copy import CopyError, copy_store
 from leftbehind.backends.memory import MemoryStore
 from leftbehind.backends.sql import (
@@ -63,7 +63,7 @@ from leftbehind.store import DURABLE, LEDGER_PUSHDOWN, MULTIPROCESS, Document, S
 from leftbehind.testing.contract import StoreContract
 from leftbehind.testing.synthetic import synthetic_facts
 
-SQL_PLUGIN = "leftbehind.backends.sql"
+SQL_PLUGIN = "leftbehind.backends.sql_plugin"
 POSTGRES_ENV = "LEFTBEHIND_TEST_POSTGRES_URL"
 SCRIPT = Path(__file__)
 _schemas = itertools.count()
@@ -74,7 +74,7 @@ def plugins() -> Plugins:
     """Plugins with the SQL backend registered (explicitly, until it is a default plugin)."""
     pm = make_plugin_manager(load_entrypoints=False)
     if not pm.has_plugin(SQL_PLUGIN):
-        pm.register(sql_backend, name=SQL_PLUGIN)
+        pm.register(sql_plugin, name=SQL_PLUGIN)
     return Plugins(pm)
 
 
@@ -579,7 +579,7 @@ def test_duty_counts_equal_a_count_over_the_records(
     ]
     with ledger_store.unit_of_work() as uow:
         for n, (duty, child, day) in enumerate(records):
-            doc = {"duty": duty, "child_id": child, "owner": "T1", "date": day.isoformat()}
+            doc = {"kind": duty, "child_id": child, "staff_id": "T1", "on": day.isoformat()}
             uow.put("record", f"R{n}", doc)
         uow.commit()
     windows = _windows(on)

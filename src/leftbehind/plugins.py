@@ -76,7 +76,7 @@ _hookspec: Final = pluggy.HookspecMarker(NAME)
 DEFAULT_PLUGINS: Final = (
     "leftbehind.backends.memory",
     "leftbehind.backends.tinydb",
-    "leftbehind.backends.sql",
+    "leftbehind.backends.sql_plugin",
     "leftbehind.backends.notify",
     "leftbehind.builtins",
 )

@@ -70,6 +70,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from leftbehind.backends import sql_ledger
+from leftbehind.backends.sql_plugin import SCHEMES, open_sql
 from leftbehind.backends.sql_schema import (
     DEFAULT_LAYOUT,
     PROJECTIONS,
@@ -89,8 +90,6 @@ from leftbehind.errors import (
     StoreIOError,
     StoreURLError,
 )
-from leftbehind.hookspecs import BackendRecord
-from leftbehind.plugins import hookimpl
 from leftbehind.store import (
     DURABLE,
     LEDGER_PUSHDOWN,
@@ -114,8 +113,6 @@ __all__ = [
     "open_sql",
 ]
 
-#: URL schemes this backend serves.
-SCHEMES: Final = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
 #: The schema version this code writes; older stores are upgraded on open.
 SCHEMA_VERSION: Final = 2
 #: Seconds to wait for a busy database (SQLite) or a locked row (PostgreSQL).
@@ -621,21 +618,3 @@ class SQLStore(BaseStore):
         kind = timeline_kind or self.layout.timeline_kinds[0]
         with self._reading("counting") as conn:
             return sql_ledger.duty_counts(conn, windows, as_of, kind)
-
-
-def open_sql(url: str) -> SQLStore:
-    """Open ``sqlite:///path`` or ``postgresql://…`` (see :class:`SQLStore`)."""
-    return SQLStore(url)
-
-
-@hookimpl(trylast=True)
-def leftbehind_storage_backends() -> list[BackendRecord]:
-    """SQLite (``sqlite:///path``) and PostgreSQL (``postgresql://…``)."""
-    return [
-        BackendRecord(
-            name="sql",
-            schemes=SCHEMES,
-            factory=open_sql,
-            description="SQLite (embedded, a county) or PostgreSQL (a bureau or province server)",
-        )
-    ]

@@ -77,8 +77,9 @@ class Layout:
     The defaults are the documents of :mod:`leftbehind.county` (``unstructure`` of
     :class:`~leftbehind.domain.model.School`, :class:`~leftbehind.domain.model.Child` and
     :class:`~leftbehind.domain.eligibility.Timeline`; dates as ISO strings). Records of duties
-    (``record``) carry ``duty`` (the duty kind), ``child_id``, ``owner`` (a staff key) and
-    ``date``. A store opened with another layout rebuilds its projections once.
+    (``record``) carry ``kind`` (the duty kind's code), ``child_id``, ``staff_id`` and ``on``,
+    as :class:`~leftbehind.domain.duties.Record` documents do. A store opened with another
+    layout rebuilds its projections once.
     """
 
     school_kind: str = "school"
@@ -98,10 +99,10 @@ class Layout:
     span_end: str = "end"
     span_category: str = "category"
     record_kind: str = "record"
-    record_duty: str = "duty"
+    record_duty: str = "kind"
     record_child: str = "child_id"
-    record_owner: str = "owner"
-    record_date: str = "date"
+    record_owner: str = "staff_id"
+    record_date: str = "on"
 
     def fingerprint(self) -> str:
         """A stable text naming this layout (kept in ``lb_meta``)."""

@@ -186,6 +186,7 @@ def synthetic_facts(
     schools = _schools(rng, children)
     kids: list[Child] = []
     year_start = date(as_of.year if as_of.month >= 9 else as_of.year - 1, 9, 1)
+    orders: dict[date, set[int]] = {}
     junior = [s for s in schools if s[1].start == 7]
     primary = [s for s in schools if s[1].start == 1]
     for n in range(children):
@@ -201,7 +202,12 @@ def synthetic_facts(
             end = as_of - timedelta(days=rng.randrange(1, min(200, span - 30)))
             reason = rng.choice((LeaveReason.TRANSFERRED, LeaveReason.DROPPED_OUT))
         father, mother, abandoned = _parents(rng, as_of)
+        # Order digits are unique per birth date, as the police station that issues them keeps.
+        taken = orders.setdefault(birth, set())
         order = 2 * rng.randrange(500) + (1 if sex is Sex.MALE else 0)
+        while order in taken:
+            order = (order + 2) % 1000
+        taken.add(order)
         village = f"{school.township[:-1]}{rng.choice('東西南北')}{rng.choice(_GIVEN)}村"
         complete = rng.random() < 0.9
         kids.append(
