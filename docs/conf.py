@@ -10,7 +10,6 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
-    "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -23,12 +22,31 @@ exclude_patterns = ["_build"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "undoc-members": False}
+# Signatures show defaults as written (DEFAULT_KINDS), not as the repr of their value.
+autodoc_preserve_defaults = True
 nitpicky = True
 _EXTERNAL = (
     "attr|attrs|cattrs|pluggy|datetime|collections|typing|_?io|pathlib|enum|sqlalchemy|tinydb"
     "|openpyxl|click|filelock|holidays|contextlib|os|json"
 )
 nitpick_ignore_regex = [(r"py:.*", rf"({_EXTERNAL})\..*")]
+# Exact names that no page can document (there is no intersphinx: the build runs offline).
+nitpick_ignore = [
+    # The standard library and third-party modules named in docstrings.
+    ("py:mod", "json"),
+    ("py:mod", "filelock"),
+    ("py:func", "copy.deepcopy"),
+    # Annotations autodoc leaves unqualified or that name a TypeVar or a private alias.
+    # Class signatures: autodoc leaves __init__'s postponed annotations unevaluated there.
+    ("py:class", "Path"),  # pathlib.Path (leftbehind.errors)
+    ("py:class", "date"),  # datetime.date (leftbehind.County)
+    ("py:class", "datetime"),  # datetime.datetime (leftbehind.County)
+    ("py:class", "_F"),  # pluggy's TypeVar in the signature of leftbehind.plugins.hookimpl
+    ("py:class", "leftbehind.convert.T"),  # TypeVar of structure() and from_json()
+    ("py:class", "st.SearchStrategy"),  # hypothesis.strategies, imported as st
+    ("py:class", "_Tables"),  # TinyDB's storage payload, a private alias
+    ("py:class", "Connection"),  # sqlalchemy.Connection in the annotation of UPGRADES
+]
 # Module docstrings are doctested by pytest (--doctest-modules) in their own namespace.
 doctest_test_doctest_blocks = ""
 doctest_global_setup = """

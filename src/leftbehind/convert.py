@@ -281,7 +281,7 @@ def structure(
     path: str = "",
     warnings: list[Issue] | None = None,
 ) -> T:
-    """Build a ``cls`` from JSON-compatible ``data``, or raise :class:`ValidationError`.
+    """Build ``cls`` from JSON-like ``data``, or raise :class:`~leftbehind.errors.ValidationError`.
 
     ``path`` prefixes every issue's path (``"children[3]"``). With ``today`` the checks of future
     dates run too. Doubtful facts that may still be stored (see

@@ -212,7 +212,7 @@ def _check_text(text: str, where: Callable[[], str]) -> None:
 
 
 def to_document(doc: object, *, kind: str = "document") -> Document:
-    """A validated deep copy of ``doc`` as a :data:`Document` (tuples become lists).
+    """A validated deep copy of ``doc`` as a :type:`Document` (tuples become lists).
 
     Raises :class:`~leftbehind.errors.InvalidDocumentError` naming the position
     (``child/$.parents[0]``), never the value.
@@ -420,8 +420,8 @@ class Changes:
 class BaseStore(ABC):
     """A :class:`Store` from five small methods; units of work are buffered here.
 
-    A backend implements :meth:`_get`, :meth:`_scan`, :meth:`_kinds`, :meth:`_apply` and
-    :meth:`_close`; it may override :meth:`_count` (to count without loading) and set
+    A backend implements ``_get``, ``_scan``, ``_kinds``, ``_apply`` and
+    ``_close``; it may override ``_count`` (to count without loading) and set
     ``capabilities``. Documents handed to ``_apply`` are validated copies the backend may keep;
     documents it returns from ``_get`` and ``_scan`` must be its callers' to keep (fresh or
     copied with :func:`copy_document`).

@@ -14,8 +14,9 @@ What it does:
   projection rows in batches). The optimistic read check runs inside the write transaction:
   SQLite begins it with ``BEGIN IMMEDIATE`` (one writer at a time; readers go on in WAL mode);
   PostgreSQL locks the rows it checks with ``SELECT … FOR UPDATE`` and inserts documents read as
-  absent without ``ON CONFLICT``, so a concurrent insert makes a :class:`ConflictError`, never a
-  lost update. Rows are written in key order, so two writers never deadlock on each other.
+  absent without ``ON CONFLICT``, so a concurrent insert makes a
+  :class:`~leftbehind.errors.ConflictError`, never a lost update. Rows are written in key order,
+  so two writers never deadlock on each other.
 - **SQLite** runs with ``journal_mode=WAL``, ``synchronous=FULL``, ``foreign_keys=ON`` and a busy
   timeout, set on every connection by an event listener. A new database file is created readable
   by its owner only (``0600``).
@@ -268,6 +269,8 @@ def _to_v2(conn: Connection, layout: Layout) -> None:
     _rebuild_projections(conn, layout)
 
 
+#: The upgrade step to each schema version from the one before; opening a store runs the steps
+#: it is missing, in order, in one transaction.
 UPGRADES: Final[Mapping[int, Callable[[Connection, Layout], None]]] = {1: _to_v1, 2: _to_v2}
 
 

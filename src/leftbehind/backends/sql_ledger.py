@@ -116,7 +116,7 @@ def school_columns(
     """Per school, the ledger's count columns on ``as_of``, named as the county table names them.
 
     ``enrolled``; ``served``; ``primary.<category>`` (one per child, by
-    :data:`~leftbehind.domain.ledger_table.PRIMARY_ORDER`); ``category.<category>`` (one per
+    :data:`~leftbehind.domain.ledger.PRIMARY_ORDER`); ``category.<category>`` (one per
     category a child is in); ``sex.<sex>``, ``grade.<n>``, ``stage.primary`` / ``stage.junior``,
     ``boarding.yes`` / ``boarding.no`` over the served; ``national`` (enrolled children served under
     ``national_kind``'s timelines). Schools without an enrolment on ``as_of`` are absent.

@@ -74,7 +74,7 @@ def _strings(value: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 class Layout:
     """Where the ledger's facts sit in documents: kinds and field names.
 
-    The defaults are the documents of :mod:`leftbehind.county` (``unstructure`` of
+    The defaults are the documents of :class:`leftbehind.County` (``unstructure`` of
     :class:`~leftbehind.domain.model.School`, :class:`~leftbehind.domain.model.Child` and
     :class:`~leftbehind.domain.eligibility.Timeline`; dates as ISO strings). Records of duties
     (``record``) carry ``kind`` (the duty kind's code), ``child_id``, ``staff_id`` and ``on``,

@@ -17,8 +17,9 @@ A missing file is an empty store; the file is created by the first commit. A tem
 by a killed writer is removed by the next open that finds the store unlocked.
 
 Options in the URL's query: ``tinydb:///srv/county.json?timeout=30`` (seconds to wait for the lock,
-default :data:`DEFAULT_TIMEOUT`). Past :data:`SIZE_LIMIT` bytes a :class:`StoreSizeWarning` says to
-move to SQLite: every commit rewrites the whole file.
+default :data:`DEFAULT_TIMEOUT`). Past :data:`SIZE_LIMIT` bytes a
+:class:`~leftbehind.errors.StoreSizeWarning` says to move to SQLite: every commit rewrites the
+whole file.
 """
 
 from __future__ import annotations
@@ -65,10 +66,12 @@ __all__ = [
 ]
 
 SCHEME = "tinydb"
-#: Seconds a commit waits for another writer's lock before :class:`StoreBusyError`.
+#: Seconds a commit waits for another writer's lock before
+#: :class:`~leftbehind.errors.StoreBusyError`.
 DEFAULT_TIMEOUT = 10.0
-#: File size (bytes) past which a :class:`StoreSizeWarning` recommends SQLite: 16 MiB, about
-#: 17,000-20,000 children of 26 fields, where one commit took 0.6 s on a busy two-core machine.
+#: File size (bytes) past which a :class:`~leftbehind.errors.StoreSizeWarning` recommends
+#: SQLite: 16 MiB, about 17,000-20,000 children of 26 fields, where one commit took 0.6 s on a
+#: busy two-core machine.
 SIZE_LIMIT = 16 * 1024 * 1024
 TEMP_SUFFIX = ".tmp"
 

@@ -1,8 +1,9 @@
-"""Cross-field checks of the facts: pure functions that return every :class:`Issue` they find.
+"""Cross-field checks of the facts: pure functions that return every issue they find.
 
-Each issue names the field by its path (``father.absences[1].start``) and a stable code; its
-message states the rule and never the value. Today's date is a parameter: without it (``None``)
-the checks that need it (future dates) are skipped.
+Each issue (:class:`~leftbehind.errors.Issue`) names the field by its path
+(``father.absences[1].start``) and a stable code; its message states the rule and never the
+value. Today's date is a parameter: without it (``None``) the checks that need it (future dates)
+are skipped.
 
 Codes and their weight:
 

@@ -73,7 +73,8 @@ class Column:
     """One column: Chinese ``header`` of practice, English ``key``, a getter and a kind.
 
     ``kind`` decides the formatting (``count``, ``rate`` as a percentage, ``text``) and the
-    masking (``phone`` by :func:`mask_phone`, ``id`` by :func:`mask_resident_id`).
+    masking (``phone`` by :func:`~leftbehind.domain.ids.mask_phone`, ``id`` by
+    :func:`~leftbehind.domain.ids.mask_resident_id`).
     """
 
     header: str
