@@ -10,8 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 import leftbehind
+from leftbehind.access import Actor
 from leftbehind.cli import main
 from leftbehind.sample import sample_county
+
+SYSTEM = Actor.system("tests")
 
 
 def test_sample_prints_categories_reasons_and_coming_changes() -> None:
@@ -41,7 +44,7 @@ def test_a_bad_date_is_a_usage_error_that_teaches() -> None:
 def test_child_shows_the_masked_file_the_decision_and_the_timeline(tmp_path: Path) -> None:
     sample = sample_county()
     store = str(tmp_path / "county.json")
-    with leftbehind.open(store, today=lambda: sample.as_of) as county:
+    with leftbehind.open(store, today=lambda: sample.as_of, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_children(sample.children)
     result = CliRunner().invoke(main, ["child", "C002", "--as-of", "2026-06-01", "--store", store])
@@ -83,7 +86,7 @@ def test_demo_writes_the_county_prints_its_ledger_and_writes_three_workbooks(
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     workbook.close()
     assert any("合計" in str(cell) for row in rows for cell in row)
-    with leftbehind.open(demo_store) as county:
+    with leftbehind.open(demo_store, actor=SYSTEM) as county:
         assert len(county.timelines()) == 300
         assert sum(1 for _ in county.records()) > 0
 
@@ -97,7 +100,7 @@ def test_the_demo_runs_again_over_its_own_store_but_not_over_another_county(
     assert CliRunner().invoke(main, args).exit_code == 0
     other = tmp_path / "other.json"
     sample = sample_county()
-    with leftbehind.open(other, today=lambda: sample.as_of) as county:
+    with leftbehind.open(other, today=lambda: sample.as_of, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
     refused = CliRunner().invoke(main, ["demo", "--store", str(other), "--out", str(tmp_path)])
     assert refused.exit_code == 1
@@ -111,7 +114,7 @@ def test_ledger_commands_print_each_level(demo_store: Path) -> None:
     )
     assert county_run.exit_code == 0, county_run.output
     assert "信息匯總表" in county_run.output
-    with leftbehind.open(demo_store) as county:
+    with leftbehind.open(demo_store, actor=SYSTEM) as county:
         school = sorted(county.schools())[1]
         assignments = county.assignments()
         staff = sorted(a.staff_id for c in assignments.children() for a in assignments.of_child(c))
@@ -174,7 +177,7 @@ def test_due_and_deliver(demo_store: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     copied = runner.invoke(main, ["copy", str(demo_store), str(store)])
     assert copied.exit_code == 0, copied.output
-    with leftbehind.open(store) as county:
+    with leftbehind.open(store, actor=SYSTEM) as county:
         teacher = sorted(county.staff())[1]
     due = runner.invoke(main, ["due", teacher, "--as-of", "2026-06-30", "--store", str(store)])
     assert due.exit_code == 0, due.output
@@ -195,7 +198,7 @@ def test_copy_to_sqlite_keeps_every_document(demo_store: Path, tmp_path: Path) -
     target = f"sqlite:///{tmp_path / 'county.db'}"
     result = CliRunner().invoke(main, ["copy", str(demo_store), target])
     assert result.exit_code == 0, result.output
-    with leftbehind.open(demo_store) as a, leftbehind.open(target) as b:
+    with leftbehind.open(demo_store, actor=SYSTEM) as a, leftbehind.open(target, actor=SYSTEM) as b:
         assert a.county_table(date(2026, 6, 30)) == b.county_table(date(2026, 6, 30))
 
 
@@ -206,7 +209,7 @@ def test_template_import_and_export_roster(tmp_path: Path) -> None:
     assert template.exists()
     sample = sample_county()
     store = tmp_path / "county.json"
-    with leftbehind.open(store, today=lambda: sample.as_of) as county:
+    with leftbehind.open(store, today=lambda: sample.as_of, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_children(sample.children)
     exported = tmp_path / "roster.csv"
@@ -215,16 +218,16 @@ def test_template_import_and_export_roster(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     fresh = tmp_path / "fresh.json"
-    with leftbehind.open(fresh, today=lambda: sample.as_of) as county:
+    with leftbehind.open(fresh, today=lambda: sample.as_of, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
     dry = runner.invoke(main, ["import", str(exported), "--dry-run", "--store", str(fresh)])
     assert dry.exit_code == 0, dry.output
     assert "dry run" in dry.output
-    with leftbehind.open(fresh) as county:
+    with leftbehind.open(fresh, actor=SYSTEM) as county:
         assert list(county.children()) == []
     done = runner.invoke(main, ["import", str(exported), "--store", str(fresh)])
     assert done.exit_code == 0, done.output
-    with leftbehind.open(fresh) as county:
+    with leftbehind.open(fresh, actor=SYSTEM) as county:
         assert len(list(county.children())) == len(sample.children)
     bad = tmp_path / "bad.csv"
     bad.write_text(

@@ -10,11 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import leftbehind
+from leftbehind.access import Actor
 from leftbehind.county import NotFoundError
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
 from leftbehind.domain.errors import ValidationError
 from leftbehind.sample import sample_county
 from leftbehind.testing.synthetic import synthetic_facts
+
+SYSTEM = Actor.system("tests")
 
 TODAY = date(2026, 4, 15)
 
@@ -29,12 +32,12 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def test_decisions_survive_a_reopen_and_equal_the_domain(tmp_path: Path) -> None:
     facts = synthetic_facts(seed=7, children=300, as_of=date(2026, 9, 1))
     path = tmp_path / "county.json"
-    with leftbehind.open(path, today=lambda: facts.as_of) as county:
+    with leftbehind.open(path, today=lambda: facts.as_of, actor=SYSTEM) as county:
         county.put_schools(facts.schools)
         county.put_children(facts.children)
     schools = {s.id: s for s in facts.schools}
     policy = PlanPolicy()
-    with leftbehind.open(path) as county:
+    with leftbehind.open(path, actor=SYSTEM) as county:
         for child in facts.children:
             expected = policy.timeline(child, schools)
             assert county.timeline(child.id) == expected
@@ -48,19 +51,19 @@ def test_the_default_store_is_a_file_in_the_working_folder(
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEFTBEHIND_STORE", raising=False)
     sample = sample_county()
-    with leftbehind.open(today=lambda: TODAY) as county:
+    with leftbehind.open(today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
     assert (tmp_path / "leftbehind.json").exists()
     monkeypatch.setenv("LEFTBEHIND_STORE", str(tmp_path / "other.json"))
-    with leftbehind.open() as county:
+    with leftbehind.open(actor=SYSTEM) as county:
         assert county.schools() == {}
-    with leftbehind.open(tmp_path / "leftbehind.json") as county:
+    with leftbehind.open(tmp_path / "leftbehind.json", actor=SYSTEM) as county:
         assert set(county.schools()) == {"S01", "S02", "S03"}
 
 
 def test_a_policy_change_recomputes_every_timeline(url: str) -> None:
     sample = sample_county()
-    with leftbehind.open(url, today=lambda: TODAY) as county:
+    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_children(sample.children)
         assert {t.policy for t in county.timelines().values()} == {"guangping-plan"}
@@ -78,7 +81,7 @@ def test_a_policy_change_recomputes_every_timeline(url: str) -> None:
 
 def test_bad_input_names_every_problem_and_writes_nothing(url: str) -> None:
     sample = sample_county()
-    with leftbehind.open(url, today=lambda: TODAY) as county:
+    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         good = leftbehind.convert.unstructure(sample.children[0])
         bad_phone = {**good, "id": "C900", "guardian": {**good["guardian"], "phone": "12345"}}
@@ -95,7 +98,7 @@ def test_bad_input_names_every_problem_and_writes_nothing(url: str) -> None:
 
 def test_unknown_school_and_duplicate_ids_are_reported(url: str) -> None:
     sample = sample_county()
-    with leftbehind.open(url, today=lambda: TODAY) as county:
+    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools[:1])
         with pytest.raises(ValidationError) as caught:
             county.put_children([sample.children[0], sample.children[0], sample.children[3]])
@@ -107,7 +110,7 @@ def test_unknown_school_and_duplicate_ids_are_reported(url: str) -> None:
 
 
 def test_a_missing_child_is_a_not_found_error_that_is_also_a_key_error() -> None:
-    with leftbehind.open("memory://") as county:
+    with leftbehind.open("memory://", actor=SYSTEM) as county:
         with pytest.raises(NotFoundError) as caught:
             county.child("C404")
         assert isinstance(caught.value, KeyError)
@@ -118,7 +121,7 @@ def test_a_missing_child_is_a_not_found_error_that_is_also_a_key_error() -> None
 def test_stored_decisions_equal_the_domain_for_any_day(seed: int, day: date) -> None:
     facts = synthetic_facts(seed=seed, children=20, as_of=date(2026, 9, 1))
     schools = {s.id: s for s in facts.schools}
-    with leftbehind.open("memory://", today=lambda: facts.as_of) as county:
+    with leftbehind.open("memory://", today=lambda: facts.as_of, actor=SYSTEM) as county:
         county.put_schools(facts.schools)
         county.put_children(facts.children)
         for child in facts.children:

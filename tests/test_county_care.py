@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import leftbehind
+from leftbehind.access import Actor
 from leftbehind.county import County, default_period
 from leftbehind.domain import ledger
 from leftbehind.domain.duties import DEFAULT_KINDS, DutyBook, Record, Status
@@ -17,6 +18,8 @@ from leftbehind.domain.model import Child, Parent
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.sample import sample_county
 from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
+
+SYSTEM = Actor.system("tests")
 
 AS_OF = date(2026, 1, 9)
 
@@ -61,11 +64,11 @@ def test_a_term_in_a_tinydb_store_gives_the_ledgers_of_the_domain(
     county_data: SyntheticCounty, tmp_path: Path
 ) -> None:
     path = tmp_path / "county.json"
-    with leftbehind.open(path, today=lambda: AS_OF) as county:
+    with leftbehind.open(path, today=lambda: AS_OF, actor=SYSTEM) as county:
         load(county, county_data)
     period = default_period(AS_OF)
     expected = domain_facts(county_data)
-    with leftbehind.open(path, today=lambda: AS_OF) as county:
+    with leftbehind.open(path, today=lambda: AS_OF, actor=SYSTEM) as county:
         table = county.county_table(AS_OF)
         assert (
             table.to_json() == ledger.county_table(expected, as_of=AS_OF, period=period).to_json()
@@ -85,7 +88,7 @@ def test_a_term_in_a_tinydb_store_gives_the_ledgers_of_the_domain(
 def test_records_are_validated_as_a_whole_and_nothing_is_half_written(
     county_data: SyntheticCounty,
 ) -> None:
-    with leftbehind.open("memory://", today=lambda: AS_OF) as county:
+    with leftbehind.open("memory://", today=lambda: AS_OF, actor=SYSTEM) as county:
         load(county, county_data)
         before = sum(1 for _ in county.records())
         good = county_data.records[0]
@@ -104,7 +107,7 @@ def test_records_are_validated_as_a_whole_and_nothing_is_half_written(
 
 def test_assignments_need_known_staff_and_children_and_can_end() -> None:
     sample = sample_county()
-    with leftbehind.open("memory://", today=lambda: sample.as_of) as county:
+    with leftbehind.open("memory://", today=lambda: sample.as_of, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_children(sample.children)
         county.put_staff([Staff("T1", "王老師", "S01", "教師")])
@@ -125,7 +128,7 @@ def test_assignments_need_known_staff_and_children_and_can_end() -> None:
 def test_a_digest_lists_this_weeks_duties_and_the_overdue_ones(
     county_data: SyntheticCounty,
 ) -> None:
-    with leftbehind.open("memory://", today=lambda: AS_OF) as county:
+    with leftbehind.open("memory://", today=lambda: AS_OF, actor=SYSTEM) as county:
         load(county, county_data)
         negligent = min(county_data.diligence, key=lambda k: county_data.diligence[k])
         digest = county.digest(negligent, AS_OF)
@@ -137,7 +140,7 @@ def test_a_digest_lists_this_weeks_duties_and_the_overdue_ones(
 def test_weekly_notices_are_queued_once_and_delivered(
     county_data: SyntheticCounty, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with leftbehind.open("memory://", today=lambda: AS_OF) as county:
+    with leftbehind.open("memory://", today=lambda: AS_OF, actor=SYSTEM) as county:
         load(county, county_data)
         queued = county.queue_week(AS_OF)
         assert queued > 0
@@ -156,7 +159,7 @@ def test_weekly_notices_are_queued_once_and_delivered(
 def test_a_child_becoming_served_today_notifies_the_class_teacher_and_head() -> None:
     sample = sample_county()
     day = date(2026, 5, 10)
-    with leftbehind.open("memory://", today=lambda: day) as county:
+    with leftbehind.open("memory://", today=lambda: day, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_staff(
             [

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests import strategies
 
 import leftbehind
+from leftbehind.access import Actor
 from leftbehind.county import County
 from leftbehind.domain.model import (
     Absence,
@@ -42,6 +43,8 @@ from leftbehind.io.roster import (
 from leftbehind.io.roster_columns import COLUMNS_BY_KEY
 from leftbehind.testing.synthetic import resident_id, synthetic_facts
 
+SYSTEM = Actor.system("tests")
+
 TODAY = date(2026, 4, 15)
 KEYS = [c.key for c in ROSTER_COLUMNS]
 SCHOOLS = (
@@ -54,7 +57,7 @@ SCHOOLS = (
 
 @pytest.fixture
 def county() -> Iterator[County]:
-    with leftbehind.open("memory://", today=lambda: TODAY) as c:
+    with leftbehind.open("memory://", today=lambda: TODAY, actor=SYSTEM) as c:
         c.put_schools(SCHOOLS)
         yield c
 
@@ -128,12 +131,12 @@ def test_a_synthetic_county_exported_and_imported_gives_the_same_facts(
 ) -> None:
     facts = synthetic_facts(seed=11, children=300, as_of=date(2026, 9, 1))
     path = tmp_path / f"roster.{fmt}"
-    with leftbehind.open("memory://", today=lambda: facts.as_of) as source:
+    with leftbehind.open("memory://", today=lambda: facts.as_of, actor=SYSTEM) as source:
         source.put_schools(facts.schools)
         source.put_children(facts.children)
         assert export_roster(source, path, unmasked=True) == 300
     store = tmp_path / "county.json"
-    with leftbehind.open(store, today=lambda: facts.as_of) as target:
+    with leftbehind.open(store, today=lambda: facts.as_of, actor=SYSTEM) as target:
         target.put_schools(facts.schools)
         report = import_roster(target, path)
         assert report.ok, report.issues[:3]
@@ -145,7 +148,7 @@ def test_a_synthetic_county_exported_and_imported_gives_the_same_facts(
     carried_all = [c for c in facts.children if roster_facts(c, facts.as_of) == c]
     assert len(carried_all) > 150  # most children have no earlier history
     # The same file again changes nothing.
-    with leftbehind.open(store, today=lambda: facts.as_of) as target:
+    with leftbehind.open(store, today=lambda: facts.as_of, actor=SYSTEM) as target:
         again = import_roster(target, path)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 300)
     assert not again.written
@@ -154,7 +157,7 @@ def test_a_synthetic_county_exported_and_imported_gives_the_same_facts(
 def test_a_full_history_survives_reimport_of_its_own_export(tmp_path: Path) -> None:
     facts = synthetic_facts(seed=5, children=200, as_of=date(2026, 9, 1))
     path = tmp_path / "roster.xlsx"
-    with leftbehind.open("memory://", today=lambda: facts.as_of) as county:
+    with leftbehind.open("memory://", today=lambda: facts.as_of, actor=SYSTEM) as county:
         county.put_schools(facts.schools)
         county.put_children(facts.children)
         export_roster(county, path, unmasked=True)
@@ -175,11 +178,11 @@ def test_any_child_survives_export_and_import(child: Child, fmt: str) -> None:
     assume("\ufffe" not in repr(child) and "\uffff" not in repr(child))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"roster.{fmt}"
-        with leftbehind.open("memory://", today=lambda: today) as source:
+        with leftbehind.open("memory://", today=lambda: today, actor=SYSTEM) as source:
             source.put_schools(strategies.SCHOOLS)
             source.put_child(child)
             export_roster(source, path, unmasked=True)
-        with leftbehind.open("memory://", today=lambda: today) as target:
+        with leftbehind.open("memory://", today=lambda: today, actor=SYSTEM) as target:
             target.put_schools(strategies.SCHOOLS)
             report = import_roster(target, path)
             assert report.ok, [str(i) for i in report.issues]
@@ -541,7 +544,7 @@ def test_formula_strings_stay_strings(county: County, tmp_path: Path) -> None:
     assert escaped <= set(fields)
     assert not any(f[:1] in "=+-@\t\r" and f for f in fields)
     for path in (xlsx, csv_path):
-        with leftbehind.open("memory://", today=lambda: TODAY) as fresh:
+        with leftbehind.open("memory://", today=lambda: TODAY, actor=SYSTEM) as fresh:
             fresh.put_schools(SCHOOLS)
             report = import_roster(fresh, path)
             assert report.ok, report.issues
@@ -550,7 +553,7 @@ def test_formula_strings_stay_strings(county: County, tmp_path: Path) -> None:
 
 def test_a_masked_export_hides_phones_and_ids(county: County, tmp_path: Path) -> None:
     facts = synthetic_facts(seed=2, children=40, as_of=TODAY)
-    with leftbehind.open("memory://", today=lambda: TODAY) as c:
+    with leftbehind.open("memory://", today=lambda: TODAY, actor=SYSTEM) as c:
         c.put_schools(facts.schools)
         c.put_children(facts.children)
         export_roster(c, tmp_path / "m.csv")
@@ -577,7 +580,7 @@ def test_a_masked_export_hides_phones_and_ids(county: County, tmp_path: Path) ->
 
 def test_unsafe_export_paths_are_refused(tmp_path: Path) -> None:
     store = tmp_path / "county.json"
-    with leftbehind.open(store, today=lambda: TODAY) as county:
+    with leftbehind.open(store, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(SCHOOLS)
         for target in (
             store,

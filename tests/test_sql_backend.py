@@ -34,6 +34,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert
 
+from leftbehind.access import Actor
 from leftbehind.backends import sql_plugin
 from leftbehind.backends.copy import CopyError, copy_store
 from leftbehind.backends.memory import MemoryStore
@@ -62,6 +63,8 @@ from leftbehind.plugins import Plugins, make_plugin_manager
 from leftbehind.store import DURABLE, LEDGER_PUSHDOWN, MULTIPROCESS, Document, Store
 from leftbehind.testing.contract import StoreContract
 from leftbehind.testing.synthetic import synthetic_facts
+
+SYSTEM = Actor.system("tests")
 
 SQL_PLUGIN = "leftbehind.backends.sql_plugin"
 POSTGRES_ENV = "LEFTBEHIND_TEST_POSTGRES_URL"
@@ -305,7 +308,7 @@ def _version_1(path: Path, docs: dict[tuple[str, str], Document]) -> None:
 def test_a_version_1_store_is_upgraded_and_its_projections_built(tmp_path: Path) -> None:
     facts = synthetic_facts(children=300, seed=7)
     memory = MemoryStore()
-    county = County(memory, plugins=plugins(), today=lambda: facts.as_of)
+    county = County(memory, actor=SYSTEM, plugins=plugins(), today=lambda: facts.as_of)
     county.put_schools(facts.schools)
     county.put_children(facts.children)
     docs = {(k, key): d for k in memory.kinds() for key, d in memory.scan(k)}
@@ -425,7 +428,7 @@ def test_served_counts_equal_the_domain(
     from tests.strategies import SCHOOLS
 
     _wipe(ledger_store)
-    county = County(ledger_store, plugins=plugins(), today=lambda: date(2040, 1, 1))
+    county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
     county.put_schools(SCHOOLS)
     county.put_children(kids)
     timelines = county.timelines()
@@ -456,7 +459,7 @@ def _pushed(cells: Any) -> dict[str, int]:
 def test_school_columns_equal_the_domain_on_a_synthetic_county(ledger_store: SQLStore) -> None:
     facts = synthetic_facts(children=400, seed=3)
     _wipe(ledger_store)
-    county = County(ledger_store, plugins=plugins(), today=lambda: facts.as_of)
+    county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: facts.as_of)
     county.put_schools(facts.schools)
     county.put_children(facts.children)
     ledger = LedgerFacts(
@@ -487,7 +490,7 @@ def test_school_columns_equal_the_domain_county_table(
     from tests.strategies import SCHOOLS
 
     _wipe(ledger_store)
-    county = County(ledger_store, plugins=plugins(), today=lambda: date(2040, 1, 1))
+    county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
     county.put_schools(SCHOOLS)
     county.put_children(kids)
     facts = LedgerFacts(
@@ -569,7 +572,7 @@ def test_duty_counts_equal_a_count_over_the_records(
     from tests.strategies import SCHOOLS
 
     _wipe(ledger_store)
-    county = County(ledger_store, plugins=plugins(), today=lambda: date(2040, 1, 1))
+    county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
     county.put_schools(SCHOOLS)
     county.put_children(kids)
     records = [
@@ -593,7 +596,7 @@ def test_duty_counts_equal_a_count_over_the_records(
 
 def _county_store(store: Store, children: int = 200) -> None:
     facts = synthetic_facts(children=children, seed=11)
-    county = County(store, plugins=plugins(), today=lambda: facts.as_of)
+    county = County(store, actor=SYSTEM, plugins=plugins(), today=lambda: facts.as_of)
     county.put_schools(facts.schools)
     county.put_children(facts.children)
     with store.unit_of_work() as uow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leftbehind import convert
+from leftbehind.access import AccessDeniedError, Actor
 from leftbehind.calendars import CalendarFallbackWarning
 from leftbehind.convert import from_json, structure, to_json, unstructure
 from leftbehind.county import County, NotFoundError, open
@@ -68,6 +69,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Absence",
+    "AccessDeniedError",
+    "Actor",
     "BackendRecord",
     "CalendarFallbackWarning",
     "CalendarRecord",

@@ -2,7 +2,13 @@
 
 Exit codes a script can rely on: 0 success; 1 the command failed (bad input, a missing record,
 a store error) with a message on standard error; 2 a usage error (a bad option or argument).
-Every command takes ``--store URL`` (or ``$LEFTBEHIND_STORE``; default ``./leftbehind.json``).
+Every command that opens a county takes ``--store URL`` (or ``$LEFTBEHIND_STORE``; default
+``./leftbehind.json``) and ``--as ACTOR`` (or ``$LEFTBEHIND_ACTOR``): who is acting, in the forms
+``system``, ``county:ID``, ``township:ID:TOWNSHIP``, ``school:ID:SCHOOL_ID``, ``staff:STAFF_ID``,
+``volunteer:STAFF_ID``. The command line's default is ``system``, on purpose: whoever runs the
+command holds the store file itself, so nothing is hidden from them that the file would not
+show; ``--as`` narrows what a run shows and writes, and what the audit log records as its actor.
+The library itself has no default actor.
 """
 
 from __future__ import annotations
@@ -10,19 +16,23 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
 
 import leftbehind
+from leftbehind.access import Actor, parse_actor
 from leftbehind.county import STORE_ENV, County
 from leftbehind.domain.errors import LeftbehindError, ValidationError
 from leftbehind.domain.ids import mask_resident_id
 from leftbehind.sample import sample_county
 
-__all__ = ["DEMO_DAY", "main"]
+__all__ = ["ACTOR_ENV", "DEMO_DAY", "main"]
+
+#: Environment variable naming the actor of every command (``--as``).
+ACTOR_ENV = "LEFTBEHIND_ACTOR"
 
 #: The day the demo is told as of by default: the end of the 2025–26 spring term.
 DEMO_DAY = date(2026, 6, 30)
@@ -46,6 +56,38 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
 
 
 DATE = _Date()
+
+
+class _Actor(click.ParamType):  # type: ignore[type-arg]
+    name = "ACTOR"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Actor:
+        if isinstance(value, Actor):
+            return value
+        try:
+            return parse_actor(str(value), reason="command line")
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+ACTOR = _Actor()
+
+
+def actor_option(f: Callable[P, R]) -> Callable[P, R]:
+    """``--as ACTOR`` on a command (default ``system``: the operator holds the store file)."""
+    return click.option(
+        "--as",
+        "actor",
+        type=ACTOR,
+        envvar=ACTOR_ENV,
+        default="system",
+        show_default=True,
+        help="Who is acting: system, county:ID, township:ID:TOWNSHIP, school:ID:SCHOOL_ID, "
+        f"staff:STAFF_ID or volunteer:STAFF_ID [env ${ACTOR_ENV}]. The default is system: "
+        "whoever runs the command holds the store file.",
+    )(f)
 
 
 def _console() -> Console:
@@ -86,8 +128,8 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _open(store: str | None, **kwargs: Any) -> County:
-    return leftbehind.open(store, **kwargs)
+def _open(store: str | None, actor: Actor, **kwargs: Any) -> County:
+    return leftbehind.open(store, actor=actor, **kwargs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,7 +145,8 @@ def main() -> None:
       leftbehind due S002-T01       a teacher's duties this week
       leftbehind template 花名冊.xlsx   the roster template, then `leftbehind import`
 
-    Every command takes --store URL; see `leftbehind COMMAND --help`.
+    Every command on a store takes --store URL and --as ACTOR (default system);
+    see `leftbehind COMMAND --help`.
     """
 
 
@@ -129,7 +172,7 @@ def main() -> None:
 @store_option
 @reports_errors
 def demo(as_of: date, children: int, seed: int, out: str, store: str | None) -> None:
-    """The whole care action on a realistic sample county.
+    """The whole care action on a realistic sample county (run as the system actor).
 
     Writes a synthetic county (townships, schools, pupils, staff, a school year of duty records
     up to --as-of) into the store, then prints who is served, the county table (信息匯總表),
@@ -185,15 +228,16 @@ def print_decision(console: Console, timeline: leftbehind.Timeline, day: date) -
     "--as-of", "as_of", type=DATE, default=None, help="The day to decide on [default: today]."
 )
 @store_option
+@actor_option
 @reports_errors
-def child(child_id: str, as_of: date | None, store: str | None) -> None:
+def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) -> None:
     """One child's categories as of a day, the reasons, and the whole timeline.
 
     ID numbers are shown masked.
     """
-    with _open(store) as county:
+    with _open(store, actor) as county:
         day = as_of or county.today()
-        file = county.child(child_id)
+        file = county.child(child_id, as_of=as_of)
         timeline = county.timeline(child_id)
         console = _console()
         console.print(
@@ -220,8 +264,13 @@ def child(child_id: str, as_of: date | None, store: str | None) -> None:
     show_default=True,
 )
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="File for csv/xlsx.")
-@click.option("--unmasked", is_flag=True, help="Show phones and ID numbers in full.")
+@click.option(
+    "--unmasked",
+    is_flag=True,
+    help="Show phones and ID numbers in full, as far as the actor may see them (audited).",
+)
 @store_option
+@actor_option
 @reports_errors
 def ledger(
     level: str,
@@ -231,6 +280,7 @@ def ledger(
     out: str | None,
     unmasked: bool,
     store: str | None,
+    actor: Actor,
 ) -> None:
     """A ledger (台賬) as of a day: county, school ID, teacher ID, or commend (表彰候選).
 
@@ -239,37 +289,15 @@ def ledger(
       leftbehind ledger school S003 --format xlsx --out S003.xlsx
       leftbehind ledger teacher S003-T02
     """
-    from leftbehind.io import render
-    from leftbehind.io.paths import safe_export_path
-
     if level in ("school", "teacher") and not key:
         raise click.UsageError(f"`ledger {level}` needs the {level}'s id")
     if fmt != "text" and not out:
         raise click.UsageError(f"--format {fmt} needs --out FILE")
-    with _open(store) as county:
-        day = as_of or county.today()
-        if level == "county":
-            sheets = [render.county_sheet(county.county_table(day))]
-        elif level == "school":
-            sheets = render.school_sheets(county.school_table(str(key), day))
-        elif level == "teacher":
-            sheets = [render.teacher_sheet(county.teacher_table(str(key), day))]
-        else:
-            schools, staff = county.commendations(day)
-            sheets = [
-                render.standings_sheet(schools, "表彰候選：學校"),
-                render.standings_sheet(staff, "表彰候選：教職工"),
-            ]
-        if fmt == "text":
-            for sheet in sheets:
-                click.echo(render.render_text(sheet, unmasked=unmasked))
-            return
-        target = safe_export_path(str(out), store_path=county.url)
-        if fmt == "csv":
-            render.write_csv(sheets[0], target, unmasked=unmasked)
-        else:
-            render.write_xlsx(sheets, target, unmasked=unmasked)
-        click.echo(f"wrote {target}")
+    with _open(store, actor) as county:
+        result = county.export_ledger(
+            level, key=key, as_of=as_of, format=fmt, path=out, unmasked=unmasked
+        )
+    click.echo(result if fmt == "text" else f"wrote {result}")
 
 
 @main.command()
@@ -277,10 +305,13 @@ def ledger(
 @click.option("--week-of", "week_of", type=DATE, default=None, help="A day of the week.")
 @click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
 @store_option
+@actor_option
 @reports_errors
-def due(staff_id: str, week_of: date | None, as_of: date | None, store: str | None) -> None:
+def due(
+    staff_id: str, week_of: date | None, as_of: date | None, store: str | None, actor: Actor
+) -> None:
     """What a teacher or proxy parent owes this week, and what is overdue."""
-    with _open(store) as county:
+    with _open(store, actor) as county:
         day = as_of or county.today()
         print_digest(_console(), county, staff_id, week_of or day, day)
 
@@ -314,13 +345,14 @@ def print_digest(console: Console, county: County, staff_id: str, week: date, da
 )
 @click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
 @store_option
+@actor_option
 @reports_errors
-def deliver(queue_week: bool, as_of: date | None, store: str | None) -> None:
+def deliver(queue_week: bool, as_of: date | None, store: str | None, actor: Actor) -> None:
     """Send the queued notices through the configured channels; failures stay queued.
 
     Exits 1 when a notice failed (it is kept and retried on the next run).
     """
-    with _open(store) as county:
+    with _open(store, actor) as county:
         if queue_week:
             n = county.queue_week(as_of or county.today(), as_of)
             click.echo(f"queued {n} notices")
@@ -376,8 +408,9 @@ def template(path: str, kind: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every cell and report; write nothing.")
 @store_option
+@actor_option
 @reports_errors
-def import_(path: str, dry_run: bool, store: str | None) -> None:
+def import_(path: str, dry_run: bool, store: str | None, actor: Actor) -> None:
     """Import a roster (XLSX, or CSV in UTF-8 or GB18030): all rows or none.
 
     Every bad cell is reported (sheet, row, column, code) and nothing is written; a dry run
@@ -387,7 +420,7 @@ def import_(path: str, dry_run: bool, store: str | None) -> None:
 
     from leftbehind.io.roster import import_roster
 
-    with _open(store) as county, Progress(transient=True) as bar:
+    with _open(store, actor) as county, Progress(transient=True) as bar:
         task = bar.add_task("import", total=None)
 
         def progress(stage: str, done: int, total: int | None) -> None:
@@ -405,14 +438,22 @@ def import_(path: str, dry_run: bool, store: str | None) -> None:
 @click.argument("what", type=click.Choice(["roster", "ledgers"]))
 @click.argument("path", type=click.Path())
 @click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
-@click.option("--unmasked", is_flag=True, help="Phones and ID numbers in full (audited).")
+@click.option(
+    "--unmasked",
+    is_flag=True,
+    help="Phones and ID numbers in full, as far as the actor may see them (audited).",
+)
 @store_option
+@actor_option
 @reports_errors
-def export(what: str, path: str, as_of: date | None, unmasked: bool, store: str | None) -> None:
-    """Export the roster (XLSX or CSV) or the three ledgers (XLSX files in a folder)."""
+def export(
+    what: str, path: str, as_of: date | None, unmasked: bool, store: str | None, actor: Actor
+) -> None:
+    """Export the roster (XLSX or CSV) or the three ledgers (XLSX files in a folder): the
+    children and ledgers the actor may see. Every export is written to the audit log."""
     from leftbehind.io.roster import export_roster
 
-    with _open(store) as county:
+    with _open(store, actor) as county:
         if what == "roster":
             n = export_roster(county, path, as_of=as_of, unmasked=unmasked)
             click.echo(f"wrote {n} children to {path}")
@@ -421,3 +462,27 @@ def export(what: str, path: str, as_of: date | None, unmasked: bool, store: str 
 
         for written in write_ledgers(county, as_of or county.today(), path, unmasked=unmasked):
             click.echo(f"wrote {written}")
+
+
+def _moment(value: date | None) -> datetime | None:
+    return None if value is None else datetime.combine(value, time(), tzinfo=UTC)
+
+
+@main.command()
+@click.option("--since", type=DATE, default=None, help="From this day (UTC) on.")
+@click.option("--until", type=DATE, default=None, help="Before this day (UTC).")
+@store_option
+@actor_option
+@reports_errors
+def audit(since: date | None, until: date | None, store: str | None, actor: Actor) -> None:
+    """The audit log: every change, export and unmasking, oldest first (system and county
+    officers). Entries name fields, never their values."""
+    with _open(store, actor) as county:
+        entries = county.audit(_moment(since), _moment(until))
+    for e in entries:
+        fields = e.fields.get("changed", e.fields)
+        detail = ", ".join(f"{k}={v}" for k, v in sorted(dict(fields).items()))
+        who = e.actor if e.actor == "system" else f"{e.actor}:{e.actor_id}"
+        reason = f"  ({e.reason})" if e.reason else ""
+        click.echo(f"{e.at}  {who}  {e.op} {e.kind} {e.record}  {detail}{reason}".rstrip())
+    click.echo(f"{len(entries)} entries")

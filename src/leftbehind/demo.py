@@ -18,11 +18,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 import leftbehind
+from leftbehind.access import Actor, ActorKind
 from leftbehind.county import SETTINGS, County, default_period
 from leftbehind.domain.errors import LeftbehindError
 from leftbehind.domain.people import Role
 from leftbehind.io import render
-from leftbehind.io.paths import safe_export_path
 from leftbehind.testing.synthetic import synthetic_county
 
 __all__ = ["DemoStoreError", "run_demo", "write_ledgers"]
@@ -76,7 +76,7 @@ def run_demo(
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("making the sample county", total=7)
         data = synthetic_county(seed=seed, children=children, as_of=as_of)
-        county = leftbehind.open(store, today=lambda: as_of)
+        county = leftbehind.open(store, actor=Actor.system("demo"), today=lambda: as_of)
         try:
             _prepare(county)
             steps = (
@@ -186,32 +186,25 @@ def _busiest_teacher(county: County, as_of: date) -> str | None:
 def write_ledgers(
     county: County, as_of: date, folder: str | os.PathLike[str], *, unmasked: bool = False
 ) -> list[Path]:
-    """The three ledgers as XLSX in ``folder``: county (信息匯總表), schools (動態狀況表, a
-    sheet per school section) and teachers (聯絡信息表, a sheet per teacher)."""
+    """The three ledgers as XLSX in ``folder``, those the county handle's actor may read:
+    county (信息匯總表; county and township officers), schools (動態狀況表, a sheet per school
+    section; officers and school heads) and teachers (聯絡信息表, a sheet per teacher). Each file
+    is one export in the audit log."""
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    period = default_period(as_of)
-    facts = county.ledger_facts(period)
-    from leftbehind.domain import ledger
-
-    county_sheet = render.county_sheet(ledger.county_table(facts, as_of=as_of, period=period))
-    school_sheets = [
-        sheet
-        for table in ledger.school_tables(facts, as_of=as_of, period=period).values()
-        for sheet in render.school_sheets(table)
-    ]
-    teacher_sheets = [
-        render.teacher_sheet(t)
-        for t in ledger.teacher_tables(facts, as_of=as_of, period=period).values()
-    ]
-    written = []
+    actor = county.actor
     stamp = as_of.isoformat()
-    for name, sheets in (
-        (f"信息匯總表-{stamp}.xlsx", [county_sheet]),
-        (f"動態狀況表-{stamp}.xlsx", school_sheets),
-        (f"聯絡信息表-{stamp}.xlsx", teacher_sheets),
-    ):
-        path = safe_export_path(target / name, store_path=county.url)
-        render.write_xlsx(sheets, path, unmasked=unmasked)
-        written.append(path)
-    return written
+    levels = []
+    if actor.sees_county or actor.kind is ActorKind.TOWNSHIP_OFFICER:
+        levels.append(("county", f"信息匯總表-{stamp}.xlsx"))
+    if actor.is_official:
+        levels.append(("schools", f"動態狀況表-{stamp}.xlsx"))
+    levels.append(("teachers", f"聯絡信息表-{stamp}.xlsx"))
+    return [
+        Path(
+            county.export_ledger(
+                level, as_of=as_of, format="xlsx", path=target / name, unmasked=unmasked
+            )
+        )
+        for level, name in levels
+    ]

@@ -272,6 +272,10 @@ def export_roster(
     phones are masked unless ``unmasked`` (a masked export cannot be imported again). ``as_of``
     (default: the county's today) is the day the statuses and grades describe. The path is
     checked by :func:`~leftbehind.io.paths.safe_export_path` against the county's store.
+
+    Only the children in the county handle's scope are written, as its actor may see them (a
+    value the actor may not see stays masked even with ``unmasked``), and the export is
+    written to the audit log.
     """
     out = safe_export_path(path, store_path=county.url)
     fmt = format or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
@@ -279,6 +283,13 @@ def export_roster(
     ctx = ExportContext(as_of or county.today(), school_labels(schools.values()))
     children = sorted(county.children(), key=lambda c: c.id)
     rows = roster_rows(children, ctx, unmasked=unmasked)
-    if fmt == "csv":
-        return _write_csv(out, ROSTER_COLUMNS, rows)
+    write = _write_csv if fmt == "csv" else _write_roster_xlsx
+    n = write(out, ROSTER_COLUMNS, rows)
+    county.note_export("roster", "roster", format=fmt, unmasked=unmasked, rows=n)
+    return n
+
+
+def _write_roster_xlsx(
+    out: Path, columns: Sequence[Column], rows: Iterable[Sequence[CellValue]]
+) -> int:
     return _write_xlsx(out, "roster", rows)

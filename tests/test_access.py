@@ -1,0 +1,570 @@
+"""Who may see what (R8): scopes, masking, the audit log and retention.
+
+A small synthetic county is written once by the system actor; every role then reads it through
+its own handle. The oracle below recomputes each role's scope and field rights from the raw
+facts, independently of :mod:`leftbehind.access`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import leftbehind
+from leftbehind.access import (
+    FIELD_POLICY,
+    AccessDeniedError,
+    Actor,
+    ActorKind,
+    Field,
+    field_changes,
+    mask_child,
+    parse_actor,
+)
+from leftbehind.backends.memory import MemoryStore
+from leftbehind.county import County, NotFoundError, default_period
+from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import Record
+from leftbehind.domain.errors import ValidationError
+from leftbehind.domain.model import Child, Enrolment, Health, LeaveReason
+from leftbehind.domain.people import Assignment, Role, Staff
+from leftbehind.io.roster import export_roster
+from leftbehind.plugins import Plugins
+from leftbehind.testing.synthetic import resident_id, synthetic_county
+
+SYSTEM = Actor.system("tests")
+AS_OF = date(2026, 6, 30)
+NOW = datetime(2026, 6, 30, 8, 0, tzinfo=UTC)
+WINDOW = default_period(AS_OF)
+
+
+def _with_secrets(children: tuple[Child, ...]) -> list[Child]:
+    """Give every child a resident ID, and some a health note, so leaks can be looked for."""
+    out = []
+    for i, c in enumerate(children):
+        order = 2 * i + (1 if c.sex.value == "male" else 2)
+        out.append(
+            attrs.evolve(
+                c,
+                resident_id=resident_id("130432", c.birth_date, order),
+                health=Health.ILL if i % 3 == 0 else c.health,
+                health_note=f"病歷{i:03d}號" if i % 3 == 0 else "",
+            )
+        )
+    return out
+
+
+@functools.cache
+def _county_data() -> tuple[MemoryStore, Plugins, list[Child], list[Assignment]]:
+    data = synthetic_county(seed=11, children=60, as_of=AS_OF)
+    children = _with_secrets(data.facts.children)
+    store = MemoryStore()
+    plugins = Plugins.load()
+    county = County(store, actor=SYSTEM, plugins=plugins, today=lambda: AS_OF, now=lambda: NOW)
+    county.put_schools(data.facts.schools)
+    county.put_children(children)
+    county.put_staff([*data.staff, Staff("V1", "志願者甲", "S001", "志願者")])
+    volunteer = Assignment("AV1", "V1", children[0].id, Role.VOLUNTEER, date(2025, 9, 1))
+    county.put_assignments([*data.assignments, volunteer])
+    county.put_groups(data.groups)
+    county.add_records(data.records[:200])
+    every = [*data.assignments, volunteer, *(a for g in data.groups for a in g.assignments())]
+    return store, plugins, children, every
+
+
+def _actors() -> list[Actor]:
+    _, _, _, assignments = _county_data()
+    by_role: dict[Role, str] = {}
+    for a in assignments:
+        by_role.setdefault(a.role, a.staff_id)
+    return [
+        SYSTEM,
+        Actor.county_officer("E01"),
+        Actor.township_officer("E02", "平固店鎮"),
+        Actor.school_head("S001-H", "S001"),
+        Actor.staff(by_role[Role.CLASS_TEACHER]),
+        Actor.staff(by_role[Role.SUBJECT_TEACHER]),
+        Actor.staff(by_role[Role.PROXY_PARENT], ActorKind.PROXY_PARENT),
+        Actor.staff(by_role[Role.STAFF_PAIR]),
+        Actor.volunteer("V1"),
+    ]
+
+
+def _handle(actor: Actor) -> County:
+    store, plugins, _, _ = _county_data()
+    return County(store, actor=actor, plugins=plugins, today=lambda: AS_OF, now=lambda: NOW)
+
+
+# ---------------------------------------------------------------------------------------------
+# The oracle: scope and rights recomputed from the raw facts.
+
+
+def _roles(actor: Actor, child: Child) -> set[Any]:
+    """The actor's standing towards the child over the school year so far (empty: no scope)."""
+    _, _, _, assignments = _county_data()
+    schools = {"S001": "廣平鎮", "S002": "廣平鎮", "S003": "平固店鎮"}
+    overlaps = [e for e in child.enrolments if Interval(e.start, e.end).overlaps(WINDOW)]
+    if actor.kind in (ActorKind.SYSTEM, ActorKind.COUNTY_OFFICER):
+        return {"office"}
+    if actor.kind is ActorKind.TOWNSHIP_OFFICER:
+        return (
+            {"office"} if any(schools[e.school_id] == actor.township for e in overlaps) else set()
+        )
+    if actor.kind is ActorKind.SCHOOL_HEAD:
+        return {"office"} if any(e.school_id == actor.school_id for e in overlaps) else set()
+    return {
+        a.role
+        for a in assignments
+        if a.staff_id == actor.id
+        and a.child_id == child.id
+        and Interval(a.start, a.end).overlaps(WINDOW)
+    }
+
+
+def _may(actor: Actor, child: Child, field: str) -> bool:
+    roles = _roles(actor, child)
+    if actor.kind is ActorKind.VOLUNTEER:
+        return False
+    if "office" in roles:
+        return True
+    if field in ("id", "health"):
+        return Role.CLASS_TEACHER in roles
+    return bool(roles & {Role.CLASS_TEACHER, Role.PROXY_PARENT})
+
+
+def _secrets(child: Child) -> dict[str, list[str]]:
+    phones = [p.phone for p in (child.father, child.mother, child.guardian) if p and p.phone]
+    return {
+        "id": [child.resident_id] if child.resident_id else [],
+        "health": [child.health_note] if child.health_note else [],
+        "phone": phones,
+    }
+
+
+def _forbidden(actor: Actor) -> list[str]:
+    """Values the actor must never get: every secret of a child out of scope, and the secrets
+    of children in scope that the field policy keeps from them."""
+    _, _, children, _ = _county_data()
+    allowed: set[str] = set()
+    secret: set[str] = set()
+    for child in children:
+        in_scope = bool(_roles(actor, child))
+        for field, values in _secrets(child).items():
+            if in_scope and _may(actor, child, field):
+                allowed.update(values)
+            else:
+                secret.update(values)
+    return sorted(secret - allowed)
+
+
+def _in_scope_ids(actor: Actor) -> set[str]:
+    _, _, children, _ = _county_data()
+    return {c.id for c in children if _roles(actor, c)}
+
+
+def _text(value: Any) -> str:
+    return repr(value)
+
+
+def _audit_count() -> int:
+    store, _, _, _ = _county_data()
+    return store.count("audit")
+
+
+# ---------------------------------------------------------------------------------------------
+# The matrix.
+
+OPS = ("get", "list", "scan", "ledger", "export", "roster", "audit", "error", "unmask")
+FIELDS = ("resident_id", "father.phone", "mother.phone", "guardian.phone", "health_note")
+
+
+def _run(
+    county: County, op: str, child_id: str, field: str, tmp: Path
+) -> tuple[str, set[str], int]:
+    """Run one operation; returns the text of everything it gave (or its error), the child ids
+    it named, and how many audit entries it should have written."""
+    try:
+        if op == "get":
+            child = county.child(child_id)
+            return _text(child), {child.id}, 0
+        if op == "list":
+            kids = list(county.children())
+            return _text(kids), {c.id for c in kids}, 0
+        if op == "scan":
+            timelines = county.timelines()
+            records = list(county.records())
+            gaps = county.coverage(AS_OF)
+            ids = set(timelines) | {r.child_id for r in records} | set(gaps)
+            assignments = county.assignments()
+            ids |= set(assignments.children())
+            families = county.families()
+            ids |= {f.child_id for f in families}
+            return _text([timelines, records, gaps, assignments.all, families]), ids, 0
+        if op == "ledger":
+            tables: list[Any] = []
+            for call in (
+                lambda: county.teacher_table(county.actor.id, AS_OF),
+                lambda: county.school_tables(AS_OF),
+                lambda: county.county_table(AS_OF),
+            ):
+                try:
+                    tables.append(call())
+                except (AccessDeniedError, NotFoundError) as exc:
+                    tables.append(str(exc))
+            text = _text(tables)
+            return text, set(re.findall(r"C\d{6}", text)), 0
+        if op == "export":
+            text = county.export_ledger("teachers", as_of=AS_OF, unmasked=True)
+            return text, set(re.findall(r"C\d{6}", text)), 1
+        if op == "roster":
+            out = tmp / f"roster-{county.actor.kind.value}.csv"
+            export_roster(county, out, unmasked=True)
+            text = out.read_text("utf-8-sig")
+            return text, set(re.findall(r"C\d{6}", text)), 1
+        if op == "audit":
+            entries = county.audit()
+            return _text(entries), set(), 0
+        if op == "error":
+            if child_id in _in_scope_ids(county.actor):
+                return "", set(), 0
+            with pytest.raises(NotFoundError) as found:
+                county.child(child_id)
+            with pytest.raises(NotFoundError) as missing:
+                county.child("C999999")
+            # out of scope reads exactly like missing
+            assert str(found.value).replace(child_id, "C999999") == str(missing.value)
+            return str(found.value), set(), 0
+        if op == "unmask":
+            value = county.unmask(child_id, field, reason="家訪前核對")
+            return value, {child_id}, 1
+    except AccessDeniedError as exc:
+        denied = str(exc)
+        unmask_denied = op == "unmask" and child_id in _in_scope_ids(county.actor)
+        if county.actor.kind.value not in denied:
+            raise AssertionError(denied) from exc
+        return denied, set(), 1 if unmask_denied else 0
+    except NotFoundError as exc:
+        return str(exc), set(), 0
+    raise AssertionError(op)
+
+
+@given(
+    actor=st.sampled_from(_actors()),
+    op=st.sampled_from(OPS),
+    child=st.integers(0, 59),
+    field=st.sampled_from(FIELDS),
+)
+def test_r8_no_record_out_of_scope_and_no_value_a_role_may_not_see(
+    actor: Actor, op: str, child: int, field: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _, _, children, _ = _county_data()
+    target = children[child]
+    county = _handle(actor)
+    before = _audit_count()
+    text, ids, audited = _run(county, op, target.id, field, tmp_path_factory.mktemp("out"))
+    scope = _in_scope_ids(actor)
+    if op in ("get", "list", "scan", "ledger", "export", "roster", "unmask"):
+        outside = ids - scope
+        assert not outside, f"{actor.kind.value} got children outside its scope"
+    for value in _forbidden(actor):
+        assert value not in text, f"{actor.kind.value} {op} showed a value it may not see"
+    assert _audit_count() - before == audited
+
+
+@pytest.mark.parametrize("actor", _actors(), ids=lambda a: a.describe())
+def test_each_role_sees_exactly_its_children(actor: Actor) -> None:
+    county = _handle(actor)
+    expected = _in_scope_ids(actor)
+    if actor.kind is ActorKind.VOLUNTEER:
+        with pytest.raises(AccessDeniedError):
+            list(county.children())
+        assert {f.child_id for f in county.families()} == expected
+        assert expected  # the volunteer is paired with one family
+        return
+    got = {c.id: c for c in county.children()}
+    assert set(got) == expected
+    _, _, children, _ = _county_data()
+    for child in children:
+        if child.id not in got:
+            continue
+        seen = got[child.id]
+        assert (seen.resident_id == child.resident_id) == _may(actor, child, "id")
+        assert (seen.health_note == child.health_note) == (
+            _may(actor, child, "health") or not child.health_note
+        )
+        if child.father and child.father.phone:
+            assert seen.father is not None
+            assert (seen.father.phone == child.father.phone) == _may(actor, child, "phone")
+            if seen.father.phone != child.father.phone:
+                assert re.fullmatch(r"\d{3}\*{4}\d{4}", seen.father.phone)
+        if seen.resident_id != child.resident_id:
+            assert seen.resident_id == child.resident_id[:6] + "*" * 11 + child.resident_id[17]
+            assert child.resident_id[6:14] not in seen.resident_id
+
+
+def test_every_export_and_unmask_is_audited_once_without_personal_values(tmp_path: Path) -> None:
+    store = MemoryStore()
+    clock = iter(NOW + timedelta(seconds=i) for i in range(1000))
+    data = synthetic_county(seed=5, children=20, as_of=AS_OF)
+    children = _with_secrets(data.facts.children)
+    with leftbehind.open(
+        "memory://", actor=SYSTEM, today=lambda: AS_OF, now=lambda: next(clock)
+    ) as county:
+        store = county.store  # type: ignore[assignment]
+        county.put_schools(data.facts.schools)
+        county.put_children(children)
+        county.put_staff(data.staff)
+        county.put_assignments(data.assignments)
+        assert {e.op for e in county.audit()} == {"create"}
+        n = len(county.audit())
+        county.export_ledger("county", as_of=AS_OF, format="xlsx", path=tmp_path / "c.xlsx")
+        export_roster(county, tmp_path / "r.csv", unmasked=True)
+        value = county.unmask(children[0].id, "resident_id", reason="核對學籍")
+        assert value == children[0].resident_id
+        changed = attrs.evolve(children[0], name="新名字", father=None)
+        county.put_child(changed)
+        county.put_child(changed)  # no change: nothing to log
+        entries = county.audit()
+        new = entries[n:]
+        assert [e.op for e in new] == ["export", "export", "unmask", "update"]
+        assert new[0].fields == {"format": "xlsx", "unmasked": False, "rows": 7}
+        assert new[1].kind == "roster"
+        assert new[1].fields["unmasked"] is True
+        assert new[2].fields == {"field": "resident_id"}
+        assert new[2].reason == "核對學籍"
+        assert new[3].fields["changed"]["name"] == "changed"
+        assert new[3].fields["changed"]["father"] == "removed"
+        assert [e.key for e in entries] == sorted(e.key for e in entries)
+        log = repr(entries)
+        for child in children:
+            for values in _secrets(child).values():
+                assert all(v not in log for v in values)
+            assert child.name not in log
+        assert "新名字" not in log
+        assert county.audit(since=NOW + timedelta(hours=1)) == []
+        assert len(county.audit(until=NOW)) == 0
+    del store
+
+
+def test_a_write_and_its_audit_entry_are_one_unit_of_work() -> None:
+    data = synthetic_county(seed=5, children=5, as_of=AS_OF)
+    with leftbehind.open("memory://", actor=SYSTEM, today=lambda: AS_OF) as county:
+        county.put_schools(data.facts.schools)
+        before = county.store.count("audit")
+        bad = attrs.evolve(data.facts.children[0], birth_date=date(2030, 1, 1))
+        with pytest.raises(ValidationError):
+            county.put_children([data.facts.children[1], bad])
+        assert county.store.count("audit") == before
+        assert county.store.count("child") == 0
+
+
+def test_writes_follow_the_roles() -> None:
+    _store, _plugins, children, assignments = _county_data()
+    township = _handle(Actor.township_officer("E02", "平固店鎮"))
+    with pytest.raises(AccessDeniedError, match="township"):
+        township.add_records([])
+    head = _handle(Actor.school_head("S001-H", "S001"))
+    other = next(c for c in children if c.enrolments[-1].school_id == "S003")
+    with pytest.raises(AccessDeniedError) as denied:
+        head.put_child(other)
+    assert other.name not in str(denied.value)
+    assert other.resident_id not in str(denied.value)
+    mine = next(a for a in assignments if a.role is Role.CLASS_TEACHER)
+    teacher = _handle(Actor.staff(mine.staff_id))
+    ok = Record("R-own", "TALK", mine.child_id, mine.staff_id, date(2026, 6, 29))
+    assert teacher.add_records([ok]) == [ok]
+    foreign = next(c for c in children if c.id not in _in_scope_ids(teacher.actor))
+    with pytest.raises(ValidationError) as bad:
+        teacher.add_records([attrs.evolve(ok, id="R-x", child_id=foreign.id)])
+    assert [i.code for i in bad.value.issues] == ["unknown_child"]  # like a missing child
+    with pytest.raises(AccessDeniedError):
+        teacher.put_schools([])
+    with pytest.raises(AccessDeniedError):
+        _handle(Actor.volunteer("V1")).add_records([ok])
+    with pytest.raises(AccessDeniedError):
+        teacher.audit()
+    with pytest.raises(AccessDeniedError):
+        teacher.purge()
+
+
+def test_unmask_needs_the_right_and_is_logged_either_way() -> None:
+    _, _, children, assignments = _county_data()
+    proxy = next(a for a in assignments if a.role is Role.PROXY_PARENT and a.end is None)
+    child = next(c for c in children if c.id == proxy.child_id)
+    county = _handle(Actor.staff(proxy.staff_id, ActorKind.PROXY_PARENT))
+    roles = _roles(county.actor, child)
+    before = _audit_count()
+    if child.father and child.father.phone:
+        assert county.unmask(child.id, "father.phone", reason="家訪") == child.father.phone
+    if Role.CLASS_TEACHER not in roles:
+        with pytest.raises(AccessDeniedError) as denied:
+            county.unmask(child.id, "resident_id", reason="好奇")
+        assert child.resident_id not in str(denied.value)
+    assert _audit_count() - before == 2 if child.father and child.father.phone else 1
+    with pytest.raises(ValueError, match="reason"):
+        county.unmask(child.id, "resident_id", reason=" ")
+
+
+def test_open_needs_an_actor() -> None:
+    with pytest.raises(TypeError):
+        leftbehind.open("memory://")  # type: ignore[call-arg]
+
+
+def test_the_field_policy_is_the_documented_table() -> None:
+    assert Role.CLASS_TEACHER in FIELD_POLICY[Field.RESIDENT_ID]
+    assert Role.PROXY_PARENT not in FIELD_POLICY[Field.RESIDENT_ID]
+    assert Role.PROXY_PARENT in FIELD_POLICY[Field.PHONES]
+    assert Role.SUBJECT_TEACHER not in FIELD_POLICY[Field.PHONES]
+    assert Role.VOLUNTEER not in set().union(*FIELD_POLICY.values())
+    page = (Path(__file__).parent.parent / "docs" / "privacy.md").read_text("utf-8")
+    for field in Field:
+        assert field.label in page
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("system", ActorKind.SYSTEM),
+        ("county:E01", ActorKind.COUNTY_OFFICER),
+        ("township:E02:廣平鎮", ActorKind.TOWNSHIP_OFFICER),
+        ("school:H1:S001", ActorKind.SCHOOL_HEAD),
+        ("staff:S001-T01", ActorKind.TEACHER),
+        ("volunteer:V1", ActorKind.VOLUNTEER),
+    ],
+)
+def test_actor_forms_round_trip(text: str, kind: ActorKind) -> None:
+    actor = parse_actor(text)
+    assert actor.kind is kind
+    assert actor.describe() == text
+
+
+@pytest.mark.parametrize("text", ["", "root", "county", "school:H1", "staff:", "township:a"])
+def test_bad_actor_forms_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="expected"):
+        parse_actor(text)
+
+
+@given(st.dictionaries(st.sampled_from("abc"), st.sampled_from(["", "x", "y", None])))
+def test_field_changes_name_fields_never_values(after: dict[str, Any]) -> None:
+    before = {"a": "x", "b": {"c": "secret-1"}}
+    changes = field_changes(before, after)
+    assert "secret-1" not in repr(changes)
+    assert "x" not in "".join(changes.values())
+    assert set(changes.values()) <= {"added", "removed", "changed"}
+
+
+def test_masking_keeps_the_shape() -> None:
+    _, _, children, _ = _county_data()
+    child = next(c for c in children if c.health_note)
+    masked = mask_child(child, frozenset())
+    assert masked.health is None
+    assert masked.health_note == ""
+    assert masked.id == child.id
+    assert masked.name == child.name
+    assert masked.resident_id.endswith(child.resident_id[-1])
+
+
+def _left(child: Child, on: date) -> Child:
+    e = child.enrolments[-1]
+    gone = Enrolment(e.school_id, e.start, e.grade, e.class_name, on, LeaveReason.GRADUATED)
+    return attrs.evolve(child, enrolments=(*child.enrolments[:-1], gone), father=None)
+
+
+def test_purge_removes_old_leavers_and_keeps_a_tombstone(tmp_path: Path) -> None:
+    data = synthetic_county(seed=5, children=20, as_of=AS_OF)
+    children = list(data.facts.children)
+    old = _left(children[0], date(2021, 7, 1))
+    recent = _left(children[1], date(2025, 7, 1))
+    with leftbehind.open("memory://", actor=SYSTEM, today=lambda: AS_OF) as county:
+        county.put_schools(data.facts.schools)
+        county.put_children([old, recent, *children[2:]])
+        county.put_staff(data.staff)
+        county.put_assignments(
+            [a for a in data.assignments if a.child_id in {c.id for c in children}]
+        )
+        county.put_assignments(
+            [Assignment("A-old", data.staff[1].id, old.id, Role.STAFF_PAIR, date(2020, 9, 1))]
+        )
+        with pytest.raises(AccessDeniedError):
+            County(
+                county.store,
+                actor=Actor.school_head("S001-H", "S001"),
+                plugins=county.plugins,
+            ).purge()
+        assert county.purge(older_than_years=3) == [old.id]
+        with pytest.raises(NotFoundError):
+            county.child(old.id)
+        assert county.child(recent.id).id == recent.id
+        assert county.store.get("assignment", "A-old") is None
+        assert county.store.get("timeline", old.id) is None
+        tomb = [e for e in county.audit() if e.op == "purged"]
+        assert [(e.kind, e.record, dict(e.fields)) for e in tomb] == [("child", old.id, {})]
+        out = tmp_path / "r.csv"
+        export_roster(county, out, unmasked=True)
+        assert old.id not in out.read_text("utf-8-sig")
+        assert county.purge(older_than_years=0, as_of=date(2025, 7, 1)) == [recent.id]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.county_table(AS_OF),
+        lambda c: c.school_table("S003", AS_OF),
+        lambda c: c.teacher_table("S003-T01", AS_OF),
+        lambda c: c.digest("S003-T01", AS_OF, AS_OF),
+        lambda c: c.commendations(AS_OF),
+    ],
+)
+def test_a_school_head_cannot_read_another_schools_ledgers(call: Callable[[County], Any]) -> None:
+    head = _handle(Actor.school_head("S001-H", "S001"))
+    with pytest.raises(AccessDeniedError, match="school"):
+        call(head)
+
+
+def test_a_township_sees_its_rows_with_its_totals() -> None:
+    county = _handle(SYSTEM).county_table(AS_OF)
+    township = _handle(Actor.township_officer("E02", "平固店鎮")).county_table(AS_OF)
+    assert {k[1] for k in township.rows if len(k) >= 2} == {"平固店鎮"}
+    sub = next(k for k in county.rows if len(k) == 2 and k[1] == "平固店鎮")
+    assert township.total == county.rows[sub]
+
+
+def test_the_command_line_acts_as_given_and_prints_the_audit_log(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from leftbehind.cli import main
+
+    store = str(tmp_path / "county.json")
+    data = synthetic_county(seed=5, children=20, as_of=AS_OF)
+    children = _with_secrets(data.facts.children)
+    with leftbehind.open(store, actor=SYSTEM, today=lambda: AS_OF) as county:
+        county.put_schools(data.facts.schools)
+        county.put_children(children)
+    outsider = next(c for c in children if c.enrolments[-1].school_id != "S001")
+    run = CliRunner().invoke
+    denied = run(main, ["child", outsider.id, "--store", store, "--as", "school:H:S001"])
+    assert denied.exit_code == 1
+    assert "no child" in denied.output
+    assert outsider.name not in denied.output
+    bad = run(main, ["child", outsider.id, "--store", store, "--as", "root"])
+    assert bad.exit_code == 2
+    out = tmp_path / "r.csv"
+    done = run(main, ["export", "roster", str(out), "--unmasked", "--store", store])
+    assert done.exit_code == 0, done.output
+    refused = run(main, ["audit", "--store", store, "--as", "staff:S001-T01"])
+    assert refused.exit_code == 1
+    assert "teacher" in refused.output
+    log = run(main, ["audit", "--store", store], env={"LEFTBEHIND_ACTOR": "county:E01"})
+    assert log.exit_code == 0, log.output
+    assert "export roster roster" in log.output
+    assert "unmasked=True" in log.output
+    assert all(c.resident_id not in log.output for c in children)
