@@ -4,5 +4,6 @@
   (``class TestOurStore(StoreContract)``).
 - :mod:`leftbehind.testing.synthetic`: a deterministic synthetic county.
 
-These modules import pytest and Hypothesis; import them from tests only.
+The contract suite imports pytest and Hypothesis (use it from tests); the synthetic county needs
+neither.
 """
