@@ -24,8 +24,7 @@ from typing import TypeVar
 import leftbehind
 from leftbehind.county import default_period
 from leftbehind.domain import ledger
-from leftbehind.domain.duties import DEFAULT_KINDS, DutyBook
-from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
+from leftbehind.testing.synthetic import SyntheticCounty, domain_ledger_facts, synthetic_county
 
 T = TypeVar("T")
 AS_OF = date(2026, 6, 30)
@@ -44,25 +43,8 @@ def _median(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
 
 
 def _domain_table(data: SyntheticCounty) -> ledger.CountyTable:
-    schools = {s.id: s for s in data.facts.schools}
-    plan, national = leftbehind.PlanPolicy(), leftbehind.NationalPolicy()
-    children = tuple(sorted(data.facts.children, key=lambda c: c.id))
-    timelines = {c.id: plan.timeline(c, schools) for c in children}
-    every = (*data.assignments, *(a for g in data.groups for a in g.assignments()))
     period = default_period(AS_OF)
-    book = DutyBook(data.calendar, DEFAULT_KINDS, timelines, every, data.records, staff=data.staff)
-    facts = ledger.LedgerFacts(
-        schools=schools,
-        children=children,
-        timelines=timelines,
-        national={c.id: national.timeline(c, schools) for c in children},
-        staff={s.id: s for s in data.staff},
-        assignments=book.assignments,
-        duties=book.tallies,
-        policy=f"{plan.name}/{plan.version}",
-        national_policy=f"{national.name}/{national.version}",
-    )
-    return ledger.county_table(facts, as_of=AS_OF, period=period)
+    return ledger.county_table(domain_ledger_facts(data), as_of=AS_OF, period=period)
 
 
 def main(quick: bool = False) -> None:

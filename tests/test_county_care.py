@@ -12,12 +12,12 @@ import leftbehind
 from leftbehind.access import Actor
 from leftbehind.county import County, default_period
 from leftbehind.domain import ledger
-from leftbehind.domain.duties import DEFAULT_KINDS, DutyBook, Record, Status
+from leftbehind.domain.duties import Record, Status
 from leftbehind.domain.errors import ValidationError
 from leftbehind.domain.model import Child, Parent
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.sample import sample_county
-from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
+from leftbehind.testing.synthetic import SyntheticCounty, domain_ledger_facts, synthetic_county
 
 SYSTEM = Actor.system("tests")
 
@@ -38,28 +38,6 @@ def load(county: County, data: SyntheticCounty) -> None:
     county.add_records(data.records)
 
 
-def domain_facts(data: SyntheticCounty) -> ledger.LedgerFacts:
-    """The same ledger facts computed in memory, without any store."""
-    schools = {s.id: s for s in data.facts.schools}
-    plan, national = leftbehind.PlanPolicy(), leftbehind.NationalPolicy()
-    children = tuple(sorted(data.facts.children, key=lambda c: c.id))
-    timelines = {c.id: plan.timeline(c, schools) for c in children}
-    every = (*data.assignments, *(a for g in data.groups for a in g.assignments()))
-    book = DutyBook(data.calendar, DEFAULT_KINDS, timelines, every, data.records, staff=data.staff)
-    return ledger.LedgerFacts(
-        schools=schools,
-        children=children,
-        timelines=timelines,
-        national={c.id: national.timeline(c, schools) for c in children},
-        staff={s.id: s for s in data.staff},
-        assignments=book.assignments,
-        duties=book.tallies,
-        county="",
-        policy=f"{plan.name}/{plan.version}",
-        national_policy=f"{national.name}/{national.version}",
-    )
-
-
 def test_a_term_in_a_tinydb_store_gives_the_ledgers_of_the_domain(
     county_data: SyntheticCounty, tmp_path: Path
 ) -> None:
@@ -67,7 +45,7 @@ def test_a_term_in_a_tinydb_store_gives_the_ledgers_of_the_domain(
     with leftbehind.open(path, today=lambda: AS_OF, actor=SYSTEM) as county:
         load(county, county_data)
     period = default_period(AS_OF)
-    expected = domain_facts(county_data)
+    expected = domain_ledger_facts(county_data)
     with leftbehind.open(path, today=lambda: AS_OF, actor=SYSTEM) as county:
         table = county.county_table(AS_OF)
         assert (

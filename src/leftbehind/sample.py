@@ -16,6 +16,7 @@ from datetime import date
 
 from attrs import frozen
 
+from leftbehind.domain.ids import check_digit
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -30,13 +31,10 @@ from leftbehind.domain.model import (
 
 __all__ = ["SampleCounty", "sample_county"]
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
 
 def _resident_id(area: str, birth: date, order: int) -> str:
     body = f"{area}{birth:%Y%m%d}{order:03d}"
-    total = sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True))
-    return body + "10X98765432"[total % 11]
+    return body + check_digit(body)
 
 
 @frozen

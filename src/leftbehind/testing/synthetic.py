@@ -26,7 +26,9 @@ from leftbehind.domain.duties import (
     Record,
     StudyPlanDetails,
 )
-from leftbehind.domain.eligibility import PlanPolicy, Timeline
+from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy, Timeline
+from leftbehind.domain.ids import check_digit
+from leftbehind.domain.ledger import LedgerFacts
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -43,6 +45,7 @@ from leftbehind.domain.people import Assignment, Role, Staff, StudyGroup
 __all__ = [
     "SyntheticCounty",
     "SyntheticFacts",
+    "domain_ledger_facts",
     "resident_id",
     "synthetic_county",
     "synthetic_facts",
@@ -68,7 +71,6 @@ _PLACES = (
     "山西太原",
 )
 _RELATIONS = ("祖母", "祖父", "外祖母", "外祖父", "伯父", "姑母")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 #: Spring Festival (春節) of the years the generator covers.
 SPRING_FESTIVAL = {
     2023: date(2023, 1, 22),
@@ -82,8 +84,7 @@ SPRING_FESTIVAL = {
 def resident_id(area: str, birth: date, order: int) -> str:
     """A resident ID number with a correct GB 11643 check digit."""
     body = f"{area}{birth:%Y%m%d}{order % 1000:03d}"
-    total = sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True))
-    return body + "10X98765432"[total % 11]
+    return body + check_digit(body)
 
 
 @frozen
@@ -262,6 +263,28 @@ class SyntheticCounty:
     groups: tuple[StudyGroup, ...]
     records: tuple[Record, ...]
     diligence: dict[str, float]
+
+
+def domain_ledger_facts(data: SyntheticCounty) -> LedgerFacts:
+    """The ledger facts of a synthetic county computed in memory, with no store: what a county
+    handle must reproduce from its documents (tests and benchmarks compare the two)."""
+    schools = {s.id: s for s in data.facts.schools}
+    plan, national = PlanPolicy(), NationalPolicy()
+    children = tuple(sorted(data.facts.children, key=lambda c: c.id))
+    timelines = {c.id: plan.timeline(c, schools) for c in children}
+    every = (*data.assignments, *(a for g in data.groups for a in g.assignments()))
+    book = DutyBook(data.calendar, DEFAULT_KINDS, timelines, every, data.records, staff=data.staff)
+    return LedgerFacts(
+        schools=schools,
+        children=children,
+        timelines=timelines,
+        national={c.id: national.timeline(c, schools) for c in children},
+        staff={s.id: s for s in data.staff},
+        assignments=book.assignments,
+        duties=book.tallies,
+        policy=f"{plan.name}/{plan.version}",
+        national_policy=f"{national.name}/{national.version}",
+    )
 
 
 def synthetic_county(
