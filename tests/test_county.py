@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -128,3 +129,36 @@ def test_stored_decisions_equal_the_domain_for_any_day(seed: int, day: date) -> 
             assert county.decision(child.id, day) == PlanPolicy().timeline(child, schools).decision(
                 day
             )
+
+
+def test_a_resident_id_belongs_to_one_child_only(url: str) -> None:
+    sample = sample_county()
+    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
+        county.put_schools(sample.schools)
+        county.put_children(sample.children[:3])
+        first = sample.children[0]
+        twin = attrs.evolve(
+            sample.children[3],
+            resident_id=first.resident_id,
+            birth_date=first.birth_date,
+            sex=first.sex,
+        )
+        with pytest.raises(ValidationError) as caught:
+            county.put_children([twin])
+        assert caught.value.codes == {"duplicate_resident_id"}
+        assert first.resident_id not in str(caught.value)
+        other = sample.children[5]
+        pair = [
+            attrs.evolve(
+                sample.children[4],
+                resident_id=other.resident_id,
+                birth_date=other.birth_date,
+                sex=other.sex,
+            ),
+            other,
+        ]
+        with pytest.raises(ValidationError) as caught:
+            county.put_children(pair)
+        assert "children[1].resident_id" in caught.value.paths
+        county.put_children([first])  # the same child again is an update, not a duplicate
+        assert {c.id for c in county.children()} == {c.id for c in sample.children[:3]}

@@ -255,6 +255,7 @@ class County:
             for j, e in enumerate(child.enrolments)
             if e.school_id not in schools
         ]
+        issues += self._duplicate_resident_ids(checked)
         if issues:
             raise ValidationError(issues, subject="children")
         if not self._actor.sees_county:
@@ -278,6 +279,31 @@ class County:
                     self._queue_status(uow, child, "left" if was else "served", today)
             uow.commit()
         return checked
+
+    def _duplicate_resident_ids(self, children: list[Child]) -> list[Issue]:
+        """A resident ID may belong to one child only: within the batch and against the store.
+
+        The issue names the path, never the ID itself.
+        """
+        owner: dict[str, str] = {}
+        for _, doc in self.store.scan(CHILD):
+            rid = doc.get("resident_id")
+            if isinstance(rid, str) and rid:
+                owner[rid.upper()] = str(doc.get("id", ""))
+        issues: list[Issue] = []
+        for i, child in enumerate(children):
+            rid = child.resident_id.upper()
+            if rid and owner.get(rid, child.id) != child.id:
+                issues.append(
+                    Issue(
+                        f"children[{i}].resident_id",
+                        "duplicate_resident_id",
+                        "another child already has this resident ID",
+                    )
+                )
+            elif rid:
+                owner[rid] = child.id
+        return issues
 
     def put_child(self, child: Child | Mapping[str, Any]) -> Child:
         """Add or replace one child's file (see :meth:`put_children`)."""
