@@ -758,6 +758,10 @@ def run_r1(folder: Path, rounds: int, seed: int) -> dict[str, int]:
         os.waitpid(pid, 0)
         data = log.read_bytes() if log.exists() else b""
         end = data.rfind(b"\n") + 1
+        if end < len(data):
+            # The kill cut a line short. A torn intent means its operation never started (the
+            # intent is logged first); drop the fragment so the next writer starts a clean line.
+            os.truncate(log, end)
         for line in data[offset:end].decode().splitlines():
             entry = json.loads(line)
             if "intent" in entry:
