@@ -33,6 +33,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert
+from tests.strategies import SCHOOLS
 
 from leftbehind.access import Actor
 from leftbehind.backends import sql_plugin
@@ -46,13 +47,27 @@ from leftbehind.backends.sql import (
     SQLStore,
     engine_url,
 )
-from leftbehind.backends.sql_ledger import DutyCount, ServedKey, school_year
+from leftbehind.backends.sql_ledger import ServedKey
 from leftbehind.backends.sql_schema import DEFAULT_LAYOUT, document, meta
 from leftbehind.backends.tinydb import TinyDBStore
+from leftbehind.convert import unstructure
 from leftbehind.county import County
+from leftbehind.domain.calendar import SchoolCalendar, default_calendar
 from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import (
+    DEFAULT_KINDS,
+    Counts,
+    DutyBook,
+    DutyKind,
+    Frequency,
+    Record,
+    WindowKind,
+    duty_plan,
+)
 from leftbehind.domain.ledger import LedgerFacts, county_table
+from leftbehind.domain.eligibility import PlanPolicy
 from leftbehind.domain.model import Child
+from leftbehind.domain.people import Assignment, Role, StudyGroup
 from leftbehind.errors import (
     ConflictError,
     CorruptStoreError,
@@ -315,7 +330,7 @@ def test_a_version_1_store_is_upgraded_and_its_projections_built(tmp_path: Path)
     path = tmp_path / "old.db"
     _version_1(path, docs)
     with SQLStore(f"sqlite:///{path}") as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         assert {(k, key): d for k in store.kinds() for key, d in store.scan(k)} == docs
         served = store.served_counts(facts.as_of)
         expected = domain_served(county.children(), county.timelines(), facts.schools, facts.as_of)
@@ -510,84 +525,133 @@ def test_school_columns_equal_the_domain_county_table(
         assert set(got) <= set(want)
 
 
-def _windows(on: date) -> dict[str, list[tuple[date, date]]]:
-    """Monthly home-visit windows and semester study-plan windows around ``on``."""
-    months = [date(on.year - 1 + (m // 12), m % 12 + 1, 1) for m in range(24)]
-    monthly = list(itertools.pairwise(months))
-    year = school_year(on)
-    semesters = [
-        (date(year - 1, 9, 1), date(year, 2, 15)),
-        (date(year, 2, 15), date(year, 9, 1)),
-        (date(year, 9, 1), date(year + 1, 2, 15)),
-    ]
-    return {"home_visit": monthly, "study_plan": semesters, "festival": []}
-
-
-def domain_duties(
-    timelines: dict[str, Any],
-    records: list[tuple[str, str, date]],
-    windows: dict[str, list[tuple[date, date]]],
-    on: date,
-) -> dict[str, DutyCount]:
-    """Duty counts in Python from timelines and records (the reference)."""
-    out = {}
-    for duty, spans in windows.items():
-        due = done = overdue = 0
-        for start, end in spans:
-            if start > on:
-                continue
-            for child, tl in timelines.items():
-                if not any(
-                    iv.start < end and (iv.end is None or iv.end > start)
-                    for iv in tl.served_intervals()
-                ):
-                    continue
-                due += 1
-                hit = any(
-                    d == duty and c == child and start <= day < end and day <= on
-                    for d, c, day in records
-                )
-                done += hit
-                overdue += not hit and end <= on
-        out[duty] = DutyCount(due, done, overdue)
-    return out
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    kids=_random_county(),
-    on=st.dates(date(2016, 1, 1), date(2030, 6, 1)),
-    seeds=st.lists(st.tuples(st.integers(0, 9), st.integers(-400, 400)), max_size=30),
-    duties=st.lists(
-        st.sampled_from(["home_visit", "study_plan", "talk"]), min_size=30, max_size=30
+#: The plan's eight kinds and a county kind owed by study-group guides, each guide their own.
+DUTY_KINDS = (
+    *DEFAULT_KINDS,
+    DutyKind(
+        "GUIDE_VISIT",
+        "輔導走訪",
+        "study-group guide visit",
+        {Role.GROUP_GUIDE},
+        Frequency.MONTH,
+        WindowKind.TERM_MONTHS,
+        per_owner=True,
     ),
 )
-def test_duty_counts_equal_a_count_over_the_records(
-    ledger_store: SQLStore,
-    kids: list[Child],
-    on: date,
-    seeds: list[tuple[int, int]],
-    duties: list[str],
-) -> None:
-    from tests.strategies import SCHOOLS
+_STAFF = ("T1", "T2", "T3")
+World = tuple[
+    list[Child], Interval, date, SchoolCalendar, list[Assignment], list[StudyGroup], list[Record]
+]
 
+
+@st.composite
+def duty_worlds(
+    draw: st.DrawFn,
+) -> tuple[
+    list[Child], Interval, date, SchoolCalendar, list[Assignment], list[StudyGroup], list[Record]
+]:
+    """Children, a school year, a day, a calendar with days off, assignments, study groups and
+    records — half of them written by an owner of the duty, the rest at random."""
+    kids = draw(_random_county().filter(bool))
+    schools = {s.id: s for s in SCHOOLS}
+    served = [
+        i.start.year
+        for c in kids
+        for i in PlanPolicy().timeline(c, schools).served_intervals()
+        if 2016 <= i.start.year <= 2028
+    ]
+    year = draw(st.sampled_from(served) if served else st.integers(2016, 2028))
+    year -= draw(st.integers(0, 1))  # the school year the served interval starts in, or before
+    period = Interval(date(year, 9, 1), date(year + 1, 9, 1))
+    assert period.end is not None
+    on = draw(st.dates(period.start - timedelta(days=40), period.end + timedelta(days=40)))
+    days_in = st.dates(period.start - timedelta(days=120), period.end + timedelta(days=30))
+    off = draw(st.lists(st.dates(period.start, period.end), max_size=8))
+    calendar = default_calendar(range(year - 1, year + 3), days_off=off)
+    ids = [c.id for c in kids]
+    assignments = []
+    for i in range(draw(st.integers(0, 14))):
+        start = draw(days_in)
+        length = draw(st.none() | st.integers(0, 300))
+        end = None if length is None else start + timedelta(days=length)
+        role = draw(st.sampled_from([r for r in Role if r is not Role.GROUP_GUIDE]))
+        assignments.append(
+            Assignment(
+                f"A{i}", draw(st.sampled_from(_STAFF)), draw(st.sampled_from(ids)), role, start, end
+            )
+        )
+    groups = []
+    for i in range(draw(st.integers(0, 2))):
+        start = draw(days_in)
+        members = draw(st.lists(st.sampled_from(ids), max_size=4, unique=True))
+        end = draw(st.none() | st.just(start + timedelta(days=draw(st.integers(0, 200)))))
+        guide = draw(st.sampled_from(_STAFF))
+        groups.append(StudyGroup(f"G{i}", SCHOOLS[0].id, "東張孟村", guide, members, start, end))
+    every = [*assignments, *(a for g in groups for a in g.assignments())]
+    records = []
+    record_days = st.dates(period.start - timedelta(days=10), max(on, period.start))
+    for i in range(draw(st.integers(0, 40))):
+        by_owner = draw(st.booleans())
+        if every and by_owner:
+            a = draw(st.sampled_from(every))
+            owed = [k.code for k in DUTY_KINDS if a.role in k.owner_roles] or ["TALK"]
+            child, staff, kind = a.child_id, a.staff_id, draw(st.sampled_from(owed))
+        else:
+            child, staff = draw(st.sampled_from(ids)), draw(st.sampled_from(_STAFF))
+            kind = draw(st.sampled_from([*(k.code for k in DUTY_KINDS), "UNKNOWN"]))
+        records.append(Record(f"R{i:03d}", kind, child, staff, draw(record_days)))
+    return kids, period, on, calendar, assignments, groups, records
+
+
+@settings(max_examples=60, deadline=None)
+@given(world=duty_worlds())
+def test_duty_tallies_equal_the_duty_book(
+    ledger_store: SQLStore,
+    world: tuple[
+        list[Child],
+        Interval,
+        date,
+        SchoolCalendar,
+        list[Assignment],
+        list[StudyGroup],
+        list[Record],
+    ],
+) -> None:
+    """Per child and kind, and per kind, the pushed-down duty counts are the DutyBook's."""
+    kids, period, on, calendar, assignments, groups, records = world
     _wipe(ledger_store)
     county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
     county.put_schools(SCHOOLS)
     county.put_children(kids)
-    records = [
-        (duty, kids[i % len(kids)].id, date.fromordinal(on.toordinal() + offset))
-        for (i, offset), duty in zip(seeds, duties, strict=False)
-        if kids
-    ]
     with ledger_store.unit_of_work() as uow:
-        for n, (duty, child, day) in enumerate(records):
-            doc = {"kind": duty, "child_id": child, "staff_id": "T1", "on": day.isoformat()}
-            uow.put("record", f"R{n}", doc)
+        uow.put_many("assignment", [(a.id, unstructure(a)) for a in assignments])
+        uow.put_many("group", [(g.id, unstructure(g)) for g in groups])
+        uow.put_many("record", [(r.id, unstructure(r)) for r in records])
         uow.commit()
-    windows = _windows(on)
-    expected = domain_duties(county.timelines(), records, windows, on)
-    assert ledger_store.duty_counts(windows, on) == expected
+    every = [*assignments, *(a for g in groups for a in g.assignments())]
+    book = DutyBook(calendar, DUTY_KINDS, county.timelines(), every, records)
+    want: Counter[tuple[str, str, str]] = Counter()
+    for t in book.tallies(period, on):
+        for field, n in (("due", t.due), ("done", t.done), ("overdue", t.overdue)):
+            want[t.child_id, t.kind, field] += n
+    plan = duty_plan(calendar, DUTY_KINDS, period)
+    got: Counter[tuple[str, str, str]] = Counter()
+    for c in ledger_store.duty_tallies(plan, on):
+        assert c.due > 0
+        assert c.owner_id == ""
+        for field, n in (("due", c.due), ("done", c.done), ("overdue", c.overdue)):
+            got[c.child_id, c.kind, field] += n
+    assert +got == +want
+    by_kind = book.compliance(period, on).by_kind
+    counts = ledger_store.duty_counts(plan, on)
+    assert set(counts) == {k.code for k in DUTY_KINDS}
+    for code, count in counts.items():
+        expected = by_kind.get(code, Counts())
+        assert (count.due, count.done, count.overdue) == (
+            expected.due,
+            expected.done,
+            expected.overdue,
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ What it does:
 - **Schema versions.** ``lb_meta`` holds ``schema_version``; opening a store runs the missing
   upgrade steps (:data:`UPGRADES`, one function per version) in one transaction, and refuses a
   store newer than this code with :class:`SchemaVersionError`.
-- **Pushdown** (:data:`~leftbehind.store.LEDGER_PUSHDOWN`): :meth:`SQLStore.served_counts` and
-  :meth:`SQLStore.duty_counts` count in SQL (see :mod:`leftbehind.backends.sql_ledger`).
+- **Pushdown** (:data:`~leftbehind.store.LEDGER_PUSHDOWN`): :meth:`SQLStore.school_columns`,
+  :meth:`SQLStore.served_counts`, :meth:`SQLStore.duty_counts` and :meth:`SQLStore.duty_tallies`
+  count in SQL (see :mod:`leftbehind.backends.sql_ledger`); the county handle's county and school
+  tables take their duty columns from :meth:`SQLStore.duty_tallies` and never load the records.
 
 Options in the URL's query: ``timeout`` (seconds to wait for a busy database or a row lock,
 default :data:`DEFAULT_TIMEOUT`) and, for PostgreSQL, ``schema``; other query parameters are
@@ -55,6 +57,7 @@ from sqlalchemy import (
     Engine,
     ScalarResult,
     String,
+    Table,
     bindparam,
     create_engine,
     delete,
@@ -74,15 +77,17 @@ from leftbehind.backends import sql_ledger
 from leftbehind.backends.sql_plugin import SCHEMES, open_sql
 from leftbehind.backends.sql_schema import (
     DEFAULT_LAYOUT,
+    KIND_KEYED,
     PROJECTIONS,
     Layout,
+    assignment,
     document,
     meta,
     metadata,
     projected_kinds,
     projections,
-    span,
 )
+from leftbehind.domain.duties import DutyPlan
 from leftbehind.errors import (
     ConflictError,
     CorruptStoreError,
@@ -115,7 +120,7 @@ __all__ = [
 ]
 
 #: The schema version this code writes; older stores are upgraded on open.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 #: Seconds to wait for a busy database (SQLite) or a locked row (PostgreSQL).
 DEFAULT_TIMEOUT: Final = 10.0
 
@@ -269,9 +274,19 @@ def _to_v2(conn: Connection, layout: Layout) -> None:
     _rebuild_projections(conn, layout)
 
 
+def _to_v3(conn: Connection, layout: Layout) -> None:
+    """Version 3: the assignments projection (who owes which duty), for the duty pushdown."""
+    metadata.create_all(conn, tables=[assignment])
+    _fill_projection(conn, layout, assignment)
+
+
 #: The upgrade step to each schema version from the one before; opening a store runs the steps
 #: it is missing, in order, in one transaction.
-UPGRADES: Final[Mapping[int, Callable[[Connection, Layout], None]]] = {1: _to_v1, 2: _to_v2}
+UPGRADES: Final[Mapping[int, Callable[[Connection, Layout], None]]] = {
+    1: _to_v1,
+    2: _to_v2,
+    3: _to_v3,
+}
 
 
 def _read_meta(conn: Connection) -> dict[str, str]:
@@ -294,7 +309,14 @@ def _rebuild_projections(conn: Connection, layout: Layout) -> None:
     """Empty the projection tables and fill them again from every document."""
     for table in PROJECTIONS:
         conn.execute(delete(table))
+        _fill_projection(conn, layout, table)
+
+
+def _fill_projection(conn: Connection, layout: Layout, only: Table) -> None:
+    """Insert the rows of one projection table from the documents that feed it."""
     for kind, table in projected_kinds(layout).items():
+        if table is not only:
+            continue
         batch: list[dict[str, Any]] = []
         for key, doc in _pages(conn, kind):
             batch.extend(projections(layout, kind, key, doc))
@@ -543,8 +565,8 @@ class SQLStore(BaseStore):
             return
         for chunk in _chunks(keys):
             stmt = delete(table).where(table.c.key.in_(chunk))
-            if table is span:
-                stmt = stmt.where(span.c.kind == kind)
+            if table in KIND_KEYED:
+                stmt = stmt.where(table.c.kind == kind)
             conn.execute(stmt)
         rows: list[dict[str, Any]] = []
         for row in (*fresh, *puts):
@@ -606,18 +628,27 @@ class SQLStore(BaseStore):
             return sql_ledger.school_columns(conn, as_of, kinds[0], national_kind)
 
     def duty_counts(
-        self,
-        windows: Mapping[str, Sequence[tuple[date, date]]],
-        as_of: date,
-        *,
-        timeline_kind: str | None = None,
+        self, plan: DutyPlan, as_of: date, *, timeline_kind: str | None = None
     ) -> dict[str, sql_ledger.DutyCount]:
-        """Due, done and overdue occurrences per duty kind as of ``as_of``, counted in SQL.
+        """Due, done and overdue occurrences per duty kind of ``plan`` on ``as_of``, in SQL.
 
-        ``windows`` maps each duty kind to its windows ``[start, end)``; see
+        The same numbers as :class:`~leftbehind.domain.duties.DutyBook` counts over the
+        stored timelines, assignments (and study groups' guides) and records; see
         :func:`leftbehind.backends.sql_ledger.duty_counts`.
         """
         self._open()
         kind = timeline_kind or self.layout.timeline_kinds[0]
         with self._reading("counting") as conn:
-            return sql_ledger.duty_counts(conn, windows, as_of, kind)
+            return sql_ledger.duty_counts(conn, plan, as_of, kind)
+
+    def duty_tallies(
+        self, plan: DutyPlan, as_of: date, *, timeline_kind: str | None = None
+    ) -> list[sql_ledger.ChildDuty]:
+        """Per child and duty kind, the occurrences of ``plan`` due, done and overdue on
+        ``as_of``, counted in SQL: what the county and school tables sum (owners are not told
+        apart). See :func:`leftbehind.backends.sql_ledger.duty_tallies`.
+        """
+        self._open()
+        kind = timeline_kind or self.layout.timeline_kinds[0]
+        with self._reading("counting") as conn:
+            return list(sql_ledger.duty_tallies(conn, plan, as_of, kind))

@@ -13,41 +13,49 @@ never leaves one served without a school). The same rows with ``category=None`` 
 child once, whatever its categories. Every breakdown of the ledger (by category, grade, stage,
 sex, boarding, school, township) is a sum over these rows.
 
-**Duties** (:func:`duty_counts`): given the windows of each duty kind, an occurrence is *due* for
-every child served (in any category) on at least one day of a window that has opened by ``D``;
-*done* when a record of that duty for that child is dated inside the window and on or before
-``D``; *overdue* when the window closed on or before ``D`` without one.
+**Duties** (:func:`duty_tallies`, :func:`duty_counts`): the rule of
+:class:`~leftbehind.domain.duties.DutyPlan`, which is :class:`~leftbehind.domain.duties.DutyBook`'s.
+The plan's windows and runs and its rules' owner roles go in as ``VALUES``; the child's served
+spans joined with the ``lb_assignment`` rows of owning roles give the days each owner holds; an
+owner hits a window when those days meet one of its runs; the hits grouped by child, kind,
+window (and owner, for ``per_owner`` kinds) are the occurrences, done when a record of an owner
+in the group falls inside the window on or before ``D``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
 from attrs import frozen
 from sqlalchemy import (
+    Boolean,
     Connection,
     Integer,
     String,
     and_,
     case,
+    column,
     distinct,
     exists,
     func,
     literal,
     select,
-    union_all,
+    values,
 )
 
-from leftbehind.backends.sql_schema import enrolment, record, school, span
+from leftbehind.backends.sql_schema import assignment, enrolment, record, school, span
+from leftbehind.domain.duties import DutyPlan
 from leftbehind.domain.ledger_table import PRIMARY_ORDER
 
 __all__ = [
+    "ChildDuty",
     "DutyCount",
     "ServedKey",
     "duty_counts",
+    "duty_tallies",
     "school_columns",
     "school_year",
     "served_counts",
@@ -193,52 +201,132 @@ def _bool(value: object) -> bool | None:
     return None if value is None else bool(value)
 
 
-def duty_counts(
-    conn: Connection,
-    windows: Mapping[str, Sequence[tuple[date, date]]],
-    as_of: date,
-    timeline_kind: str,
-) -> dict[str, DutyCount]:
-    """Due, done and overdue occurrences per duty kind as of ``as_of`` (see the module docs).
-
-    ``windows`` maps a duty kind (``"talk"``) to its half-open windows ``[start, end)``; windows
-    that open after ``as_of`` are ignored.
-    """
+def _occurrences(plan: DutyPlan, as_of: date, timeline_kind: str) -> Any | None:
+    """A subquery of the occurrences begun by ``as_of``: ``child, duty, we, done``."""
     day = as_of.toordinal()
-    rows = [
+    rows = [row for row in plan.windows if row[1] <= day and row[3] < row[4]]
+    owed = [(rule.code, role, rule.per_owner) for rule in plan.rules for role in sorted(rule.roles)]
+    if not rows or not owed:
+        return None
+    w = (
+        values(
+            column("duty", String(63)),
+            column("ws", Integer),
+            column("we", Integer),
+            column("rs", Integer),
+            column("re", Integer),
+            name="w",
+        )
+        .data(rows)
+        .cte("w")
+    )
+    r = (
+        values(
+            column("duty", String(63)),
+            column("role", String(32)),
+            column("per_owner", Boolean),
+            name="r",
+        )
+        .data(owed)
+        .cte("r")
+    )
+    a = assignment
+    start = case((span.c.start_day > a.c.start_day, span.c.start_day), else_=a.c.start_day)
+    end = case((span.c.end_day < a.c.end_day, span.c.end_day), else_=a.c.end_day)
+    piece = (
         select(
-            literal(duty, String(63)).label("duty"),
-            literal(start.toordinal(), Integer).label("s"),
-            literal(end.toordinal(), Integer).label("e"),
+            span.c.key.label("child"),
+            a.c.staff.label("staff"),
+            a.c.role.label("role"),
+            start.label("ps"),
+            end.label("pe"),
         )
-        for duty, spans in sorted(windows.items())
-        for start, end in spans
-        if start <= as_of and start < end
-    ]
-    out = {duty: DutyCount() for duty in windows}
-    if not rows:
-        return out
-    w = (rows[0] if len(rows) == 1 else union_all(*rows)).cte("w")
-    due = (
-        select(w.c.duty, w.c.s, w.c.e, span.c.key)
-        .select_from(w)
+        .select_from(span)
         .join(
-            span,
-            and_(span.c.kind == timeline_kind, span.c.start_day < w.c.e, span.c.end_day > w.c.s),
+            a,
+            and_(
+                a.c.child == span.c.key,
+                a.c.start_day < span.c.end_day,
+                a.c.end_day > span.c.start_day,
+                a.c.start_day < a.c.end_day,
+            ),
         )
+        .where(span.c.kind == timeline_kind, span.c.start_day < span.c.end_day)
+        .cte("piece")
+    )
+    hit = (
+        select(piece.c.child, r.c.duty, r.c.per_owner, w.c.ws, w.c.we, piece.c.staff)
+        .select_from(piece)
+        .join(r, r.c.role == piece.c.role)
+        .join(w, and_(w.c.duty == r.c.duty, w.c.rs < piece.c.pe, w.c.re > piece.c.ps))
         .distinct()
-        .cte("due")
+        .cte("hit")
     )
     recorded = exists().where(
-        record.c.duty == due.c.duty,
-        record.c.child == due.c.key,
-        record.c.day >= due.c.s,
-        record.c.day < due.c.e,
+        record.c.duty == hit.c.duty,
+        record.c.child == hit.c.child,
+        record.c.owner == hit.c.staff,
+        record.c.day >= hit.c.ws,
+        record.c.day < hit.c.we,
         record.c.day <= day,
     )
-    done = case((recorded, 1), else_=0)
-    overdue = case((and_(due.c.e <= day, ~recorded), 1), else_=0)
-    stmt = select(due.c.duty, func.count(), func.sum(done), func.sum(overdue)).group_by(due.c.duty)
-    for duty, n_due, n_done, n_overdue in conn.execute(stmt):
-        out[duty] = DutyCount(int(n_due), int(n_done or 0), int(n_overdue or 0))
+    owner = case((hit.c.per_owner, hit.c.staff), else_=literal("", String(200)))
+    return (
+        select(
+            hit.c.child,
+            hit.c.duty,
+            hit.c.we,
+            func.max(case((recorded, 1), else_=0)).label("done"),
+        )
+        .group_by(hit.c.child, hit.c.duty, hit.c.ws, hit.c.we, owner)
+        .subquery("occ")
+    )
+
+
+class ChildDuty(NamedTuple):
+    """How one duty kind stands for one child as of a day, over all its owners (a
+    :class:`~leftbehind.domain.ledger.DutyCount` whose ``owner_id`` is ``""``)."""
+
+    child_id: str
+    kind: str
+    due: int
+    done: int
+    overdue: int
+    owner_id: str = ""
+
+
+def duty_tallies(
+    conn: Connection, plan: DutyPlan, as_of: date, timeline_kind: str
+) -> Iterator[ChildDuty]:
+    """Per child and duty kind, the occurrences of ``plan`` due, done and overdue on ``as_of``
+    (the rule of :class:`~leftbehind.domain.duties.DutyPlan`), in child then kind order."""
+    occ = _occurrences(plan, as_of, timeline_kind)
+    if occ is None:
+        return
+    day = as_of.toordinal()
+    overdue = case((and_(occ.c.we <= day, occ.c.done == 0), 1), else_=0)
+    stmt = (
+        select(occ.c.child, occ.c.duty, func.count(), func.sum(occ.c.done), func.sum(overdue))
+        .group_by(occ.c.child, occ.c.duty)
+        .order_by(occ.c.child, occ.c.duty)
+    )
+    for child, duty, due, done, late in conn.execute(stmt):
+        yield ChildDuty(child, duty, int(due), int(done or 0), int(late or 0))
+
+
+def duty_counts(
+    conn: Connection, plan: DutyPlan, as_of: date, timeline_kind: str
+) -> dict[str, DutyCount]:
+    """Due, done and overdue occurrences per duty kind on ``as_of`` (every kind of the plan)."""
+    out = {rule.code: DutyCount() for rule in plan.rules}
+    occ = _occurrences(plan, as_of, timeline_kind)
+    if occ is None:
+        return out
+    day = as_of.toordinal()
+    overdue = case((and_(occ.c.we <= day, occ.c.done == 0), 1), else_=0)
+    stmt = select(occ.c.duty, func.count(), func.sum(occ.c.done), func.sum(overdue)).group_by(
+        occ.c.duty
+    )
+    for duty, due, done, late in conn.execute(stmt):
+        out[duty] = DutyCount(int(due), int(done or 0), int(late or 0))
     return out

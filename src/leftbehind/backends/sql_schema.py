@@ -15,6 +15,8 @@ table              columns                                     from documents
 ``lb_span``        timeline kind, child key, seq, category,    ``timeline`` and ``national``
                    start/end day                               → ``spans[]``
 ``lb_record``      key, duty kind, child key, owner, day       ``record``
+``lb_assignment``  source kind, key, seq, child key, staff,    ``assignment``; ``group`` →
+                   role, start/end day                         ``child_ids[]`` (the guide)
 =================  ==========================================  ============================
 
 Days are proleptic ordinals (:meth:`datetime.date.toordinal`); an open end is stored as
@@ -51,6 +53,7 @@ __all__ = [
     "DEFAULT_LAYOUT",
     "OPEN_END",
     "Layout",
+    "assignment",
     "document",
     "enrolment",
     "meta",
@@ -103,6 +106,18 @@ class Layout:
     record_child: str = "child_id"
     record_owner: str = "staff_id"
     record_date: str = "on"
+    assignment_kind: str = "assignment"
+    assignment_child: str = "child_id"
+    assignment_staff: str = "staff_id"
+    assignment_role: str = "role"
+    assignment_start: str = "start"
+    assignment_end: str = "end"
+    group_kind: str = "group"
+    group_guide: str = "guide_staff_id"
+    group_children: str = "child_ids"
+    group_start: str = "start"
+    group_end: str = "end"
+    group_role: str = "group_guide"
 
     def fingerprint(self) -> str:
         """A stable text naming this layout (kept in ``lb_meta``)."""
@@ -200,7 +215,30 @@ record = Table(
 Index("lb_record_cover", record.c.duty, record.c.child, record.c.day)
 Index("lb_record_owner", record.c.owner, record.c.day)
 
-PROJECTIONS = (school, enrolment, span, record)
+assignment = Table(
+    "lb_assignment",
+    metadata,
+    Column("kind", _Kind, primary_key=True),
+    Column("key", _Key, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("child", _Key, nullable=False),
+    Column("staff", _Key, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("start_day", Integer, nullable=False),
+    Column("end_day", Integer, nullable=False),
+)
+Index(
+    "lb_assignment_cover",
+    assignment.c.child,
+    assignment.c.role,
+    assignment.c.start_day,
+    assignment.c.end_day,
+    assignment.c.staff,
+)
+
+PROJECTIONS = (school, enrolment, span, record, assignment)
+#: Projection tables that hold rows of several document kinds (told apart by their ``kind``).
+KIND_KEYED = (span, assignment)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,6 +283,8 @@ def projected_kinds(layout: Layout) -> dict[str, Table]:
     """The kinds whose documents feed a projection table, and that table."""
     out = {layout.school_kind: school, layout.child_kind: enrolment, layout.record_kind: record}
     out.update(dict.fromkeys(layout.timeline_kinds, span))
+    out[layout.assignment_kind] = assignment
+    out[layout.group_kind] = assignment
     return out
 
 
@@ -299,6 +339,28 @@ def projections(layout: Layout, kind: str, key: str, doc: Document) -> Iterator[
                 "start_day": start,
                 "end_day": end,
             }
+    elif kind == layout.assignment_kind:
+        yield from _assignment_rows(
+            kind,
+            key,
+            [doc.get(layout.assignment_child)],
+            doc.get(layout.assignment_staff),
+            doc.get(layout.assignment_role),
+            doc.get(layout.assignment_start),
+            doc.get(layout.assignment_end),
+        )
+    elif kind == layout.group_kind:
+        children = doc.get(layout.group_children)
+        if type(children) is list:
+            yield from _assignment_rows(
+                kind,
+                key,
+                children,
+                doc.get(layout.group_guide),
+                layout.group_role,
+                doc.get(layout.group_start),
+                doc.get(layout.group_end),
+            )
     elif kind == layout.record_kind:
         duty = _text(doc.get(layout.record_duty))
         child = _key(doc.get(layout.record_child))
@@ -312,3 +374,33 @@ def projections(layout: Layout, kind: str, key: str, doc: Document) -> Iterator[
             "owner": _key(doc.get(layout.record_owner)),
             "day": day,
         }
+
+
+def _assignment_rows(
+    kind: str,
+    key: str,
+    children: list[JSON],
+    staff: JSON,
+    role: JSON,
+    start: JSON,
+    end: JSON,
+) -> Iterator[dict[str, Any]]:
+    staff_key, role_text = _key(staff), _text(role)
+    start_day, end_day = _day(start), _end_day(end)
+    if staff_key is None or role_text is None or len(role_text) > 32:
+        return
+    if start_day is None or end_day is None:
+        return
+    for seq, child in enumerate(children):
+        child_key = _key(child)
+        if child_key is not None:
+            yield {
+                "kind": kind,
+                "key": key,
+                "seq": seq,
+                "child": child_key,
+                "staff": staff_key,
+                "role": role_text,
+                "start_day": start_day,
+                "end_day": end_day,
+            }

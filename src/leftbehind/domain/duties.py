@@ -47,6 +47,8 @@ __all__ = [
     "Digest",
     "DutyBook",
     "DutyKind",
+    "DutyPlan",
+    "DutyRule",
     "Frequency",
     "HomeVisitDetails",
     "Method",
@@ -58,6 +60,7 @@ __all__ = [
     "Unmatched",
     "WindowKind",
     "check_record",
+    "duty_plan",
     "kind_table",
 ]
 
@@ -615,24 +618,7 @@ class DutyBook:
         return got
 
     def _make_windows(self, window: WindowKind, period: Interval) -> Sequence[Interval]:
-        cal = self.calendar
-        if window is WindowKind.SCHOOL_WEEKS:
-            return cal.school_weeks(period)
-        if window is WindowKind.TERM_MONTHS:
-            return cal.term_months(period)
-        if window is WindowKind.EVERY_MONTH:
-            return cal.months(period)
-        if window is WindowKind.SEMESTER:  # a semester without a school day owes nothing
-            return [
-                s.interval
-                for s in cal.semesters_in(period)
-                if cal.has_school_day(s.start.toordinal(), s.end.toordinal())
-            ]
-        assert period.end is not None  # noqa: S101 - checked by the caller
-        return [
-            Interval(date(y, 1, 1), date(y + 1, 1, 1))
-            for y in range(period.start.year, (period.end - timedelta(days=1)).year + 1)
-        ]
+        return _make_windows(self.calendar, window, period)
 
     # -- the engine -------------------------------------------------------------------------
 
@@ -893,6 +879,93 @@ class DutyBook:
             a.staff_id == staff_id and a.role in kind.owner_roles and a.interval.overlaps(window)
             for a in self.assignments.of_child(child_id)
         )
+
+
+def _make_windows(cal: SchoolCalendar, window: WindowKind, period: Interval) -> Sequence[Interval]:
+    """The windows of ``window`` that share a day with the closed ``period``."""
+    if window is WindowKind.SCHOOL_WEEKS:
+        return cal.school_weeks(period)
+    if window is WindowKind.TERM_MONTHS:
+        return cal.term_months(period)
+    if window is WindowKind.EVERY_MONTH:
+        return cal.months(period)
+    if window is WindowKind.SEMESTER:  # a semester without a school day owes nothing
+        return [
+            s.interval
+            for s in cal.semesters_in(period)
+            if cal.has_school_day(s.start.toordinal(), s.end.toordinal())
+        ]
+    assert period.end is not None  # noqa: S101 - checked by the caller
+    return [
+        Interval(date(y, 1, 1), date(y + 1, 1, 1))
+        for y in range(period.start.year, (period.end - timedelta(days=1)).year + 1)
+    ]
+
+
+def _role_values(items: Iterable[str]) -> frozenset[str]:
+    return frozenset(items)
+
+
+@frozen
+class DutyRule:
+    """One duty kind as a store sees it: its ``code``, the ``roles`` (values of
+    :class:`~leftbehind.domain.people.Role`) whose holders owe it, and whether each owes their
+    own occurrence (``per_owner``)."""
+
+    code: str
+    roles: frozenset[str] = field(converter=_role_values)
+    per_owner: bool = False
+
+
+@frozen
+class DutyPlan:
+    """The duty rules of a period in plain numbers, for a store that counts duties itself.
+
+    ``windows`` holds rows ``(code, window_start, window_end, run_start, run_end)`` of day
+    ordinals (:meth:`datetime.date.toordinal`, half-open): for each window of each rule that meets
+    ``period``, one row per run of days in which a share of the window counts. For the windows
+    bound to the term these runs are the window's runs of consecutive school days; for the
+    others the run is the whole window.
+
+    The rule of :class:`DutyBook`, restated on these rows: an occurrence of ``code`` is owed to a
+    child in a window when some day of one of the window's runs is both a day on which the child
+    is served and a day on which an owner (an assignment whose role is in the rule's ``roles``)
+    holds; ``per_owner`` rules owe one occurrence per such owner, the others one per child and
+    window. It is done when one of those owners recorded the duty for the child inside the
+    window (on or before ``as_of``); due once the window has begun; overdue once it has closed
+    without a record.
+    """
+
+    period: Interval
+    rules: tuple[DutyRule, ...]
+    windows: tuple[tuple[str, int, int, int, int], ...]
+
+
+def duty_plan(calendar: SchoolCalendar, kinds: Iterable[DutyKind], period: Interval) -> DutyPlan:
+    """The :class:`DutyPlan` of ``kinds`` over the closed ``period`` on ``calendar``."""
+    if period.end is None:
+        msg = "a period must be closed (end is None)"
+        raise ValueError(msg)
+    rules: list[DutyRule] = []
+    rows: list[tuple[str, int, int, int, int]] = []
+    for kind in kinds:
+        rules.append(DutyRule(kind.code, (r.value for r in kind.owner_roles), kind.per_owner))
+        for w in _make_windows(calendar, kind.window, period):
+            assert w.end is not None  # noqa: S101 - windows are closed
+            ws, we = w.start.toordinal(), w.end.toordinal()
+            if not kind.window.term_bound:
+                rows.append((kind.code, ws, we, ws, we))
+                continue
+            run = None
+            for day in range(ws, we):
+                if calendar.has_school_day(day, day + 1):
+                    run = day if run is None else run
+                elif run is not None:
+                    rows.append((kind.code, ws, we, run, day))
+                    run = None
+            if run is not None:
+                rows.append((kind.code, ws, we, run, we))
+    return DutyPlan(period, tuple(rules), tuple(rows))
 
 
 _STATUSES = (Status.DUE, Status.DONE, Status.OVERDUE, Status.UPCOMING)
