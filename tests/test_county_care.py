@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.postgres import new_schema, with_schema
 
 import leftbehind
 from leftbehind.access import Actor
@@ -17,6 +18,7 @@ from leftbehind.domain.errors import ValidationError
 from leftbehind.domain.model import Child, Parent
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.sample import sample_county
+from leftbehind.store import LEDGER_PUSHDOWN
 from leftbehind.testing.synthetic import SyntheticCounty, domain_ledger_facts, synthetic_county
 
 SYSTEM = Actor.system("tests")
@@ -38,15 +40,37 @@ def load(county: County, data: SyntheticCounty) -> None:
     county.add_records(data.records)
 
 
-def test_a_term_in_a_tinydb_store_gives_the_ledgers_of_the_domain(
-    county_data: SyntheticCounty, tmp_path: Path
+@pytest.mark.parametrize(
+    "backend", ["tinydb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_term_in_a_store_gives_the_ledgers_of_the_domain(
+    county_data: SyntheticCounty,
+    tmp_path: Path,
+    backend: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path = tmp_path / "county.json"
+    """The handle's three ledgers equal the domain's computed in memory — on SQL stores, whose
+    duty columns the store counts itself, as on the embedded store."""
+    path: str | Path
+    if backend == "tinydb":
+        path = tmp_path / "county.json"
+    elif backend == "sqlite":
+        path = f"sqlite:///{tmp_path}/county.db"
+    else:
+        path = with_schema(request.getfixturevalue("postgres_url"), new_schema())
     with leftbehind.open(path, today=lambda: AS_OF, actor=SYSTEM) as county:
+        assert (LEDGER_PUSHDOWN in county.store.capabilities) is (backend != "tinydb")
         load(county, county_data)
     period = default_period(AS_OF)
     expected = domain_ledger_facts(county_data)
     with leftbehind.open(path, today=lambda: AS_OF, actor=SYSTEM) as county:
+        if backend != "tinydb":  # the SQL store counts the duties: no record is loaded
+
+            def no_records(*args: object, **kwargs: object) -> None:
+                raise AssertionError("records loaded")
+
+            monkeypatch.setattr(county, "_all_records", no_records)
         table = county.county_table(AS_OF)
         assert (
             table.to_json() == ledger.county_table(expected, as_of=AS_OF, period=period).to_json()
@@ -55,6 +79,10 @@ def test_a_term_in_a_tinydb_store_gives_the_ledgers_of_the_domain(
         assert county.school_table(school, AS_OF) == ledger.school_table(
             expected, school, as_of=AS_OF, period=period
         )
+        assert county.school_tables(AS_OF) == ledger.school_tables(
+            expected, as_of=AS_OF, period=period
+        )
+        monkeypatch.undo()
         teacher = county_data.assignments[0].staff_id
         assert county.teacher_table(teacher, AS_OF) == ledger.teacher_table(
             expected, teacher, as_of=AS_OF, period=period

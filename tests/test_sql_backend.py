@@ -10,29 +10,25 @@ against the writer's log, then prints a JSON summary that the test asserts on.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert
+from tests.postgres import new_schema, with_schema
 from tests.strategies import SCHOOLS
 
 from leftbehind.access import Actor
@@ -64,8 +60,8 @@ from leftbehind.domain.duties import (
     WindowKind,
     duty_plan,
 )
-from leftbehind.domain.ledger import LedgerFacts, county_table
 from leftbehind.domain.eligibility import PlanPolicy
+from leftbehind.domain.ledger import LedgerFacts, county_table
 from leftbehind.domain.model import Child
 from leftbehind.domain.people import Assignment, Role, StudyGroup
 from leftbehind.errors import (
@@ -82,10 +78,7 @@ from leftbehind.testing.synthetic import synthetic_facts
 SYSTEM = Actor.system("tests")
 
 SQL_PLUGIN = "leftbehind.backends.sql_plugin"
-POSTGRES_ENV = "LEFTBEHIND_TEST_POSTGRES_URL"
 SCRIPT = Path(__file__)
-_schemas = itertools.count()
-_RUN = f"{os.getpid()}_{int(time.time()) % 100_000}"
 
 
 def plugins() -> Plugins:
@@ -94,46 +87,6 @@ def plugins() -> Plugins:
     if not pm.has_plugin(SQL_PLUGIN):
         pm.register(sql_plugin, name=SQL_PLUGIN)
     return Plugins(pm)
-
-
-# ---------------------------------------------------------------------------------------------
-# A PostgreSQL server for the session.
-
-
-@pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a PostgreSQL database: ``$LEFTBEHIND_TEST_POSTGRES_URL`` or a pgserver."""
-    given_url = os.environ.get(POSTGRES_ENV)
-    if given_url:
-        yield given_url
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import pgserver
-
-        # Run as root, pgserver starts PostgreSQL as another user, who must reach the folder.
-        folder = Path(tempfile.mkdtemp(prefix="leftbehind-pg-"))
-        folder.chmod(0o755)
-        server = pgserver.get_server(folder / "data", cleanup_mode="stop")  # type: ignore[attr-defined]
-    try:
-        yield server.get_uri()
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def with_schema(url: str, schema: str) -> str:
-    """``url`` with ``schema=`` set in its query."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "schema"]
-    query.append(("schema", schema))
-    return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def new_schema() -> str:
-    return f"t{_RUN}_{next(_schemas)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,8 +393,6 @@ def _random_county() -> st.SearchStrategy[list[Child]]:
 def test_served_counts_equal_the_domain(
     ledger_store: SQLStore, kids: list[Child], days: list[date]
 ) -> None:
-    from tests.strategies import SCHOOLS
-
     _wipe(ledger_store)
     county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
     county.put_schools(SCHOOLS)
@@ -502,8 +453,6 @@ def test_school_columns_equal_the_domain_county_table(
     ledger_store: SQLStore, kids: list[Child], days: list[date]
 ) -> None:
     """The pushed-down columns equal those of ``domain.ledger.county_table`` school by school."""
-    from tests.strategies import SCHOOLS
-
     _wipe(ledger_store)
     county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
     county.put_schools(SCHOOLS)

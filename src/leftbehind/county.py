@@ -19,11 +19,12 @@ audit entries are written in the same unit of work as the write.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import secrets
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -52,7 +53,15 @@ from leftbehind.convert import structure, unstructure
 from leftbehind.domain import ledger
 from leftbehind.domain.calendar import SchoolCalendar, Semester
 from leftbehind.domain.dates import Interval, add_months, school_year_of
-from leftbehind.domain.duties import Compliance, Digest, DutyBook, DutyKind, Record, check_record
+from leftbehind.domain.duties import (
+    Compliance,
+    Digest,
+    DutyBook,
+    DutyKind,
+    Record,
+    check_record,
+    duty_plan,
+)
 from leftbehind.domain.eligibility import Decision, Policy, Timeline
 from leftbehind.domain.errors import Issue, LeftbehindError, ValidationError
 from leftbehind.domain.ids import mask_phone, mask_resident_id
@@ -62,7 +71,7 @@ from leftbehind.domain.phases import ledger_deadline
 from leftbehind.domain.profile import profile_completeness
 from leftbehind.errors import UnknownNameError
 from leftbehind.plugins import Plugins
-from leftbehind.store import Store, UnitOfWork
+from leftbehind.store import LEDGER_PUSHDOWN, DutyTally, LedgerPushdown, Store, UnitOfWork
 
 __all__ = [
     "AUDIT",
@@ -675,7 +684,8 @@ class County:
         actor = self._actor
         if not actor.sees_county and actor.kind is not ActorKind.TOWNSHIP_OFFICER:
             raise AccessDeniedError(actor, "read the county table")
-        table = ledger.county_table(self._facts(span, None), as_of=day, period=span)
+        facts = self._facts(span, None, pushdown=True)
+        table = ledger.county_table(facts, as_of=day, period=span)
         if actor.sees_county:
             return table
         return _township_rows(table, str(actor.township))
@@ -690,7 +700,8 @@ class County:
             raise NotFoundError(SCHOOL, school_id)
         if not self._scope().school_in_scope(school_id):
             raise AccessDeniedError(self._actor, "read the school table of", school_id)
-        return ledger.school_table(self._facts(span, None), school_id, as_of=day, period=span)
+        facts = self._facts(span, None, pushdown=True)
+        return ledger.school_table(facts, school_id, as_of=day, period=span)
 
     def school_tables(
         self, as_of: date | None = None, period: Interval | None = None
@@ -701,7 +712,9 @@ class County:
         scope = self._scope()
         if not self._actor.is_official:
             raise AccessDeniedError(self._actor, "read school tables")
-        tables = ledger.school_tables(self._facts(span, None), as_of=day, period=span)
+        tables = ledger.school_tables(
+            self._facts(span, None, pushdown=True), as_of=day, period=span
+        )
         return {k: t for k, t in tables.items() if scope.school_in_scope(k)}
 
     def teacher_table(
@@ -1225,30 +1238,60 @@ class County:
             yield structure(doc, Record)
 
     def _book(
-        self, period: Interval, visible: Mapping[str, tuple[Child, Standing]] | None
+        self,
+        period: Interval,
+        visible: Mapping[str, tuple[Child, Standing]] | None,
+        *,
+        records: bool = True,
     ) -> DutyBook:
-        """The duty book of every child (``visible=None``) or of the children given."""
+        """The duty book of every child (``visible=None``) or of the children given; without
+        ``records``, a book that knows no record (for its calendar, kinds and assignments)."""
         timelines = self._all_timelines()
         assignments = self._all_assignments()
-        records: Iterable[Record] = self._all_records()
+        records_: Iterable[Record] = self._all_records() if records else ()
         if visible is not None:
             timelines = {k: t for k, t in timelines.items() if k in visible}
             assignments = Assignments(a for a in assignments.all if a.child_id in visible)
-            records = [r for r in records if r.child_id in visible]
+            records_ = [r for r in records_ if r.child_id in visible]
         return DutyBook(
             self.calendar(period),
             self.duty_kinds(),
             timelines,
             assignments,
-            records,
+            records_,
             staff=self._all_staff().values(),
         )
 
     def _facts(
-        self, period: Interval, visible: Mapping[str, tuple[Child, Standing]] | None
+        self,
+        period: Interval,
+        visible: Mapping[str, tuple[Child, Standing]] | None,
+        *,
+        pushdown: bool = False,
     ) -> ledger.LedgerFacts:
-        """Ledger facts of every child (``visible=None``) or of the children given, unmasked."""
-        book = self._book(period, visible)
+        """Ledger facts of every child (``visible=None``) or of the children given, unmasked.
+
+        With ``pushdown`` and a store that counts duties itself (:class:`LedgerPushdown`), the
+        duty tallies come from the store, summed over owners (enough for the county and school
+        tables, not for teacher tables), and no record is loaded.
+        """
+        store = self.store
+        pushed = (
+            store
+            if pushdown
+            and visible is None
+            and LEDGER_PUSHDOWN in store.capabilities
+            and isinstance(store, LedgerPushdown)
+            else None
+        )
+        book = self._book(period, visible, records=pushed is None)
+        duties: ledger.DutySource = book.tallies
+        if pushed is not None:
+            plan_of = functools.partial(duty_plan, book.calendar, tuple(book.kinds.values()))
+
+            def duties(span: Interval, as_of: date) -> Sequence[DutyTally]:
+                return pushed.duty_tallies(plan_of(span), as_of)
+
         policy = self.policy
         children = self._all_children() if visible is None else [c for c, _ in visible.values()]
         national = self._all_timelines(national=True)
@@ -1261,7 +1304,7 @@ class County:
             national=national,
             staff=self._all_staff(),
             assignments=book.assignments,
-            duties=book.tallies,
+            duties=duties,
             county=str(self.settings().get("name", "")),
             policy=f"{policy.name}/{policy.version}",
             national_policy=f"{self._national.name}/{self._national.version}",

@@ -39,13 +39,17 @@ import math
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date
 from types import TracebackType
-from typing import Protocol, Self, TypeAlias, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, Self, TypeAlias, runtime_checkable
 
 from attrs import frozen
 
 from leftbehind.errors import ConflictError, InvalidDocumentError, StoreClosedError
+
+if TYPE_CHECKING:
+    from leftbehind.domain.duties import DutyPlan
 
 __all__ = [
     "DURABLE",
@@ -56,7 +60,9 @@ __all__ = [
     "BaseStore",
     "Changes",
     "Document",
+    "DutyTally",
     "JSONScalar",
+    "LedgerPushdown",
     "Store",
     "UnitOfWork",
     "check_key",
@@ -76,6 +82,7 @@ DURABLE = "durable"
 #: Several processes may open the same store and commit concurrently without losing updates.
 MULTIPROCESS = "multiprocess"
 #: The backend can count ledger rows itself (a SQL ``GROUP BY``); results equal the domain's.
+#: A store advertising it is a :class:`LedgerPushdown`.
 LEDGER_PUSHDOWN = "ledger-pushdown"
 
 #: Deepest nesting of lists and dicts a document may have.
@@ -184,6 +191,45 @@ class Store(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Validation and copies.
+
+
+class DutyTally(Protocol):
+    """How one duty kind stands for one child: occurrences due, done and overdue (a
+    :class:`leftbehind.domain.ledger.DutyCount`; ``owner_id`` may be ``""``, all owners)."""
+
+    @property
+    def child_id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def owner_id(self) -> str: ...
+
+    @property
+    def due(self) -> int: ...
+
+    @property
+    def done(self) -> int: ...
+
+    @property
+    def overdue(self) -> int: ...
+
+
+@runtime_checkable
+class LedgerPushdown(Protocol):
+    """What a store advertising :data:`LEDGER_PUSHDOWN` offers the county handle.
+
+    ``duty_tallies(plan, as_of)`` counts, for every child and duty kind, the occurrences of a
+    :class:`leftbehind.domain.duties.DutyPlan` due, done and overdue on ``as_of`` — from its
+    stored timelines (kind ``timeline``), assignments, study groups and records — with the same
+    result as :meth:`leftbehind.domain.duties.DutyBook.tallies` summed over owners. The county
+    and school tables then never load the records.
+    """
+
+    def duty_tallies(self, plan: DutyPlan, as_of: date) -> Sequence[DutyTally]:
+        """Per child and duty kind: due, done and overdue on ``as_of`` (rows with due > 0)."""
+        ...
 
 
 def check_kind(kind: object) -> str:
