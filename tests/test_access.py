@@ -8,6 +8,7 @@ facts, independently of :mod:`leftbehind.access`.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import leftbehind
+from leftbehind import outbox
 from leftbehind.access import (
     FIELD_POLICY,
     AccessDeniedError,
@@ -32,6 +34,7 @@ from leftbehind.access import (
 )
 from leftbehind.backends.memory import MemoryStore
 from leftbehind.county import County, NotFoundError, default_period
+from leftbehind.digest import DutyItem, status_notices, weekly_digest
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Record
 from leftbehind.domain.errors import ValidationError
@@ -500,7 +503,34 @@ def test_purge_removes_old_leavers_and_keeps_a_tombstone(tmp_path: Path) -> None
                 actor=Actor.school_head("S001-H", "S001"),
                 plugins=county.plugins,
             ).purge()
+        teacher = data.staff[1].id
+        left = status_notices(old.id, change="left", on=date(2021, 7, 1), recipients=[teacher])
+        other = status_notices(recent.id, change="left", on=date(2025, 7, 1), recipients=[teacher])
+        items = [
+            DutyItem(old.id, "談心", date(2021, 3, 5)),
+            DutyItem(recent.id, "談心", date(2021, 3, 5)),
+        ]
+        both = weekly_digest(teacher, items, week_of=date(2021, 3, 1))
+        alone = weekly_digest(teacher, items[:1], week_of=date(2021, 3, 8))
+        assert both is not None
+        assert alone is not None
+        with county.store.unit_of_work() as uow:
+            outbox.enqueue_many(uow, [*left, *other, both, alone])
+            uow.commit()
+        with county.store.unit_of_work() as uow:
+            for sent in (both.key, alone.key):
+                doc = uow.get(outbox.KIND, sent)
+                assert doc is not None
+                uow.put(outbox.KIND, sent, {**doc, "state": "sent"})
+            uow.commit()
         assert county.purge(older_than_years=3) == [old.id]
+        kept = dict(county.store.scan(outbox.KIND))
+        # Unsent, or about the purged child alone: deleted. Sent and about others too: blanked,
+        # its key kept so that it is never sent again.
+        assert set(kept) == {other[0].key, both.key}
+        assert kept[both.key]["state"] == "sent"
+        assert kept[both.key]["body"] == ""
+        assert old.id not in json.dumps(kept, ensure_ascii=False)
         with pytest.raises(NotFoundError):
             county.child(old.id)
         assert county.child(recent.id).id == recent.id

@@ -871,8 +871,9 @@ class County:
     ) -> list[str]:
         """Remove the files of children who left the action (no category and no enrolment) more
         than ``older_than_years`` years before ``as_of`` (default today), with their timelines,
-        records and assignments, in one unit of work; the audit log keeps a tombstone (kind,
-        key, ``purged``) of each. System and county officers only. Returns the purged keys.
+        records and assignments and the notices that name them (unsent ones deleted, sent ones
+        blanked), in one unit of work; the audit log keeps a tombstone (kind, key, ``purged``)
+        of each. System and county officers only. Returns the purged keys.
         """
         self._require_county("purge files")
         if older_than_years < 0:
@@ -897,6 +898,7 @@ class County:
                 for key, _ in list(uow.scan(ASSIGNMENT, {"child_id": cid})):
                     uow.delete(ASSIGNMENT, key)
                 self._append_audit(uow, "purged", CHILD, cid, {}, self._actor.reason)
+            outbox.forget_children(uow, gone)
             for key, doc in list(uow.scan(GROUP)):
                 group = structure(doc, StudyGroup)
                 kept = tuple(c for c in group.child_ids if c not in targets)

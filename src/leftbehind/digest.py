@@ -112,6 +112,7 @@ def weekly_digest(staff: str, items: Iterable[DutyItem], *, week_of: date) -> No
         subject=f"本週待辦 {len(listed)} 項（{week}）",
         body="\n".join([head, *_by_class(listed, "前")]),
         kind=DIGEST,
+        children=[i.child for i in listed],
     )
 
 
@@ -165,6 +166,7 @@ def overdue_notices(
                         ]
                     ),
                     kind=OVERDUE,
+                    children=[i.child for i in listed],
                 )
             )
     everything = [item for staff in sorted(merged) for item in merged[staff]]
@@ -230,6 +232,7 @@ def status_notices(
             subject=subject,
             body=text,
             kind=kind,
+            children=[child],
         )
         for r in keys
     ]
@@ -268,6 +271,7 @@ def incomplete_file_notices(
                 subject=f"檔案未完善 {len(gaps)} 名兒童",
                 body="\n".join(lines),
                 kind=FILE_INCOMPLETE,
+                children=[g.child for g in gaps],
             )
         )
     return notices

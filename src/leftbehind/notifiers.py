@@ -6,11 +6,16 @@ retries failures and marks notices sent lives in the service layer.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from attrs import frozen
+from attrs import field, frozen
 
 __all__ = ["Notice", "Notifier"]
+
+
+def _keys(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(items)))
 
 
 @frozen
@@ -20,6 +25,8 @@ class Notice:
     ``key`` is the idempotency key: a notifier that can, passes it on so the same notice sent twice
     (after a crash between sending and marking it sent) is delivered once. ``kind`` names the
     reason (``"duty_overdue"``). A notice to a group never carries a child's personal details.
+    ``children`` are the record keys of the children it speaks of (so that purging a child's file
+    also clears the notices that name it); notifiers need not send them.
     """
 
     key: str
@@ -27,6 +34,7 @@ class Notice:
     subject: str
     body: str
     kind: str
+    children: tuple[str, ...] = field(default=(), converter=_keys)
 
 
 @runtime_checkable

@@ -58,6 +58,7 @@ __all__ = [
     "enqueue",
     "enqueue_many",
     "failed",
+    "forget_children",
     "forget_sent",
     "pending",
     "retry",
@@ -175,6 +176,7 @@ def enqueue(
         "subject": notice.subject,
         "body": notice.body,
         "kind": notice.kind,
+        "children": list(notice.children),
         "channel": channel,
         "state": "pending",
         "attempts": 0,
@@ -455,6 +457,28 @@ def forget_sent(store: Store, *, before: datetime) -> int:
     return count
 
 
+def forget_children(uow: UnitOfWork, children: Iterable[str]) -> int:
+    """In the caller's unit of work, clear every notice that speaks of one of ``children``.
+
+    A notice about those children only, or not yet sent, is deleted; a sent notice that also
+    speaks of other children is blanked as :func:`forget_sent` does (its key, which names no
+    child, stays so that it is never sent again). How many were cleared.
+    """
+    targets = set(children)
+    count = 0
+    for key, doc in list(uow.scan(KIND)):
+        named = set(_strings(doc.get("children")))
+        if targets.isdisjoint(named):
+            continue
+        if doc.get("state") == "sent" and not named <= targets:
+            doc.update(recipient="", subject="", body="", children=[])
+            uow.put(KIND, key, doc)
+        else:
+            uow.delete(KIND, key)
+        count += 1
+    return count
+
+
 def _entries(store: Store, state: State) -> list[OutboxEntry]:
     entries = [_entry(doc, state) for _, doc in store.scan(KIND, {"state": state})]
     entries.sort(key=lambda e: (e.due or _EPOCH, e.notice.key))
@@ -488,7 +512,12 @@ def _notice(doc: Document) -> Notice:
         subject=_str(doc.get("subject")),
         body=_str(doc.get("body")),
         kind=_str(doc.get("kind")),
+        children=_strings(doc.get("children")),
     )
+
+
+def _strings(value: object) -> list[str]:
+    return [c for c in value if isinstance(c, str)] if isinstance(value, list) else []
 
 
 def _str(value: object) -> str:
