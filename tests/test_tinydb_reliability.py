@@ -102,7 +102,15 @@ class Ledger:
         self.acked = 0
 
     def follow(self, log: Path) -> None:
+        """Read what the (killed or stopped) writer logged since the last call.
+
+        A line the kill cut short is dropped from the file, so that the next writer's first line
+        starts on a line of its own: a torn intent means the operation never started (the intent
+        is logged before the call), a torn acknowledgement leaves the operation in flight.
+        """
         records, self.offset = _read_log(log, self.offset)
+        if log.exists() and log.stat().st_size > self.offset:
+            os.truncate(log, self.offset)
         for r in records:
             if "intent" in r:
                 self.pending, self.seq = r["intent"], r["seq"]
