@@ -1096,7 +1096,21 @@ class County:
         return any(e.school_id == self._actor.school_id for e in child.enrolments)
 
     def _scope(self, assignments: Assignments | None = None) -> Scope:
-        return Scope(self._actor, self.schools(), assignments or self._all_assignments())
+        if assignments is None:
+            # Officials stand by their office; anyone else only by their own assignments.
+            assignments = Assignments(()) if self._actor.is_official else self._own_assignments()
+        return Scope(self._actor, self.schools(), assignments)
+
+    def _own_assignments(self) -> Assignments:
+        """The actor's own assignments, with those of the study groups they guide."""
+        me = self._actor.id
+        stored = [
+            structure(d, Assignment) for _, d in self.store.scan(ASSIGNMENT, {"staff_id": me})
+        ]
+        groups = [
+            structure(d, StudyGroup) for _, d in self.store.scan(GROUP, {"guide_staff_id": me})
+        ]
+        return Assignments([*stored, *(a for g in groups for a in g.assignments())])
 
     def _window(self, as_of: date | None, period: Interval | None = None) -> Interval:
         """The days a read is about: the period, the day, or the school year so far."""
@@ -1108,11 +1122,17 @@ class County:
 
     def _visible(self, window: Interval) -> dict[str, tuple[Child, Standing]]:
         """Every child in the actor's scope over ``window`` with the actor's standing."""
-        children = self._all_children()
         if self._actor.sees_county:
             everyone = frozenset({self._actor.kind})
-            return {c.id: (c, everyone) for c in children}
+            return {c.id: (c, everyone) for c in self._all_children()}
         scope = self._scope()
+        children: Iterable[Child]
+        if self._actor.is_official:
+            children = self._all_children()
+        else:  # a teacher, proxy parent or volunteer: only the children of their assignments
+            ids = sorted({a.child_id for a in scope.assignments.all})
+            docs = ((cid, self.store.get(CHILD, cid)) for cid in ids)
+            children = [structure(d, Child) for _, d in docs if d is not None]
         out: dict[str, tuple[Child, Standing]] = {}
         for child in children:
             standing = scope.standing(child, window)
