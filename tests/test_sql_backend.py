@@ -32,6 +32,7 @@ from tests.postgres import new_schema, with_schema
 from tests.strategies import SCHOOLS
 
 from leftbehind.access import Actor
+from leftbehind.backends import sql as sql_backend
 from leftbehind.backends import sql_plugin
 from leftbehind.backends.copy import CopyError, copy_store
 from leftbehind.backends.memory import MemoryStore
@@ -601,6 +602,35 @@ def test_duty_tallies_equal_the_duty_book(
             expected.done,
             expected.overdue,
         )
+
+
+def test_bulk_writes_over_many_pages_keep_documents_and_projections(
+    ledger_store: SQLStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit of work of many pages of bulk writes (PostgreSQL sends a page per statement):
+    every document is written, replaced or deleted, and its projection rows with it."""
+    monkeypatch.setattr(sql_backend, "_WRITE_PAGE", 7)
+    _wipe(ledger_store)
+
+    def rec(i: int, on: date) -> Document:
+        return {"kind": "TALK", "child_id": f"C{i % 5}", "staff_id": "T1", "on": on.isoformat()}
+
+    first, later = date(2025, 10, 1), date(2025, 11, 3)
+    with ledger_store.unit_of_work() as uow:
+        uow.put_many("record", [(f"R{i:03d}", rec(i, first)) for i in range(50)])
+        uow.commit()
+    with ledger_store.unit_of_work() as uow:  # replace 40 (30 of them new), delete 20
+        uow.put_many("record", [(f"R{i:03d}", rec(i, later)) for i in range(40, 80)])
+        for i in range(20):
+            uow.delete("record", f"R{i:03d}")
+        uow.commit()
+    want = {f"R{i:03d}": rec(i, first if i < 40 else later) for i in range(20, 80)}
+    assert dict(ledger_store.scan("record")) == want
+    with ledger_store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT key, child, day FROM lb_record").all()
+    assert sorted(rows) == sorted(
+        (k, d["child_id"], date.fromisoformat(str(d["on"])).toordinal()) for k, d in want.items()
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,13 +10,14 @@ What it does:
 - **Documents** are rows of ``lb_document (kind, key, doc)``; ledger queries read projection
   tables kept beside them in the same transaction (see :mod:`leftbehind.backends.sql_schema`).
   A :class:`Layout` says which kinds and fields feed the projections.
-- **One transaction per unit of work.** Writes go in with ``executemany`` (upserts, deletes and
-  projection rows in batches). The optimistic read check runs inside the write transaction:
-  SQLite begins it with ``BEGIN IMMEDIATE`` (one writer at a time; readers go on in WAL mode);
-  PostgreSQL locks the rows it checks with ``SELECT … FOR UPDATE`` and inserts documents read as
-  absent without ``ON CONFLICT``, so a concurrent insert makes a
-  :class:`~leftbehind.errors.ConflictError`, never a lost update. Rows are written in key order,
-  so two writers never deadlock on each other.
+- **One transaction per unit of work.** Writes go in bulk as driver SQL: SQLite's
+  ``executemany``; on PostgreSQL, a page of rows as one array per column, unnested by a single
+  ``INSERT … SELECT`` (upserts, deletes and projection rows alike). The optimistic read check
+  runs inside the write transaction: SQLite begins it with ``BEGIN IMMEDIATE`` (one writer at a
+  time; readers go on in WAL mode); PostgreSQL locks the rows it checks with
+  ``SELECT … FOR UPDATE`` and inserts documents read as absent without ``ON CONFLICT``, so a
+  concurrent insert makes a :class:`~leftbehind.errors.ConflictError`, never a lost update.
+  Rows are written in key order, so two writers never deadlock on each other.
 - **SQLite** runs with ``journal_mode=WAL``, ``synchronous=FULL``, ``foreign_keys=ON`` and a busy
   timeout, set on every connection by an event listener. A new database file is created readable
   by its owner only (``0600``).
@@ -63,11 +64,11 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    insert,
     inspect,
     select,
     text,
 )
+from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
@@ -126,6 +127,7 @@ DEFAULT_TIMEOUT: Final = 10.0
 
 _PAGE = 2000  # documents per page of a scan; each page is its own short read
 _CHUNK = 500  # keys per IN (...) list
+_WRITE_PAGE = 5000  # rows per INSERT or DELETE statement on PostgreSQL (one array per column)
 _UPGRADE_LOCK = 0x6C62_7363  # pg_advisory_xact_lock key held while a schema is upgraded
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -245,7 +247,7 @@ def _postgresql_engine(url: URL, timeout: float, schema: str | None) -> Engine:
     if schema is not None:
         options += f" -c search_path={schema}"
     try:
-        engine = create_engine(
+        return create_engine(
             url,
             connect_args={"options": options},
             pool_pre_ping=True,
@@ -253,8 +255,6 @@ def _postgresql_engine(url: URL, timeout: float, schema: str | None) -> Engine:
             json_serializer=_dumps,
             json_deserializer=json.loads,
         )
-        engine.dialect.use_insertmanyvalues_wo_returning = True
-        return engine
     except NoSuchModuleError:  # pragma: no cover - psycopg is a dependency
         raise StoreURLError("postgresql", "needs psycopg 3 (pip install psycopg)") from None
 
@@ -314,17 +314,107 @@ def _rebuild_projections(conn: Connection, layout: Layout) -> None:
 
 def _fill_projection(conn: Connection, layout: Layout, only: Table) -> None:
     """Insert the rows of one projection table from the documents that feed it."""
+    names = _columns(only)
     for kind, table in projected_kinds(layout).items():
         if table is not only:
             continue
-        batch: list[dict[str, Any]] = []
+        batch: list[tuple[Any, ...]] = []
         for key, doc in _pages(conn, kind):
-            batch.extend(projections(layout, kind, key, doc))
+            batch.extend(_row(row, names) for row in projections(layout, kind, key, doc))
             if len(batch) >= _PAGE:
-                conn.execute(insert(table), batch)
+                _insert_rows(conn, table, batch)
                 batch = []
         if batch:
-            conn.execute(insert(table), batch)
+            _insert_rows(conn, table, batch)
+
+
+# Writes in bulk, as driver SQL: the rows go to the driver as tuples, without SQLAlchemy's
+# per-row parameter processing. SQLite takes them through ``executemany`` (a loop in C over one
+# prepared statement); PostgreSQL takes a page of rows as one array per column, unnested by a
+# single ``INSERT … SELECT`` (one round trip and one short, cached statement per page). Rows are
+# inserted in the order given (key order: two writers never wait on each other in a cycle).
+
+
+def _columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns)
+
+
+def _row(row: Mapping[str, Any], names: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(row[n] for n in names)
+
+
+def _pg_array_type(table: Table, name: str) -> str:
+    kind = table.c[name].type
+    if isinstance(kind, sqltypes.JSON):
+        return "json[]"
+    if isinstance(kind, sqltypes.Boolean):
+        return "boolean[]"
+    if isinstance(kind, sqltypes.Integer):
+        return "integer[]"
+    return "text[]"
+
+
+_SQL_CACHE: dict[tuple[str, str, str], str] = {}
+
+
+def _insert_sql(dialect: str, table: Table, upsert: bool) -> str:
+    """``INSERT`` of every column of ``table`` (on ``upsert``, a document replaces its row)."""
+    at = (dialect, table.name, "upsert" if upsert else "insert")
+    sql = _SQL_CACHE.get(at)
+    if sql is None:
+        names = _columns(table)
+        quoted = ", ".join(f'"{n}"' for n in names)
+        if dialect == "postgresql":
+            arrays = ", ".join(f"%b::{_pg_array_type(table, n)}" for n in names)
+            source = f"SELECT * FROM unnest({arrays})"  # noqa: S608 (schema names)
+        else:
+            source = "VALUES (" + ", ".join("?" for _ in names) + ")"
+        sql = f'INSERT INTO "{table.name}" ({quoted}) {source}'
+        if upsert:
+            sql += ' ON CONFLICT ("kind", "key") DO UPDATE SET "doc" = excluded."doc"'
+        _SQL_CACHE[at] = sql
+    return sql
+
+
+def _delete_sql(dialect: str, table: Table, by_kind: bool) -> str:
+    """``DELETE`` of the rows of some keys (and, ``by_kind``, of one kind)."""
+    at = (dialect, table.name, "delete-kind" if by_kind else "delete")
+    sql = _SQL_CACHE.get(at)
+    if sql is None:
+        where = '"key" = ANY(%s::text[])' if dialect == "postgresql" else '"key" = ?'
+        if by_kind:
+            where += ' AND "kind" = ' + ("%s" if dialect == "postgresql" else "?")
+        sql = _SQL_CACHE[at] = f'DELETE FROM "{table.name}" WHERE {where}'  # noqa: S608
+    return sql
+
+
+def _insert_rows(
+    conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]], *, upsert: bool = False
+) -> None:
+    """Insert ``rows`` (tuples in the table's column order) in bulk; see above."""
+    dialect = conn.dialect.name
+    sql = _insert_sql(dialect, table, upsert)
+    if dialect != "postgresql":
+        conn.exec_driver_sql(sql, list(rows))
+        return
+    for i in range(0, len(rows), _WRITE_PAGE):
+        page = rows[i : i + _WRITE_PAGE]
+        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*page, strict=True)))
+
+
+def _delete_keys(conn: Connection, table: Table, keys: Sequence[str], kind: str | None) -> None:
+    """Delete the rows of ``keys`` (of ``kind`` only, unless ``None``) from ``table``."""
+    if not keys:
+        return
+    dialect = conn.dialect.name
+    sql = _delete_sql(dialect, table, kind is not None)
+    if dialect != "postgresql":
+        rows = [(k,) for k in keys] if kind is None else [(k, kind) for k in keys]
+        conn.exec_driver_sql(sql, rows)
+        return
+    for i in range(0, len(keys), _WRITE_PAGE):
+        page = list(keys[i : i + _WRITE_PAGE])
+        conn.exec_driver_sql(sql, (page,) if kind is None else (page, kind))
 
 
 def _page(conn: Connection, kind: str, last: str | None) -> Sequence[Any]:
@@ -544,54 +634,41 @@ class SQLStore(BaseStore):
         absent: set[tuple[str, str]],
     ) -> None:
         keys = sorted(writes)
-        puts = [{"kind": kind, "key": k, "doc": writes[k]} for k in keys if writes[k] is not None]
+        puts = [(k, doc) for k in keys if (doc := writes[k]) is not None]
         gone = [k for k in keys if writes[k] is None]
-        fresh: list[dict[str, Any]] = []
+        fresh: list[tuple[str, Document]] = []
         if self.dialect == "postgresql" and absent:
-            fresh = [row for row in puts if (kind, row["key"]) in absent]
+            fresh = [(k, doc) for k, doc in puts if (kind, k) in absent]
             if fresh:
-                puts = [row for row in puts if (kind, row["key"]) not in absent]
+                puts = [(k, doc) for k, doc in puts if (kind, k) not in absent]
                 try:
                     with conn.begin_nested():
-                        self._insert_many(conn, insert(document), fresh)
+                        self._insert_many(conn, kind, fresh, upsert=False)
                 except IntegrityError:  # another writer created it since we saw it absent
-                    raise ConflictError(kind, fresh[0]["key"]) from None
+                    raise ConflictError(kind, fresh[0][0]) from None
         if puts:
-            self._insert_many(conn, self._upsert(), puts)
-        for chunk in _chunks(gone):
-            conn.execute(delete(document).where(document.c.kind == kind, document.c.key.in_(chunk)))
+            self._insert_many(conn, kind, puts, upsert=True)
+        _delete_keys(conn, document, gone, kind)
         table = self._projected.get(kind)
         if table is None:
             return
-        for chunk in _chunks(keys):
-            stmt = delete(table).where(table.c.key.in_(chunk))
-            if table in KIND_KEYED:
-                stmt = stmt.where(table.c.kind == kind)
-            conn.execute(stmt)
-        rows: list[dict[str, Any]] = []
-        for row in (*fresh, *puts):
-            rows.extend(projections(self.layout, kind, row["key"], row["doc"]))
+        _delete_keys(conn, table, keys, kind if table in KIND_KEYED else None)
+        names = _columns(table)
+        rows = [
+            _row(row, names)
+            for key, doc in (*fresh, *puts)
+            for row in projections(self.layout, kind, key, doc)
+        ]
         if rows:
-            self._insert_many(conn, insert(table), rows)
+            _insert_rows(conn, table, rows)
 
-    def _insert_many(self, conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
-        """``executemany``; on PostgreSQL SQLAlchemy batches it into multi-row ``VALUES``.
-
-        (``use_insertmanyvalues_wo_returning`` is set on the engine: psycopg would otherwise
-        send an upsert one row per round trip, about half as fast.)
-        """
-        conn.execute(stmt, rows)
-
-    def _upsert(self) -> Any:
-        if self.dialect == "postgresql":
-            pg = pg_dialect.insert(document)
-            return pg.on_conflict_do_update(
-                index_elements=[document.c.kind, document.c.key], set_={"doc": pg.excluded.doc}
-            )
-        lite = sqlite_dialect.insert(document)
-        return lite.on_conflict_do_update(
-            index_elements=[document.c.kind, document.c.key], set_={"doc": lite.excluded.doc}
-        )
+    def _insert_many(
+        self, conn: Connection, kind: str, docs: Sequence[tuple[str, Document]], *, upsert: bool
+    ) -> None:
+        """Write documents of ``kind``: replacing any row of the same key on ``upsert``, else
+        a plain ``INSERT`` (a row that exists makes an :class:`IntegrityError`)."""
+        rows = [(kind, key, _dumps(doc)) for key, doc in docs]
+        _insert_rows(conn, document, rows, upsert=upsert)
 
     def _close(self) -> None:
         self.engine.dispose()
