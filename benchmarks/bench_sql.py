@@ -1,125 +1,150 @@
 """The SQL backend: a county on SQLite, a province on PostgreSQL.
 
-County (20,000 children and a school year of duty records, about 100 a child) on SQLite: the
-import, then the ledger pushed down (:meth:`SQLStore.school_columns`, the county table's count
-columns per school, and :meth:`SQLStore.duty_counts` over a year of monthly and weekly windows)
-beside hand-written SQL ``GROUP BY`` queries over the same tables through raw :mod:`sqlite3`, in
-the same run. Province (500,000 children in 25 counties) on PostgreSQL started with ``pgserver``:
-import throughput, ledger time and peak Python memory (tracemalloc) of import and ledger — the
-documents are generated and written a county at a time, and the ledger streams nothing but
-counts. ``--quick`` uses 2,000 children, 10 records each, and a province of 4 small counties.
+County (20,000 children, :func:`~leftbehind.testing.synthetic.synthetic_county`: schools,
+children, staff, assignments, study groups and the school year's duty records up to 30 June) on
+SQLite, written as the county handle lays its documents out:
+
+- import: children with their two timelines, staff, assignments and groups in one unit of work;
+  then the records in units of 100,000;
+- ledger: :meth:`SQLStore.school_columns` beside hand-written ``GROUP BY`` queries over the same
+  projection tables through raw :mod:`sqlite3`;
+- duties: :meth:`SQLStore.duty_tallies` (per child and kind) and :meth:`SQLStore.duty_counts`
+  (per kind) of :func:`~leftbehind.domain.duties.duty_plan` beside hand-written SQL of the same
+  rule in two shapes (a record looked up per occurrence; records joined to their windows), and
+  the domain's :class:`~leftbehind.domain.duties.DutyBook` in memory. The bench asserts that all
+  of them agree over the whole county, so it cannot time a wrong query.
+
+Province (25 counties of 20,000 children) on PostgreSQL started with ``pgserver``, one schema,
+ids prefixed by county: each county is generated, written (the same units of work) and dropped
+before the next. Import throughput is timed without tracemalloc; the first county is written
+with tracemalloc on, to measure the peak Python memory of writing one county (above the
+documents held), and is left out of the rate. Then the ledger over the whole province: school
+columns and duty counts, with their peak memory (counts only: nothing is loaded).
+``LEFTBEHIND_BENCH_COUNTIES`` sets the number of counties. ``--quick``: 1,500 children, and
+3 counties of 1,000.
 """
 
 from __future__ import annotations
 
 import gc
-import itertools
-import random
+import os
 import sqlite3
 import statistics
 import tempfile
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from leftbehind.backends.sql import SQLStore
 from leftbehind.backends.sql_ledger import school_year
 from leftbehind.convert import unstructure
+from leftbehind.domain.duties import DEFAULT_KINDS, DutyBook, DutyPlan, duty_plan
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
 from leftbehind.domain.ledger_table import PRIMARY_ORDER
-from leftbehind.testing.synthetic import synthetic_facts
+from leftbehind.store import Document
+from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
 
-AS_OF = date(2026, 9, 1)
-YEAR_START = date(2025, 9, 1)
-DUTIES = ("talk", "family_contact", "home_visit", "study_plan", "safety_education")
+T = TypeVar("T")
+AS_OF = date(2026, 6, 30)
+RECORD_UNIT = 100_000
+Docs = dict[str, list[tuple[str, Document]]]
 
 
-def _median(fn: Callable[[], object], repeats: int = 5) -> float:
+def _median(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
     times = []
+    result: T | None = None
     for _ in range(repeats):
         t = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
-def _county_docs(
-    children: int, seed: int, prefix: str = ""
-) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, list[tuple[str, dict[str, Any]]]]]:
-    """Schools, and per kind the (key, document) pairs of children and both timelines."""
-    facts = synthetic_facts(children=children, seed=seed, as_of=AS_OF)
-    schools = {s.id: s for s in facts.schools}
-    plan, national = PlanPolicy(), NationalPolicy()
-    school_docs = []
-    for s in facts.schools:
-        doc = unstructure(s)
-        doc["id"] = prefix + s.id
-        school_docs.append((prefix + s.id, doc))
-    kinds: dict[str, list[tuple[str, dict[str, Any]]]] = {
-        "child": [],
-        "timeline": [],
-        "national": [],
-    }
-    for child in facts.children:
-        key = prefix + child.id
-        doc = unstructure(child)
-        doc["id"] = key
-        for e in doc["enrolments"]:
-            e["school_id"] = prefix + e["school_id"]
-        kinds["child"].append((key, doc))
-        for kind, policy in (("timeline", plan), ("national", national)):
-            tl = unstructure(policy.timeline(child, schools))
-            tl["child_id"] = key
-            kinds[kind].append((key, tl))
-    return school_docs, kinds
-
-
-def _records(
-    child_keys: list[str], per_child: int, rng: random.Random
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Duty records spread over the school year (owner, duty kind, date)."""
-    span = (AS_OF - YEAR_START).days
-    n = 0
-    for key in child_keys:
-        for _ in range(per_child):
-            n += 1
-            day = YEAR_START + timedelta(days=rng.randrange(span))
-            yield (
-                f"R{n:09d}",
-                {
-                    "kind": rng.choice(DUTIES),
-                    "child_id": key,
-                    "staff_id": f"T{rng.randrange(400):04d}",
-                    "on": day.isoformat(),
-                    "place": "學校",
-                    "method": rng.choice(("面談", "電話", "視頻")),
-                    "notes": "了解學習和生活情況，鼓勵按時完成作業。",
-                },
-            )
-
-
-def _windows() -> dict[str, list[tuple[date, date]]]:
-    weeks = [
-        (YEAR_START + timedelta(weeks=i), YEAR_START + timedelta(weeks=i + 1)) for i in range(52)
-    ]
-    months = [(date(2025 + (m + 8) // 12, (m + 8) % 12 + 1, 1)) for m in range(13)]
-    monthly = list(itertools.pairwise(months))
-    semesters = [(date(2025, 9, 1), date(2026, 2, 15)), (date(2026, 2, 15), date(2026, 9, 1))]
-    return {
-        "talk": weeks,
-        "family_contact": monthly,
-        "home_visit": monthly,
-        "study_plan": semesters,
-        "safety_education": semesters,
-    }
+    assert result is not None
+    return statistics.median(times), result
 
 
 # ---------------------------------------------------------------------------------------------
-# Hand-written SQL over the same tables (the baseline).
+# Documents, laid out as leftbehind.County writes them.
+
+
+def _prefixer(prefix: str) -> Callable[[str, Document], Document]:
+    """Prefix every id a document holds (a province holds counties whose ids would clash)."""
+
+    def p(value: Any) -> Any:
+        return prefix + value if isinstance(value, str) else value
+
+    def fix(kind: str, doc: Document) -> Document:
+        if not prefix:
+            return doc
+        for name in ("id", "child_id", "staff_id", "school_id", "guide_staff_id"):
+            if name in doc:
+                doc[name] = p(doc[name])
+        enrolments, members = doc.get("enrolments"), doc.get("child_ids")
+        if kind == "child" and isinstance(enrolments, list):
+            for e in enrolments:
+                assert isinstance(e, dict)
+                e["school_id"] = p(e["school_id"])
+        if kind == "group" and isinstance(members, list):
+            doc["child_ids"] = [p(c) for c in members]
+        return doc
+
+    return fix
+
+
+def _documents(data: SyntheticCounty, prefix: str = "") -> Docs:
+    """Per kind, the (key, document) pairs a county handle would store for ``data``."""
+    fix = _prefixer(prefix)
+    schools = {s.id: s for s in data.facts.schools}
+    plan, national = PlanPolicy(), NationalPolicy()
+    out: Docs = {k: [] for k in ("school", "child", "timeline", "national", "staff")}
+    for s in data.facts.schools:
+        out["school"].append((prefix + s.id, fix("school", unstructure(s))))
+    for c in data.facts.children:
+        key = prefix + c.id
+        out["child"].append((key, fix("child", unstructure(c))))
+        out["timeline"].append((key, fix("timeline", unstructure(plan.timeline(c, schools)))))
+        out["national"].append((key, fix("national", unstructure(national.timeline(c, schools)))))
+    for kind, items in (("staff", data.staff), ("assignment", data.assignments)):
+        out[kind] = [(prefix + x.id, fix(kind, unstructure(x))) for x in items]
+    out["group"] = [(prefix + g.id, fix("group", unstructure(g))) for g in data.groups]
+    return out
+
+
+def _records(data: SyntheticCounty, prefix: str = "") -> Iterator[list[tuple[str, Document]]]:
+    """The county's records in units of :data:`RECORD_UNIT`."""
+    fix = _prefixer(prefix)
+    for i in range(0, len(data.records), RECORD_UNIT):
+        yield [
+            (prefix + r.id, fix("record", unstructure(r)))
+            for r in data.records[i : i + RECORD_UNIT]
+        ]
+
+
+def _write(
+    store: SQLStore, docs: Docs, data: SyntheticCounty, prefix: str = ""
+) -> tuple[float, float]:
+    """Write a county: its documents in one unit of work, its records in units; the seconds
+    each took (records turned into documents outside the timing)."""
+    t = time.perf_counter()
+    with store.unit_of_work() as uow:
+        for kind, items in docs.items():
+            uow.put_many(kind, items)
+        uow.commit()
+    took_docs = time.perf_counter() - t
+    took_records = 0.0
+    for unit in _records(data, prefix):
+        t = time.perf_counter()
+        with store.unit_of_work() as uow:
+            uow.put_many("record", unit)
+            uow.commit()
+        took_records += time.perf_counter() - t
+    return took_docs, took_records
+
+
+# ---------------------------------------------------------------------------------------------
+# Hand-written SQL over the same tables (the baselines), as a county's DBA would write it.
 
 _RANK = " ".join(f"WHEN '{c.value}' THEN {i}" for i, c in enumerate(PRIMARY_ORDER))
 
@@ -156,96 +181,184 @@ def _raw_columns(db: sqlite3.Connection, on: date) -> list[list[Any]]:
     return [enrolled, served, categories, national]
 
 
+def _values(rows: Sequence[tuple[object, ...]]) -> tuple[str, list[object]]:
+    width = len(rows[0])
+    one = "(" + ", ".join("?" for _ in range(width)) + ")"
+    return ", ".join(one for _ in rows), [x for row in rows for x in row]
+
+
+#: How a hand-written duty query tells whether an occurrence was done: ``lookup`` looks for a
+#: record of one of its owners inside its window (an index search per occurrence); ``join`` puts
+#: every record in its window first (one pass over the records) and joins the occurrences to them.
+_DONE = {
+    "lookup": (
+        " occ AS (SELECT o.child, o.duty, o.we, max(EXISTS (SELECT 1 FROM lb_record x"
+        "   WHERE x.duty = o.duty AND x.child = o.child AND x.owner = o.staff"
+        "   AND x.day >= o.ws AND x.day < o.we AND x.day <= ?)) AS done"
+        "  FROM owed o GROUP BY o.child, o.duty, o.ws, o.we, o.owner)"
+    ),
+    "join": (
+        " recorded AS (SELECT DISTINCT x.child, x.duty, x.owner AS staff, w.ws"
+        "  FROM lb_record x JOIN (SELECT DISTINCT duty, ws, we FROM w) w"
+        "   ON w.duty = x.duty AND x.day >= w.ws AND x.day < w.we"
+        "  WHERE x.day <= ?),"
+        " occ AS (SELECT o.child, o.duty, o.we, max(k.ws IS NOT NULL) AS done"
+        "  FROM owed o LEFT JOIN recorded k ON k.child = o.child AND k.duty = o.duty"
+        "   AND k.staff = o.staff AND k.ws = o.ws"
+        "  GROUP BY o.child, o.duty, o.ws, o.we, o.owner)"
+    ),
+}
+
+
 def _raw_duties(
-    db: sqlite3.Connection, windows: dict[str, list[tuple[date, date]]], on: date
+    db: sqlite3.Connection, plan: DutyPlan, on: date, per_child: bool, shape: str = "lookup"
 ) -> list[Any]:
+    """The duty rule in one statement: a child's served days meet an owner's days (``holds``);
+    those meet a run of school days of a window (``owed``: one occurrence per child and window,
+    or per owner too); a record of one of its owners inside the window makes it done (see
+    :data:`_DONE` for the two ways). Per (child, kind), or per kind."""
     d = on.toordinal()
-    rows = [
-        (duty, s.toordinal(), e.toordinal())
-        for duty, spans in windows.items()
-        for s, e in spans
-        if s <= on
-    ]
-    values = ",".join("(?, ?, ?)" for _ in rows)
-    params = [x for row in rows for x in row]
+    windows = [w for w in plan.windows if w[1] <= d and w[3] < w[4]]
+    roles = [(r.code, role, int(r.per_owner)) for r in plan.rules for role in sorted(r.roles)]
+    w_values, w_params = _values(windows)
+    r_values, r_params = _values(roles)
+    head = "child, duty" if per_child else "duty"
     return db.execute(
-        f"WITH w(duty, s, e) AS (VALUES {values}),"  # noqa: S608 (placeholders only)
-        " due AS (SELECT DISTINCT w.duty, w.s, w.e, sp.key FROM w JOIN lb_span sp"
-        "  ON sp.kind = 'timeline' AND sp.start_day < w.e AND sp.end_day > w.s),"
-        " hit AS (SELECT due.*, EXISTS (SELECT 1 FROM lb_record r WHERE r.duty = due.duty"
-        "  AND r.child = due.key AND r.day >= due.s AND r.day < due.e AND r.day <= ?) AS done"
-        "  FROM due)"
-        " SELECT duty, count(*), sum(done), sum(CASE WHEN e <= ? AND NOT done THEN 1 ELSE 0 END)"
-        " FROM hit GROUP BY duty",
-        [*params, d, d],
+        f"WITH w(duty, ws, we, rs, re) AS (VALUES {w_values}),"  # noqa: S608 (placeholders)
+        f" r(duty, role, per_owner) AS (VALUES {r_values}),"
+        " holds AS (SELECT s.key AS child, a.staff, r.duty, r.per_owner,"
+        "   max(s.start_day, a.start_day) AS s, min(s.end_day, a.end_day) AS e"
+        "  FROM lb_span s JOIN lb_assignment a ON a.child = s.key"
+        "   AND a.start_day < s.end_day AND a.end_day > s.start_day AND a.start_day < a.end_day"
+        "  JOIN r ON r.role = a.role"
+        "  WHERE s.kind = 'timeline' AND s.start_day < s.end_day),"
+        " owed AS (SELECT DISTINCT h.child, h.duty, w.ws, w.we, h.staff,"
+        "   CASE WHEN h.per_owner THEN h.staff ELSE '' END AS owner"
+        "  FROM holds h JOIN w ON w.duty = h.duty AND w.rs < h.e AND w.re > h.s),"
+        f"{_DONE[shape]}"
+        f" SELECT {head}, count(*), sum(done), sum(we <= ? AND NOT done) FROM occ"
+        f" GROUP BY {head} ORDER BY {head}",
+        [*w_params, *r_params, d, d],
     ).fetchall()
 
 
 # ---------------------------------------------------------------------------------------------
+# The county on SQLite.
 
 
-def county(children: int, per_child: int, folder: Path) -> None:
-    url = f"sqlite:///{folder}/county.db"
-    schools, kinds = _county_docs(children, seed=2026)
-    store = SQLStore(url)
+def _check_duties(store: SQLStore, db: sqlite3.Connection, data: SyntheticCounty) -> float:
+    """Assert that the pushdown, the hand-written SQL and the DutyBook agree; the book's time."""
+    plan = duty_plan(data.calendar, DEFAULT_KINDS, data.period)
     t = time.perf_counter()
-    with store.unit_of_work() as uow:
-        uow.put_many("school", schools)
-        for kind, docs in kinds.items():
-            uow.put_many(kind, docs)
-        uow.commit()
+    schools = {s.id: s for s in data.facts.schools}
+    policy = PlanPolicy()
+    timelines = {c.id: policy.timeline(c, schools) for c in data.facts.children}
+    every = (*data.assignments, *(a for g in data.groups for a in g.assignments()))
+    book = DutyBook(data.calendar, DEFAULT_KINDS, timelines, every, data.records)
+    by_kind = book.compliance(data.period, AS_OF).by_kind
     took = time.perf_counter() - t
-    n_docs = len(schools) + sum(len(v) for v in kinds.values())
+    want = {k: (c.due, c.done, c.overdue) for k, c in by_kind.items() if c.due}
+    counts = store.duty_counts(plan, AS_OF)
+    got = {k: (c.due, c.done, c.overdue) for k, c in counts.items() if c.due}
+    assert got == want, f"duty_counts {got} != DutyBook {want}"
+    tallies = [
+        (t.child_id, t.kind, t.due, t.done, t.overdue) for t in store.duty_tallies(plan, AS_OF)
+    ]
+    for shape in _DONE:
+        raw = {
+            k: (n, done, late) for k, n, done, late in _raw_duties(db, plan, AS_OF, False, shape)
+        }
+        assert raw == want, f"hand-written SQL ({shape}) {raw} != DutyBook {want}"
+        assert tallies == [tuple(r) for r in _raw_duties(db, plan, AS_OF, True, shape)]
+    return took
+
+
+def county(children: int, folder: Path) -> None:
+    data = synthetic_county(children=children, as_of=AS_OF)
+    docs = _documents(data)
+    path = folder / "county.db"
+    store = SQLStore(f"sqlite:///{path}")
+    took_docs, took_records = _write(store, docs, data)
+    n_docs = sum(len(v) for v in docs.values())
+    n_records = len(data.records)
+    served = len({a.child_id for a in data.assignments})
     print(
-        f"sql.county.import: {children / took:,.0f} children/s "
-        f"({n_docs:,} documents in {took:.2f} s, one unit of work, SQLite)"
+        f"sql.county.import: {children / took_docs:,.0f} children/s ({n_docs:,} documents: "
+        f"children, two timelines each, staff, assignments, groups; one unit of work, SQLite)"
     )
-    rng = random.Random(7)
-    keys = [k for k, _ in kinds["child"]]
-    del kinds
+    print(
+        f"sql.county.records: {n_records / took_records:,.0f} records/s ({n_records:,} records, "
+        f"{n_records / children:.1f} a child, {n_records / served:.0f} a served child; "
+        f"units of {RECORD_UNIT:,})"
+    )
+    del docs
     gc.collect()
-    t = time.perf_counter()
-    records = _records(keys, per_child, rng)
-    written = 0
-    while True:
-        batch = [r for _, r in zip(range(200_000), records, strict=False)]
-        if not batch:
-            break
-        with store.unit_of_work() as uow:
-            uow.put_many("record", batch)
-            uow.commit()
-        written += len(batch)
-    took = time.perf_counter() - t
-    print(
-        f"sql.county.records: {written / took:,.0f} records/s "
-        f"({written:,} records in units of 200,000, SQLite)"
-    )
-    db = sqlite3.connect(f"{folder}/county.db", isolation_level=None)
+    db = sqlite3.connect(path, isolation_level=None)
     db.execute("ANALYZE")
     store.close()
-    store = SQLStore(url)
+    store = SQLStore(f"sqlite:///{path}")
+    repeats = 5 if children >= 10_000 else 3
+
     cols = store.school_columns(AS_OF)
-    served = sum(c["served"] for c in cols.values())
-    ours = _median(lambda: store.school_columns(AS_OF))
-    raw = _median(lambda: _raw_columns(db, AS_OF))
+    raw_cols = _raw_columns(db, AS_OF)
+    assert sum(c["enrolled"] for c in cols.values()) == sum(n for _, n in raw_cols[0])
+    assert sum(c["served"] for c in cols.values()) == sum(r[-1] for r in raw_cols[1])
+    ours, _ = _median(lambda: store.school_columns(AS_OF), repeats)
+    raw, _ = _median(lambda: _raw_columns(db, AS_OF), repeats)
+    n_served = sum(c["served"] for c in cols.values())
     print(
         f"sql.county.ledger: {ours * 1000:,.1f} ms for the school columns of {len(cols)} schools, "
-        f"{served:,} served of {children:,} ({ours / raw:.2f}x the hand-written GROUP BY, "
+        f"{n_served:,} served of {children:,} ({ours / raw:.2f}x the hand-written GROUP BY, "
         f"{raw * 1000:,.1f} ms)"
     )
-    windows = _windows()
-    counts = store.duty_counts(windows, AS_OF)
-    ours = _median(lambda: store.duty_counts(windows, AS_OF), 3)
-    raw = _median(lambda: _raw_duties(db, windows, AS_OF), 3)
-    due = sum(c.due for c in counts.values())
+
+    book_s = _check_duties(store, db, data)
+    plan = duty_plan(data.calendar, DEFAULT_KINDS, data.period)
+    ours, tallies = _median(lambda: store.duty_tallies(plan, AS_OF), repeats)
+    raw, _ = _median(lambda: _raw_duties(db, plan, AS_OF, True), repeats)
+    joined, _ = _median(lambda: _raw_duties(db, plan, AS_OF, True, "join"), 3)
+    due = sum(t.due for t in tallies)
     print(
-        f"sql.county.duties: {ours * 1000:,.1f} ms for {due:,} due occurrences over "
-        f"{written:,} records ({ours / raw:.2f}x the hand-written SQL, {raw * 1000:,.1f} ms)"
+        f"sql.county.duties: duty_tallies {ours * 1000:,.0f} ms for {len(tallies):,} "
+        f"(child, kind) rows, {due:,} occurrences due over {n_records:,} records "
+        f"({ours / raw:.2f}x the hand-written SQL, {raw * 1000:,.0f} ms, a record looked up per "
+        f"occurrence; {ours / joined:.2f}x, {joined * 1000:,.0f} ms, records joined to windows; "
+        f"all equal)"
+    )
+    ours, _ = _median(lambda: store.duty_counts(plan, AS_OF), repeats)
+    raw, _ = _median(lambda: _raw_duties(db, plan, AS_OF, False), repeats)
+    print(
+        f"sql.county.duty_counts: {ours * 1000:,.0f} ms per kind ({ours / raw:.2f}x the "
+        f"hand-written SQL, {raw * 1000:,.0f} ms; equal to the DutyBook's compliance, which "
+        f"takes {book_s * 1000:,.0f} ms in memory with the facts loaded)"
     )
     size = sum(p.stat().st_size for p in folder.glob("county.db*"))
     print(f"sql.county.size: {size / 2**20:,.0f} MiB on disk for {children:,} children")
     db.close()
     store.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The province on PostgreSQL.
+
+
+def _county_data(k: int, children: int) -> tuple[SyntheticCounty, Docs, str]:
+    prefix = f"K{k:02d}"
+    data = synthetic_county(seed=k, children=children, as_of=AS_OF)
+    return data, _documents(data, prefix), prefix
+
+
+def _peak(fn: Callable[[], T]) -> tuple[float, float, T]:
+    """Seconds and peak traced memory (MiB above what was held before) of ``fn()``."""
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    t = time.perf_counter()
+    result = fn()
+    took = time.perf_counter() - t
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return took, peak / 2**20, result
 
 
 def province(counties: int, per_county: int, folder: Path) -> None:
@@ -256,38 +369,56 @@ def province(counties: int, per_county: int, folder: Path) -> None:
         server = pgserver.get_server(folder / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
         store = SQLStore(server.get_uri())
+        # County 0 with tracemalloc on: the peak memory of writing one county, not timed.
+        data, docs, prefix = _county_data(0, per_county)
+        gc.collect()
         tracemalloc.start()
-        took = 0.0
-        for k in range(counties):
-            schools, kinds = _county_docs(per_county, seed=k, prefix=f"K{k:02d}")
-            t = time.perf_counter()
-            with store.unit_of_work() as uow:
-                uow.put_many("school", schools)
-                for kind, docs in kinds.items():
-                    uow.put_many(kind, docs)
-                uow.commit()
-            took += time.perf_counter() - t
-            del schools, kinds
-        peak = tracemalloc.get_traced_memory()[1]
+        held = tracemalloc.get_traced_memory()[0]
+        _write(store, docs, data, prefix)
+        peak = (tracemalloc.get_traced_memory()[1] - held) / 2**20
         tracemalloc.stop()
+        plan = duty_plan(data.calendar, DEFAULT_KINDS, data.period)
+        n_records = len(data.records)
+        del data, docs
+        took_docs = took_records = 0.0
+        timed_records = 0
+        for k in range(1, counties):
+            data, docs, prefix = _county_data(k, per_county)
+            gc.collect()
+            d, r = _write(store, docs, data, prefix)
+            took_docs, took_records = took_docs + d, took_records + r
+            n_records += len(data.records)
+            timed_records += len(data.records)
+            del data, docs
         total = counties * per_county
+        timed = (counties - 1) * per_county
         print(
-            f"sql.province.import: {total / took:,.0f} children/s ({total:,} children and their "
-            f"two timelines, a county per unit of work, PostgreSQL; peak "
-            f"{peak / 2**20:,.0f} MiB for one county in flight)"
+            f"sql.province.import: {timed / took_docs:,.0f} children/s and "
+            f"{timed_records / took_records:,.0f} records/s "
+            f"(counties of {per_county:,}, a county's documents per unit of work, records in "
+            f"units of {RECORD_UNIT:,}, PostgreSQL; {total:,} children, {n_records:,} records in "
+            f"all; peak {peak:,.0f} MiB of Python memory writing one county, above its "
+            f"documents)"
         )
+        t = time.perf_counter()
         with store.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-        store.school_columns(AS_OF)
-        tracemalloc.start()
-        ours = _median(lambda: store.school_columns(AS_OF), 3)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        cols = store.school_columns(AS_OF)
+        analyze = time.perf_counter() - t
+        store.close()
+        store = SQLStore(server.get_uri())
+        took, peak, cols = _peak(lambda: store.school_columns(AS_OF))
         served = sum(c["served"] for c in cols.values())
+        enrolled = sum(c["enrolled"] for c in cols.values())
         print(
-            f"sql.province.ledger: {ours:,.2f} s for the school columns of {len(cols):,} schools, "
-            f"{served:,} served of {total:,} (peak {peak / 2**20:,.1f} MiB: counts only)"
+            f"sql.province.ledger: {took:,.2f} s for the school columns of {len(cols):,} schools, "
+            f"{served:,} served of {enrolled:,} enrolled (peak {peak:,.1f} MiB: counts only; "
+            f"ANALYZE took {analyze:,.1f} s)"
+        )
+        took, peak, counts = _peak(lambda: store.duty_counts(plan, AS_OF))
+        print(
+            f"sql.province.duties: {took:,.2f} s for the duty counts per kind, "
+            f"{sum(c.due for c in counts.values()):,} occurrences due over {n_records:,} records "
+            f"(peak {peak:,.1f} MiB)"
         )
         store.close()
     finally:
@@ -296,15 +427,18 @@ def province(counties: int, per_county: int, folder: Path) -> None:
             server.cleanup()
 
 
+def _sizes(quick: bool, env: Mapping[str, str]) -> tuple[int, int, int]:
+    if quick:
+        return 1_500, 3, 1_000
+    return 20_000, int(env.get("LEFTBEHIND_BENCH_COUNTIES", "25")), 20_000
+
+
 def main(quick: bool = False) -> None:
+    children, counties, per_county = _sizes(quick, os.environ)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        if quick:
-            county(2_000, 10, folder)
-            province(4, 1_000, folder)
-        else:
-            county(20_000, 100, folder)
-            province(25, 20_000, folder)
+        county(children, folder)
+        province(counties, per_county, folder)
 
 
 if __name__ == "__main__":
