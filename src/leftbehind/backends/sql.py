@@ -247,9 +247,12 @@ def _postgresql_engine(url: URL, timeout: float, schema: str | None) -> Engine:
     if schema is not None:
         options += f" -c search_path={schema}"
     try:
+        # prepare_threshold=None: psycopg never prepares, so PostgreSQL plans each statement
+        # with its values. A generic plan cached on a pooled connection while a table was
+        # small (a new store's first units) would otherwise be reused for a county's import.
         return create_engine(
             url,
-            connect_args={"options": options},
+            connect_args={"options": options, "prepare_threshold": None},
             pool_pre_ping=True,
             hide_parameters=True,
             json_serializer=_dumps,
@@ -377,14 +380,25 @@ def _insert_sql(dialect: str, table: Table, upsert: bool) -> str:
 
 
 def _delete_sql(dialect: str, table: Table, by_kind: bool) -> str:
-    """``DELETE`` of the rows of some keys (and, ``by_kind``, of one kind)."""
+    """``DELETE`` of the rows of some keys (and, ``by_kind``, of one kind).
+
+    On PostgreSQL the keys are a join with ``unnest`` of an array, not ``key = ANY(array)``:
+    once psycopg prepares the statement, a generic plan over a table whose statistics are not
+    yet gathered (a first import) would scan the table and compare each row with every key.
+    """
     at = (dialect, table.name, "delete-kind" if by_kind else "delete")
     sql = _SQL_CACHE.get(at)
     if sql is None:
-        where = '"key" = ANY(%s::text[])' if dialect == "postgresql" else '"key" = ?'
-        if by_kind:
-            where += ' AND "kind" = ' + ("%s" if dialect == "postgresql" else "?")
-        sql = _SQL_CACHE[at] = f'DELETE FROM "{table.name}" WHERE {where}'  # noqa: S608
+        if dialect == "postgresql":
+            sql = f'DELETE FROM "{table.name}" t USING unnest(%b::text[]) AS k("key")'  # noqa: S608
+            sql += ' WHERE t."key" = k."key"'
+            if by_kind:
+                sql += ' AND t."kind" = %s'
+        else:
+            sql = f'DELETE FROM "{table.name}" WHERE "key" = ?'  # noqa: S608
+            if by_kind:
+                sql += ' AND "kind" = ?'
+        _SQL_CACHE[at] = sql
     return sql
 
 
