@@ -49,6 +49,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, Final
 
@@ -127,7 +128,7 @@ DEFAULT_TIMEOUT: Final = 10.0
 
 _PAGE = 2000  # documents per page of a scan; each page is its own short read
 _CHUNK = 500  # keys per IN (...) list
-_WRITE_PAGE = 5000  # rows per INSERT or DELETE statement on PostgreSQL (one array per column)
+_WRITE_PAGE = 5000  # rows per bulk INSERT or DELETE (PostgreSQL: one array per column)
 _UPGRADE_LOCK = 0x6C62_7363  # pg_advisory_xact_lock key held while a schema is upgraded
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -319,16 +320,13 @@ def _fill_projection(conn: Connection, layout: Layout, only: Table) -> None:
     """Insert the rows of one projection table from the documents that feed it."""
     names = _columns(only)
     for kind, table in projected_kinds(layout).items():
-        if table is not only:
-            continue
-        batch: list[tuple[Any, ...]] = []
-        for key, doc in _pages(conn, kind):
-            batch.extend(_row(row, names) for row in projections(layout, kind, key, doc))
-            if len(batch) >= _PAGE:
-                _insert_rows(conn, table, batch)
-                batch = []
-        if batch:
-            _insert_rows(conn, table, batch)
+        if table is only:
+            rows = (
+                _row(row, names)
+                for key, doc in _pages(conn, kind)
+                for row in projections(layout, kind, key, doc)
+            )
+            _insert_rows(conn, table, rows)
 
 
 # Writes in bulk, as driver SQL: the rows go to the driver as tuples, without SQLAlchemy's
@@ -402,33 +400,37 @@ def _delete_sql(dialect: str, table: Table, by_kind: bool) -> str:
     return sql
 
 
+def _batches(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """``rows`` a page of :data:`_WRITE_PAGE` at a time (only one page is ever made at once)."""
+    it = iter(rows)
+    while page := list(islice(it, _WRITE_PAGE)):
+        yield page
+
+
 def _insert_rows(
-    conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]], *, upsert: bool = False
+    conn: Connection, table: Table, rows: Iterable[tuple[Any, ...]], *, upsert: bool = False
 ) -> None:
-    """Insert ``rows`` (tuples in the table's column order) in bulk; see above."""
+    """Insert ``rows`` (tuples in the table's column order), a page per statement (PostgreSQL)
+    or per ``executemany`` (SQLite); see above."""
     dialect = conn.dialect.name
     sql = _insert_sql(dialect, table, upsert)
-    if dialect != "postgresql":
-        conn.exec_driver_sql(sql, list(rows))
-        return
-    for i in range(0, len(rows), _WRITE_PAGE):
-        page = rows[i : i + _WRITE_PAGE]
-        conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*page, strict=True)))
+    for page in _batches(rows):
+        if dialect == "postgresql":
+            conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*page, strict=True)))
+        else:
+            conn.exec_driver_sql(sql, page)
 
 
 def _delete_keys(conn: Connection, table: Table, keys: Sequence[str], kind: str | None) -> None:
     """Delete the rows of ``keys`` (of ``kind`` only, unless ``None``) from ``table``."""
-    if not keys:
-        return
     dialect = conn.dialect.name
     sql = _delete_sql(dialect, table, kind is not None)
-    if dialect != "postgresql":
-        rows = [(k,) for k in keys] if kind is None else [(k, kind) for k in keys]
-        conn.exec_driver_sql(sql, rows)
-        return
-    for i in range(0, len(keys), _WRITE_PAGE):
-        page = list(keys[i : i + _WRITE_PAGE])
-        conn.exec_driver_sql(sql, (page,) if kind is None else (page, kind))
+    for page in _batches((k,) for k in keys):
+        if dialect == "postgresql":
+            column = [k for (k,) in page]
+            conn.exec_driver_sql(sql, (column,) if kind is None else (column, kind))
+        else:
+            conn.exec_driver_sql(sql, page if kind is None else [(k, kind) for (k,) in page])
 
 
 def _page(conn: Connection, kind: str, last: str | None) -> Sequence[Any]:
@@ -668,20 +670,19 @@ class SQLStore(BaseStore):
             return
         _delete_keys(conn, table, keys, kind if table in KIND_KEYED else None)
         names = _columns(table)
-        rows = [
+        rows = (
             _row(row, names)
             for key, doc in (*fresh, *puts)
             for row in projections(self.layout, kind, key, doc)
-        ]
-        if rows:
-            _insert_rows(conn, table, rows)
+        )
+        _insert_rows(conn, table, rows)
 
     def _insert_many(
         self, conn: Connection, kind: str, docs: Sequence[tuple[str, Document]], *, upsert: bool
     ) -> None:
         """Write documents of ``kind``: replacing any row of the same key on ``upsert``, else
         a plain ``INSERT`` (a row that exists makes an :class:`IntegrityError`)."""
-        rows = [(kind, key, _dumps(doc)) for key, doc in docs]
+        rows = ((kind, key, _dumps(doc)) for key, doc in docs)
         _insert_rows(conn, document, rows, upsert=upsert)
 
     def _close(self) -> None:
