@@ -71,7 +71,7 @@ from leftbehind.domain.phases import ledger_deadline
 from leftbehind.domain.profile import profile_completeness
 from leftbehind.errors import UnknownNameError
 from leftbehind.plugins import Plugins
-from leftbehind.store import LEDGER_PUSHDOWN, DutyTally, LedgerPushdown, Store, UnitOfWork
+from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown, Store, UnitOfWork
 
 __all__ = [
     "AUDIT",
@@ -1311,7 +1311,7 @@ class County:
         if pushed is not None:
             plan_of = functools.partial(duty_plan, book.calendar, tuple(book.kinds.values()))
 
-            def duties(span: Interval, as_of: date) -> Sequence[DutyTally]:
+            def duties(span: Interval, as_of: date) -> Sequence[ledger.DutyCount]:
                 return pushed.duty_tallies(plan_of(span), as_of)
 
         policy = self.policy

@@ -50,6 +50,7 @@ from leftbehind.errors import ConflictError, InvalidDocumentError, StoreClosedEr
 
 if TYPE_CHECKING:
     from leftbehind.domain.duties import DutyPlan
+    from leftbehind.domain.ledger_facts import DutyCount
 
 __all__ = [
     "DURABLE",
@@ -60,7 +61,6 @@ __all__ = [
     "BaseStore",
     "Changes",
     "Document",
-    "DutyTally",
     "JSONScalar",
     "LedgerPushdown",
     "Store",
@@ -193,29 +193,6 @@ class Store(Protocol):
 # Validation and copies.
 
 
-class DutyTally(Protocol):
-    """How one duty kind stands for one child: occurrences due, done and overdue (a
-    :class:`leftbehind.domain.ledger.DutyCount`; ``owner_id`` may be ``""``, all owners)."""
-
-    @property
-    def child_id(self) -> str: ...
-
-    @property
-    def kind(self) -> str: ...
-
-    @property
-    def owner_id(self) -> str: ...
-
-    @property
-    def due(self) -> int: ...
-
-    @property
-    def done(self) -> int: ...
-
-    @property
-    def overdue(self) -> int: ...
-
-
 @runtime_checkable
 class LedgerPushdown(Protocol):
     """What a store advertising :data:`LEDGER_PUSHDOWN` offers the county handle.
@@ -227,7 +204,7 @@ class LedgerPushdown(Protocol):
     and school tables then never load the records.
     """
 
-    def duty_tallies(self, plan: DutyPlan, as_of: date) -> Sequence[DutyTally]:
+    def duty_tallies(self, plan: DutyPlan, as_of: date) -> Sequence[DutyCount]:
         """Per child and duty kind: due, done and overdue on ``as_of`` (rows with due > 0)."""
         ...
 
