@@ -49,8 +49,8 @@ from attrs import frozen
 from leftbehind.errors import ConflictError, InvalidDocumentError, StoreClosedError
 
 if TYPE_CHECKING:
+    from leftbehind.domain import ledger_facts
     from leftbehind.domain.duties import DutyPlan
-    from leftbehind.domain.ledger_facts import DutyCount
 
 __all__ = [
     "DURABLE",
@@ -204,7 +204,7 @@ class LedgerPushdown(Protocol):
     and school tables then never load the records.
     """
 
-    def duty_tallies(self, plan: DutyPlan, as_of: date) -> Sequence[DutyCount]:
+    def duty_tallies(self, plan: DutyPlan, as_of: date) -> Sequence[ledger_facts.DutyCount]:
         """Per child and duty kind: due, done and overdue on ``as_of`` (rows with due > 0)."""
         ...
 
