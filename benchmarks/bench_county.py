@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import leftbehind
-from leftbehind.county import default_period
 from leftbehind.domain import ledger
+from leftbehind.service import default_period
 from leftbehind.testing.synthetic import SyntheticCounty, domain_ledger_facts, synthetic_county
 
 T = TypeVar("T")

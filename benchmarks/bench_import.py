@@ -24,7 +24,7 @@ import attrs
 
 import leftbehind
 from leftbehind.access import Actor
-from leftbehind.io.roster import export_roster, import_roster, read_roster
+from leftbehind.io.roster import read_roster
 from leftbehind.testing.synthetic import SyntheticFacts, synthetic_facts
 
 SYSTEM = Actor.system("benchmark")
@@ -57,7 +57,7 @@ def _bare_read(path: Path) -> int:
 def _import_into(facts: SyntheticFacts, path: Path, url: str, *, dry_run: bool) -> None:
     with leftbehind.open(url, today=lambda: AS_OF, actor=SYSTEM) as county:
         county.put_schools(facts.schools)
-        report = import_roster(county, path, dry_run=dry_run)
+        report = county.import_roster(path, dry_run=dry_run)
         assert report.ok
         assert report.created == len(facts.children)
 
@@ -84,7 +84,7 @@ def main(quick: bool = False) -> None:
         with leftbehind.open("memory://", today=lambda: AS_OF, actor=SYSTEM) as county:
             county.put_schools(facts.schools)
             county.put_children(facts.children)
-            export_roster(county, path, unmasked=True)
+            county.export_roster(path, unmasked=True)
         size = path.stat().st_size / 1e6
         bare = _median(lambda: _bare_read(path), repeats)
         shape = f"{n:,} rows, {size:.1f} MB, {bare:.2f} s"

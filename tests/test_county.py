@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 import leftbehind
 from leftbehind.access import Actor
-from leftbehind.county import NotFoundError
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
 from leftbehind.domain.errors import ValidationError
 from leftbehind.sample import sample_county
+from leftbehind.service import NotFoundError
 from leftbehind.testing.synthetic import synthetic_facts
 
 SYSTEM = Actor.system("tests")

@@ -11,13 +11,14 @@ from tests.postgres import new_schema, with_schema
 
 import leftbehind
 from leftbehind.access import Actor
-from leftbehind.county import County, default_period
 from leftbehind.domain import ledger
 from leftbehind.domain.duties import Record, Status
 from leftbehind.domain.errors import ValidationError
 from leftbehind.domain.model import Child, Parent
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.sample import sample_county
+from leftbehind.service import County, default_period
+from leftbehind.service.repository import Snapshot
 from leftbehind.store import LEDGER_PUSHDOWN
 from leftbehind.testing.synthetic import SyntheticCounty, domain_ledger_facts, synthetic_county
 
@@ -70,7 +71,7 @@ def test_a_term_in_a_store_gives_the_ledgers_of_the_domain(
             def no_records(*args: object, **kwargs: object) -> None:
                 raise AssertionError("records loaded")
 
-            monkeypatch.setattr(county, "_all_records", no_records)
+            monkeypatch.setattr(Snapshot, "records", no_records)
         table = county.county_table(AS_OF)
         assert (
             table.to_json() == ledger.county_table(expected, as_of=AS_OF, period=period).to_json()

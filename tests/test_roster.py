@@ -18,7 +18,6 @@ from tests import strategies
 
 import leftbehind
 from leftbehind.access import Actor
-from leftbehind.county import County
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -34,13 +33,12 @@ from leftbehind.io.roster import (
     HOME_VISIT_COLUMNS,
     ROSTER_COLUMNS,
     TALK_COLUMNS,
-    export_roster,
-    import_roster,
     read_roster,
     roster_facts,
     write_template,
 )
 from leftbehind.io.roster_columns import COLUMNS_BY_KEY
+from leftbehind.service import County
 from leftbehind.testing.synthetic import resident_id, synthetic_facts
 
 SYSTEM = Actor.system("tests")
@@ -134,11 +132,11 @@ def test_a_synthetic_county_exported_and_imported_gives_the_same_facts(
     with leftbehind.open("memory://", today=lambda: facts.as_of, actor=SYSTEM) as source:
         source.put_schools(facts.schools)
         source.put_children(facts.children)
-        assert export_roster(source, path, unmasked=True) == 300
+        assert source.export_roster(path, unmasked=True) == 300
     store = tmp_path / "county.json"
     with leftbehind.open(store, today=lambda: facts.as_of, actor=SYSTEM) as target:
         target.put_schools(facts.schools)
-        report = import_roster(target, path)
+        report = target.import_roster(path)
         assert report.ok, report.issues[:3]
         assert (report.created, report.updated, report.unchanged, report.rejected) == (300, 0, 0, 0)
         assert report.written
@@ -149,7 +147,7 @@ def test_a_synthetic_county_exported_and_imported_gives_the_same_facts(
     assert len(carried_all) > 150  # most children have no earlier history
     # The same file again changes nothing.
     with leftbehind.open(store, today=lambda: facts.as_of, actor=SYSTEM) as target:
-        again = import_roster(target, path)
+        again = target.import_roster(path)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 300)
     assert not again.written
 
@@ -160,8 +158,8 @@ def test_a_full_history_survives_reimport_of_its_own_export(tmp_path: Path) -> N
     with leftbehind.open("memory://", today=lambda: facts.as_of, actor=SYSTEM) as county:
         county.put_schools(facts.schools)
         county.put_children(facts.children)
-        export_roster(county, path, unmasked=True)
-        report = import_roster(county, path)
+        county.export_roster(path, unmasked=True)
+        report = county.import_roster(path)
         assert (report.unchanged, report.updated, report.created) == (200, 0, 0)
         assert {c.id: c for c in county.children()} == {c.id: c for c in facts.children}
 
@@ -181,10 +179,10 @@ def test_any_child_survives_export_and_import(child: Child, fmt: str) -> None:
         with leftbehind.open("memory://", today=lambda: today, actor=SYSTEM) as source:
             source.put_schools(strategies.SCHOOLS)
             source.put_child(child)
-            export_roster(source, path, unmasked=True)
+            source.export_roster(path, unmasked=True)
         with leftbehind.open("memory://", today=lambda: today, actor=SYSTEM) as target:
             target.put_schools(strategies.SCHOOLS)
-            report = import_roster(target, path)
+            report = target.import_roster(path)
             assert report.ok, [str(i) for i in report.issues]
             assert target.child(child.id) == roster_facts(child, today)
 
@@ -223,7 +221,7 @@ def test_every_bad_cell_is_reported_at_once_and_nothing_is_written(
         row(22, resident_id=rid(22, male=False)),  # row 23: sex digit differs: a warning
     ]
     path = write_xlsx(tmp_path / "bad.xlsx", rows)
-    report = import_roster(county, path)
+    report = county.import_roster(path)
     expected = {
         (3, "birth_date", "type"),
         (4, "resident_id", "id_check_digit"),
@@ -275,7 +273,7 @@ def test_every_bad_cell_is_reported_at_once_and_nothing_is_written(
 def test_minority_names_and_rare_characters_are_accepted(county: County, tmp_path: Path) -> None:
     names = ["阿依古麗·買買提", "𠀋𠂇", "𪚥"]
     rows = [row(i, name=name, father_name="熱合曼·艾力") for i, name in enumerate(names)]
-    report = import_roster(county, write_xlsx(tmp_path / "ok.xlsx", rows))
+    report = county.import_roster(write_xlsx(tmp_path / "ok.xlsx", rows))
     assert report.ok
     assert report.created == 3
     assert sorted(c.name for c in county.children()) == sorted(names)
@@ -286,7 +284,7 @@ def test_full_width_digits_are_normalised(county: County, tmp_path: Path) -> Non
     r = row(1, resident_id=rid(1).translate(wide), father_phone="13812345678".translate(wide))
     r["grade"] = "３"
     r["birth_date"] = "２０１６年３月１日"
-    report = import_roster(county, write_xlsx(tmp_path / "wide.xlsx", [r]))
+    report = county.import_roster(write_xlsx(tmp_path / "wide.xlsx", [r]))
     assert report.ok, report.issues
     (child,) = county.children()
     assert child.resident_id == rid(1)
@@ -303,7 +301,7 @@ def test_bad_headers_stop_the_file(county: County, tmp_path: Path) -> None:
     ws.append([COLUMNS_BY_KEY[k].header for k in keys] + ["備註"])
     ws.append([row(1).get(k) for k in keys] + ["x"])
     wb.save(tmp_path / "h.xlsx")
-    report = import_roster(county, tmp_path / "h.xlsx")
+    report = county.import_roster(tmp_path / "h.xlsx")
     assert {(i.code, i.key) for i in report.issues} == {
         ("missing_column", "birth_date"),
         ("duplicate_column", "name"),
@@ -330,7 +328,7 @@ def test_unreadable_files_are_issues_not_exceptions(
 ) -> None:
     path = tmp_path / "x.xlsx"
     path.write_bytes(content)
-    report = import_roster(county, path)
+    report = county.import_roster(path)
     assert not report.ok
     assert report.issues[0].code in ("file_unreadable", "no_rows")
     other = tmp_path / "x.pdf"
@@ -351,7 +349,7 @@ def test_csv_in_gb18030_and_utf8_with_or_without_bom_imports(
         row(2, name="張三", sex="女", resident_id=rid(2, male=False)),
     ]
     path = write_csv(tmp_path / "r.csv", rows, encoding)
-    report = import_roster(county, path)
+    report = county.import_roster(path)
     assert report.ok, report.issues
     assert read_roster(path).encoding == ("gb18030" if encoding == "gb18030" else "utf-8-sig")
     children = sorted(county.children(), key=lambda c: c.name)
@@ -363,7 +361,7 @@ def test_a_csv_with_bytes_that_are_no_text_reports_the_cell(county: County, tmp_
     path = write_csv(tmp_path / "r.csv", [row(1), row(2, name="NAME")], "utf-8")
     data = path.read_bytes().replace(b"NAME", "王\ud800".encode("utf-8", "surrogatepass"))
     path.write_bytes(data)
-    report = import_roster(county, path)
+    report = county.import_roster(path)
     assert where(report) == {(3, "name", "text_encoding")}
     assert list(county.children()) == []
 
@@ -374,10 +372,10 @@ def test_csv_keys_as_headers_and_an_over_long_line(county: County, tmp_path: Pat
         w = csv.writer(f)
         w.writerow(KEYS)
         w.writerow(["" if row(1).get(k) is None else str(row(1)[k]) for k in KEYS])
-    assert import_roster(county, path, dry_run=True).ok
+    assert county.import_roster(path, dry_run=True).ok
     with path.open("a", encoding="utf-8") as f:
         f.write('"' + "x" * 200_000)
-    report = import_roster(county, path)
+    report = county.import_roster(path)
     assert [i.code for i in report.issues] == ["csv_format"]
 
 
@@ -388,13 +386,13 @@ def test_csv_keys_as_headers_and_an_over_long_line(county: County, tmp_path: Pat
 def test_a_dry_run_writes_nothing_and_reports_the_same(county: County, tmp_path: Path) -> None:
     path = write_xlsx(tmp_path / "r.xlsx", [row(i) for i in range(5)])
     stages: list[str] = []
-    dry = import_roster(county, path, dry_run=True, progress=lambda s, d, t: stages.append(s))
+    dry = county.import_roster(path, dry_run=True, progress=lambda s, d, t: stages.append(s))
     assert (dry.created, dry.dry_run, dry.written) == (5, True, False)
     assert list(county.children()) == []
     assert "read" in stages
     assert "check" in stages
     assert "write" not in stages
-    real = import_roster(county, path, progress=lambda s, d, t: stages.append(s))
+    real = county.import_roster(path, progress=lambda s, d, t: stages.append(s))
     assert (real.created, real.written) == (5, True)
     assert "write" in stages
     assert sorted(real.created_ids) == sorted(dry.created_ids)
@@ -427,7 +425,7 @@ def test_an_update_is_matched_by_resident_id_and_keeps_earlier_history(
     keys = [k for k in KEYS if k not in ("id", "hobbies")]
     r = row(1, father_status="在家", father_away_since=date(2024, 3, 1),
             father_back_on=date(2026, 1, 25), personality="開朗")  # fmt: skip
-    report = import_roster(county, write_xlsx(tmp_path / "r.xlsx", [r], keys))
+    report = county.import_roster(write_xlsx(tmp_path / "r.xlsx", [r], keys))
     assert report.ok, report.issues
     assert (report.updated, report.created, report.updated_ids) == (1, 0, ("K1",))
     child = county.child("K1")
@@ -445,7 +443,7 @@ def test_an_update_is_matched_by_resident_id_and_keeps_earlier_history(
     # Still at home per the facts; a 在家 row without a return date for an open spell is refused.
     county.put_child(old)
     r2 = row(1, father_status="在家", father_away_since=None, father_work_place=None)
-    report = import_roster(county, write_xlsx(tmp_path / "r2.xlsx", [r2], keys))
+    report = county.import_roster(write_xlsx(tmp_path / "r2.xlsx", [r2], keys))
     assert where(report) == {(2, "father_back_on", "status_dates")}
 
 
@@ -457,7 +455,7 @@ def test_a_resident_id_of_another_child_conflicts_with_the_child_number(
         Child("K2", "乙", Sex.MALE, date(2016, 3, 1), resident_id=rid(2)),
     ])  # fmt: skip
     rows = [row(1, id="K2"), row(3, id="K1"), row(4, id="K1")]
-    report = import_roster(county, write_xlsx(tmp_path / "r.xlsx", rows))
+    report = county.import_roster(write_xlsx(tmp_path / "r.xlsx", rows))
     assert where(report) == {
         (2, "resident_id", "id_conflict"),  # and so row 2 is K1 too:
         (3, "id", "duplicate_row"),
@@ -471,12 +469,12 @@ def test_a_file_without_ids_or_child_numbers_imports_again_unchanged(
     keys = [k for k in KEYS if k != "id"]
     rows = [row(1, resident_id=None), row(2, resident_id=None, name="李四")]
     path = write_xlsx(tmp_path / "r.xlsx", rows, keys)
-    first = import_roster(county, path)
+    first = county.import_roster(path)
     assert first.created == 2
-    again = import_roster(county, path)
+    again = county.import_roster(path)
     assert (again.created, again.unchanged) == (0, 2)
     other = write_xlsx(tmp_path / "o.xlsx", [row(5, resident_id=None, name="趙五")], keys)
-    third = import_roster(county, other)
+    third = county.import_roster(other)
     assert third.created_ids == ("S01-00002-2",)
 
 
@@ -530,14 +528,14 @@ def test_formula_strings_stay_strings(county: County, tmp_path: Path) -> None:
     county.put_schools(SCHOOLS)
     county.put_child(_formula_child())
     xlsx = tmp_path / "e.xlsx"
-    export_roster(county, xlsx, unmasked=True)
+    county.export_roster(xlsx, unmasked=True)
     ws = openpyxl.load_workbook(xlsx)["花名冊"]
     cells = {c.value: c for c in ws[3]}
     for text in ('=HYPERLINK("http://x","y")', "-1+2", "@SUM(A1)", "+86王", "+8613812345678"):
         assert cells[text].data_type == "s"
     assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)
     csv_path = tmp_path / "e.csv"
-    export_roster(county, csv_path, unmasked=True)
+    county.export_roster(csv_path, unmasked=True)
     with csv_path.open(encoding="utf-8-sig", newline="") as f:
         fields = list(csv.reader(f))[2]
     escaped = {'\'=HYPERLINK("http://x","y")', "'-1+2", "'@SUM(A1)", "'+86王", "''=x", "'\t=cmd"}
@@ -546,7 +544,7 @@ def test_formula_strings_stay_strings(county: County, tmp_path: Path) -> None:
     for path in (xlsx, csv_path):
         with leftbehind.open("memory://", today=lambda: TODAY, actor=SYSTEM) as fresh:
             fresh.put_schools(SCHOOLS)
-            report = import_roster(fresh, path)
+            report = fresh.import_roster(path)
             assert report.ok, report.issues
             assert fresh.child("K9") == roster_facts(_formula_child(), TODAY)
 
@@ -556,8 +554,8 @@ def test_a_masked_export_hides_phones_and_ids(county: County, tmp_path: Path) ->
     with leftbehind.open("memory://", today=lambda: TODAY, actor=SYSTEM) as c:
         c.put_schools(facts.schools)
         c.put_children(facts.children)
-        export_roster(c, tmp_path / "m.csv")
-        export_roster(c, tmp_path / "m.xlsx")
+        c.export_roster(tmp_path / "m.csv")
+        c.export_roster(tmp_path / "m.xlsx")
         text = (tmp_path / "m.csv").read_text("utf-8-sig")
         ws = openpyxl.load_workbook(tmp_path / "m.xlsx")["花名冊"]
         cells = {str(cell.value) for r in ws.iter_rows() for cell in r}
@@ -570,7 +568,7 @@ def test_a_masked_export_hides_phones_and_ids(county: County, tmp_path: Path) ->
         assert not any(s in text or s in cells for s in secrets)
         assert "****" in text
         assert "*" * 11 in text
-        report = import_roster(c, tmp_path / "m.csv", dry_run=True)
+        report = c.import_roster(tmp_path / "m.csv", dry_run=True)
         assert {i.code for i in report.issues} == {"masked"}
 
 
@@ -589,7 +587,7 @@ def test_unsafe_export_paths_are_refused(tmp_path: Path) -> None:
         ):
             (tmp_path / "sub").mkdir(exist_ok=True)
             with pytest.raises(ExportPathError) as caught:
-                export_roster(county, target)
+                county.export_roster(target)
             assert caught.value.code == "export_over_store"
         assert store_file(f"sqlite:///{tmp_path}/c.db") == tmp_path / "c.db"
         outside = Path(tempfile.mkdtemp())
@@ -597,15 +595,15 @@ def test_unsafe_export_paths_are_refused(tmp_path: Path) -> None:
             link = tmp_path / "link"
             link.symlink_to(outside, target_is_directory=True)
             with pytest.raises(ExportPathError, match="export_link_escape"):
-                export_roster(county, link / "r.xlsx")
+                county.export_roster(link / "r.xlsx")
             inside = tmp_path / "in"
             inside.mkdir()
             (tmp_path / "in-link").symlink_to(inside, target_is_directory=True)
-            assert export_roster(county, tmp_path / "in-link" / "r.csv") == 0
+            assert county.export_roster(tmp_path / "in-link" / "r.csv") == 0
             file_link = tmp_path / "r.xlsx"
             file_link.symlink_to(outside / "x.xlsx")
             with pytest.raises(ExportPathError, match="export_symlink"):
-                export_roster(county, file_link)
+                county.export_roster(file_link)
             assert not (outside / "x.xlsx").exists()
         finally:
             os.rmdir(outside)
@@ -614,7 +612,7 @@ def test_unsafe_export_paths_are_refused(tmp_path: Path) -> None:
             (tmp_path, "export_folder"),
         ):
             with pytest.raises(ExportPathError) as caught:
-                export_roster(county, bad)
+                county.export_roster(bad)
             assert caught.value.code == code
     root = tmp_path / "exports"
     root.mkdir()
@@ -628,7 +626,7 @@ def test_export_writes_dates_as_dates_and_the_grade_of_today(
     county: County, tmp_path: Path
 ) -> None:
     county.put_child(_formula_child())
-    export_roster(county, tmp_path / "g.xlsx", unmasked=True, as_of=date(2025, 10, 1))
+    county.export_roster(tmp_path / "g.xlsx", unmasked=True, as_of=date(2025, 10, 1))
     ws = openpyxl.load_workbook(tmp_path / "g.xlsx")["花名冊"]
     values = dict(zip(KEYS, (c.value for c in ws[3]), strict=True))
     assert values["birth_date"] == datetime(2016, 3, 1)

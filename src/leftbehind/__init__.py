@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from leftbehind import convert
-from leftbehind.access import AccessDeniedError, Actor
+from leftbehind.access import AccessDeniedError, Actor, ActorKind, AuditEntry, Family
 from leftbehind.calendars import CalendarFallbackWarning
 from leftbehind.convert import from_json, structure, to_json, unstructure
-from leftbehind.county import County, NotFoundError, open
 from leftbehind.domain.dates import Interval, add_months
+from leftbehind.domain.duties import (
+    Compliance,
+    Digest,
+    DutyBook,
+    DutyKind,
+    Frequency,
+    HomeVisitDetails,
+    Method,
+    Record,
+    Status,
+    StudyPlanDetails,
+    WindowKind,
+)
 from leftbehind.domain.eligibility import (
     Category,
     Change,
@@ -20,6 +32,15 @@ from leftbehind.domain.eligibility import (
     Timeline,
 )
 from leftbehind.domain.ids import check_phone, check_resident_id, mask_phone, mask_resident_id
+from leftbehind.domain.ledger import (
+    CountyTable,
+    LedgerDiff,
+    LedgerFacts,
+    LedgerInconsistencyError,
+    Movement,
+    SchoolTable,
+    TeacherTable,
+)
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -33,6 +54,7 @@ from leftbehind.domain.model import (
     Sex,
     Stage,
 )
+from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
 from leftbehind.domain.validate import check_child, check_children, check_school
 from leftbehind.errors import (
     ConflictError,
@@ -41,6 +63,7 @@ from leftbehind.errors import (
     InvalidDocumentError,
     Issue,
     LeftbehindError,
+    NotFoundError,
     PluginError,
     PluginLoadError,
     PluginWarning,
@@ -63,6 +86,7 @@ from leftbehind.hookspecs import (
 )
 from leftbehind.notifiers import Notice, Notifier
 from leftbehind.plugins import Plugins, hookimpl, make_plugin_manager
+from leftbehind.service import County, default_period, open
 from leftbehind.store import Store, UnitOfWork
 
 __version__ = "0.1.0"
@@ -71,26 +95,43 @@ __all__ = [
     "Absence",
     "AccessDeniedError",
     "Actor",
+    "ActorKind",
+    "Assignment",
+    "Assignments",
+    "AuditEntry",
     "BackendRecord",
     "CalendarFallbackWarning",
     "CalendarRecord",
     "Category",
     "Change",
     "Child",
+    "Compliance",
     "ConflictError",
     "CorruptStoreError",
     "County",
+    "CountyTable",
     "Decision",
+    "Digest",
     "DuplicateNameError",
+    "DutyBook",
+    "DutyKind",
     "DutyKindRecord",
     "Enrolment",
+    "Family",
+    "Frequency",
     "Guardian",
     "Health",
+    "HomeVisitDetails",
     "Interval",
     "InvalidDocumentError",
     "Issue",
     "LeaveReason",
+    "LedgerDiff",
+    "LedgerFacts",
+    "LedgerInconsistencyError",
     "LeftbehindError",
+    "Method",
+    "Movement",
     "NationalPolicy",
     "NotFoundError",
     "Notice",
@@ -106,10 +147,15 @@ __all__ = [
     "Policy",
     "PolicyRecord",
     "Reason",
+    "Record",
+    "Role",
     "School",
+    "SchoolTable",
     "Sex",
     "Span",
+    "Staff",
     "Stage",
+    "Status",
     "Store",
     "StoreBusyError",
     "StoreClosedError",
@@ -117,11 +163,15 @@ __all__ = [
     "StoreIOError",
     "StoreSizeWarning",
     "StoreURLError",
+    "StudyGroup",
+    "StudyPlanDetails",
+    "TeacherTable",
     "Timeline",
     "UnitOfWork",
     "UnknownBackendError",
     "UnknownNameError",
     "ValidationError",
+    "WindowKind",
     "__version__",
     "add_months",
     "check_child",
@@ -130,6 +180,7 @@ __all__ = [
     "check_resident_id",
     "check_school",
     "convert",
+    "default_period",
     "from_json",
     "hookimpl",
     "make_plugin_manager",

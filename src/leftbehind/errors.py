@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from leftbehind.domain.errors import Issue, LeftbehindError, ValidationError
+from leftbehind.domain.ids import shown_key
 
 __all__ = [
     "ConflictError",
@@ -20,6 +21,7 @@ __all__ = [
     "InvalidDocumentError",
     "Issue",
     "LeftbehindError",
+    "NotFoundError",
     "PluginError",
     "PluginLoadError",
     "PluginWarning",
@@ -38,6 +40,23 @@ __all__ = [
 def _choices(choices: Iterable[str]) -> str:
     listed = ", ".join(sorted(choices))
     return listed or "none registered"
+
+
+# ---------------------------------------------------------------------------------------------
+# The county handle.
+
+
+class NotFoundError(LeftbehindError, KeyError):
+    """No record of that kind has that key, or none the actor may see (the two are reported
+    alike). The key is named unless it looks like an ID number or a phone, which is never
+    repeated (``<redacted>``)."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind, self.key = kind, shown_key(key)
+        super().__init__(f"no {kind} with key {self.key!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 # ---------------------------------------------------------------------------------------------

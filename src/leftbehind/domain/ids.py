@@ -16,9 +16,11 @@ __all__ = [
     "check_resident_id",
     "id_birth_date",
     "id_sex_is_male",
+    "looks_personal",
     "mask_phone",
     "mask_resident_id",
     "normalize_digits",
+    "shown_key",
 ]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -26,6 +28,12 @@ _CHECK = "10X98765432"
 _ID = re.compile(r"[0-9]{17}[0-9X]")
 _MOBILE = re.compile(r"(?:\+?86)?1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}")
+# A run of digits as long as a mobile number or an ID number (with its check character), or a
+# mobile or landline written with separators.
+_PERSONAL = re.compile(
+    r"[0-9]{11,}|[0-9]{14,17}[Xx]|1[3-9][0-9][- ][0-9]{4}[- ][0-9]{4}"
+    r"|0[1-9][0-9]{1,2}-[1-9][0-9]{6,7}"
+)
 
 
 def normalize_digits(text: str) -> str:
@@ -76,6 +84,25 @@ def id_birth_date(value: str) -> date | None:
 def id_sex_is_male(value: str) -> bool:
     """The 17th character is odd for men and even for women."""
     return int(value[16]) % 2 == 1
+
+
+def looks_personal(text: str) -> bool:
+    """Whether a key looks like (or holds) a resident ID number or a phone number.
+
+    Keys travel into audit entries and error messages, so such a key is refused on write and
+    never repeated in a message.
+
+    >>> looks_personal("S001-00012"), looks_personal("130432201503120018")
+    (False, True)
+    >>> looks_personal("c-13812345678")
+    True
+    """
+    return _PERSONAL.search(normalize_digits(text)) is not None
+
+
+def shown_key(key: str) -> str:
+    """``key`` as a message may show it: a key that looks personal becomes ``<redacted>``."""
+    return "<redacted>" if looks_personal(key) else key
 
 
 def check_phone(value: str) -> str | None:

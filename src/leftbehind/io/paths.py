@@ -21,13 +21,16 @@ code                    meaning
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
 from leftbehind.domain.errors import LeftbehindError
 
-__all__ = ["ExportPathError", "safe_export_path", "store_file"]
+__all__ = ["ExportPathError", "Staged", "safe_export_path", "staged", "store_file"]
 
 
 class ExportPathError(LeftbehindError, ValueError):
@@ -121,3 +124,41 @@ def safe_export_path(
         if _belongs_to_store(resolved, store_resolved):
             raise ExportPathError(given, "export_over_store", "the path is the county store")
     return out
+
+
+class Staged:
+    """A file being written: a hidden temporary file beside its target, readable by its owner
+    only, that appears under the target's name only when :meth:`publish` is called."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        os.close(fd)
+        self.path = Path(name)
+        self.published = False
+
+    def publish(self) -> Path:
+        """Flush the file to disk and move it into place (atomically); returns the target."""
+        with self.path.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(self.path, self.target)
+        self.published = True
+        with contextlib.suppress(OSError):
+            folder = os.open(self.target.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
+        return self.target
+
+
+@contextlib.contextmanager
+def staged(target: Path) -> Iterator[Staged]:
+    """Stage a file for ``target``; one not published when the block ends is removed."""
+    stage = Staged(target)
+    try:
+        yield stage
+    finally:
+        if not stage.published:
+            with contextlib.suppress(FileNotFoundError):
+                stage.path.unlink()

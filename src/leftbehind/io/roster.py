@@ -4,15 +4,15 @@ Schools keep their pupils' facts in Excel. The roster template has one row per c
 headers in row 1 and English keys in row 2 (``ROSTER_COLUMNS``, following SPEC §3 and the
 2016 national registration form)::
 
-    from leftbehind.io.roster import export_roster, import_roster, write_template
+    from leftbehind.io.roster import write_template
 
     write_template("花名冊.xlsx")                         # format="csv"; kind="talk", "home_visit"
-    report = import_roster(county, "花名冊.xlsx", dry_run=True)
+    report = county.import_roster("花名冊.xlsx", dry_run=True)
     for issue in report.issues:                           # sheet, row, column, code, reason
         print(issue)
     if report.ok:
-        import_roster(county, "花名冊.xlsx")               # one unit of work
-    export_roster(county, "導出.xlsx")                     # IDs and phones masked
+        county.import_roster("花名冊.xlsx")                # one unit of work
+    county.export_roster("導出.xlsx")                      # IDs and phones masked
 
 Reading (:func:`~leftbehind.io.roster_read.read_roster`): XLSX streamed in read-only mode, or
 CSV in UTF-8 (with or without BOM) or GB18030 (what Chinese Excel writes; tried when UTF-8
@@ -74,7 +74,7 @@ Every issue blocks the whole file (all or nothing): nothing is written, and the 
 what each row would have done. A dry run writes nothing and gives the same report. The write is
 one ``County.put_children`` call, one unit of work.
 
-Export (:func:`~leftbehind.io.roster_write.export_roster`): text cells are strings (never
+Export (:meth:`leftbehind.County.export_roster`): text cells are strings (never
 formulas), CSV cells that start like a formula get a leading ``'``, ID numbers and phones are
 masked unless ``unmasked=True``, and the path is checked by
 :func:`~leftbehind.io.paths.safe_export_path`.
@@ -99,9 +99,15 @@ from leftbehind.io.roster_columns import (
     latest_absence,
     parent_status,
 )
-from leftbehind.io.roster_import import ImportReport, import_roster
+from leftbehind.io.roster_import import ImportReport, plan_import
 from leftbehind.io.roster_read import CellIssue, Progress, RosterReport, RosterRow, read_roster
-from leftbehind.io.roster_write import TEMPLATES, export_roster, school_labels, write_template
+from leftbehind.io.roster_write import (
+    TEMPLATES,
+    roster_rows,
+    school_labels,
+    write_roster,
+    write_template,
+)
 
 __all__ = [
     "HOME_VISIT_COLUMNS",
@@ -117,12 +123,13 @@ __all__ = [
     "Progress",
     "RosterReport",
     "RosterRow",
-    "export_roster",
-    "import_roster",
+    "plan_import",
     "read_roster",
     "roster_facts",
+    "roster_rows",
     "safe_export_path",
     "school_labels",
+    "write_roster",
     "write_template",
 ]
 

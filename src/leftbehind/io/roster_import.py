@@ -1,20 +1,21 @@
-"""Importing a roster into a county: rows → child documents, checked, then one unit of work.
+"""Planning a roster import: rows → children, every cell checked, against the county's files.
 
-See :mod:`leftbehind.io.roster` for the rules (matching, what a row replaces, what it keeps).
+Pure: it reads the file and the children and schools it is given, and says what the import
+would write. :meth:`leftbehind.County.import_roster` writes it, in one unit of work. See
+:mod:`leftbehind.io.roster` for the rules (matching, what a row replaces, what it keeps).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from attrs import frozen
 
 from leftbehind.convert import structure, unstructure
-from leftbehind.county import County
 from leftbehind.domain import ids
 from leftbehind.domain.dates import school_year_of
 from leftbehind.domain.errors import Issue, ValidationError
@@ -42,7 +43,7 @@ from leftbehind.io.roster_columns import (
 )
 from leftbehind.io.roster_read import CellIssue, Progress, RosterRow, read_roster
 
-__all__ = ["ImportReport", "import_roster"]
+__all__ = ["ImportReport", "plan_import"]
 
 _MESSAGES: Mapping[str, str] = {
     "unknown_school": "no school of the county has this id or name",
@@ -341,27 +342,29 @@ def _match(r: _Row, index: _Index, school_id: str) -> tuple[str, Child | None, s
 # The import.
 
 
-def import_roster(
-    county: County,
+def plan_import(
     path: str | os.PathLike[str],
     *,
+    children: Iterable[Child],
+    schools: Mapping[str, School],
+    today: date,
     dry_run: bool = False,
     progress: Progress | None = None,
-) -> ImportReport:
-    """Check every row of a roster file, then write all its children in one unit of work.
+) -> tuple[ImportReport, list[Child]]:
+    """Check every row of a roster file against ``children`` and ``schools``.
 
-    Nothing is written when any cell has an issue, or with ``dry_run``; the report is the same
-    either way. ``progress(stage, done, total)`` is called as rows are read, checked, written.
+    Returns the report (``written`` false) and the children to write: none when any cell has
+    an issue. ``progress(stage, done, total)`` is called as rows are read and checked.
     """
     read = read_roster(path, progress=progress)
     sheet = read.sheet
     issues: list[CellIssue] = list(read.issues)
     warnings: list[CellIssue] = list(read.warnings)
     if any(i.row <= 1 for i in read.issues):
-        return ImportReport(str(path), sheet, len(read.rows), 0, 0, 0, len(read.rows),
-                            tuple(issues), tuple(warnings), dry_run, False)  # fmt: skip
-    today = county.today()
-    index = _Index(list(county.children()), county.schools())
+        report = ImportReport(str(path), sheet, len(read.rows), 0, 0, 0, len(read.rows),
+                              tuple(issues), tuple(warnings), dry_run, False)  # fmt: skip
+        return report, []
+    index = _Index(list(children), schools)
     columns = read.columns
     rejected_rows = {i.row for i in read.issues}
     created: list[str] = []
@@ -426,15 +429,7 @@ def import_roster(
     if progress is not None:
         progress("check", total, total)
     issues.sort(key=lambda i: (i.row, i.index))
-    written = False
-    if not issues and not dry_run and to_write:
-        if progress is not None:
-            progress("write", 0, len(to_write))
-        county.put_children(to_write)
-        written = True
-        if progress is not None:
-            progress("write", len(to_write), len(to_write))
-    return ImportReport(
+    report = ImportReport(
         str(path),
         sheet,
         total,
@@ -445,7 +440,8 @@ def import_roster(
         tuple(issues),
         tuple(warnings),
         dry_run,
-        written,
+        False,
         tuple(created),
         tuple(updated),
     )
+    return report, [] if issues else to_write

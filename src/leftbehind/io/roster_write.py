@@ -23,7 +23,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from leftbehind.county import County
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child, School
 from leftbehind.io.paths import safe_export_path
@@ -38,7 +37,7 @@ from leftbehind.io.roster_columns import (
 )
 from leftbehind.io.roster_read import CSV_ESCAPED, needs_csv_escape
 
-__all__ = ["TEMPLATES", "export_roster", "roster_rows", "school_labels", "write_template"]
+__all__ = ["TEMPLATES", "Format", "roster_rows", "school_labels", "write_roster", "write_template"]
 
 Format = Literal["xlsx", "csv"]
 
@@ -258,35 +257,23 @@ def write_template(
     return out
 
 
-def export_roster(
-    county: County,
-    path: str | os.PathLike[str],
+def write_roster(
+    out: Path,
+    children: Iterable[Child],
+    ctx: ExportContext,
     *,
-    format: Format | None = None,
+    format: Format,
     unmasked: bool = False,
-    as_of: date | None = None,
 ) -> int:
-    """Write every child of the county as a roster in the template's form; returns the row count.
+    """Write ``children`` as a roster in the template's form to ``out``; returns the row count.
 
-    ``format`` defaults to the path's suffix (``.csv`` → CSV, otherwise XLSX). ID numbers and
-    phones are masked unless ``unmasked`` (a masked export cannot be imported again). ``as_of``
-    (default: the county's today) is the day the statuses and grades describe. The path is
-    checked by :func:`~leftbehind.io.paths.safe_export_path` against the county's store.
-
-    Only the children in the county handle's scope are written, as its actor may see them (a
-    value the actor may not see stays masked even with ``unmasked``), and the export is
-    written to the audit log.
+    ID numbers and phones are masked unless ``unmasked`` (a masked export cannot be imported
+    again). :meth:`leftbehind.County.export_roster` is the export a county calls: it picks the
+    children the actor may see and audits the export before the file appears.
     """
-    out = safe_export_path(path, store_path=county.url)
-    fmt = format or ("csv" if out.suffix.lower() == ".csv" else "xlsx")
-    schools = county.schools()
-    ctx = ExportContext(as_of or county.today(), school_labels(schools.values()))
-    children = sorted(county.children(), key=lambda c: c.id)
-    rows = roster_rows(children, ctx, unmasked=unmasked)
-    write = _write_csv if fmt == "csv" else _write_roster_xlsx
-    n = write(out, ROSTER_COLUMNS, rows)
-    county.note_export("roster", "roster", format=fmt, unmasked=unmasked, rows=n)
-    return n
+    rows = roster_rows(sorted(children, key=lambda c: c.id), ctx, unmasked=unmasked)
+    write = _write_csv if format == "csv" else _write_roster_xlsx
+    return write(out, ROSTER_COLUMNS, rows)
 
 
 def _write_roster_xlsx(

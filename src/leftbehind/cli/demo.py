@@ -18,11 +18,13 @@ from rich.progress import Progress
 from rich.table import Table
 
 import leftbehind
+from leftbehind import kinds
 from leftbehind.access import Actor, ActorKind
-from leftbehind.county import SETTINGS, County, default_period
+from leftbehind.cli.console import print_digest
 from leftbehind.domain.errors import LeftbehindError
 from leftbehind.domain.people import Role
 from leftbehind.io import render
+from leftbehind.service import County, default_period
 from leftbehind.testing.synthetic import synthetic_county
 
 __all__ = ["DemoStoreError", "run_demo", "write_ledgers"]
@@ -93,7 +95,9 @@ def run_demo(
                 step()
                 bar.advance(task)
             with county.store.unit_of_work() as uow:
-                uow.put(SETTINGS, "county", {**county.settings(), _MARK: True, "name": "廣平縣"})
+                uow.put(
+                    kinds.SETTINGS, "county", {**county.settings(), _MARK: True, "name": "廣平縣"}
+                )
                 uow.commit()
         except BaseException:
             county.close()
@@ -129,8 +133,6 @@ def _report(console: Console, county: County, as_of: date, out: str, records: in
     _print_compliance(console, county, as_of)
     teacher = _busiest_teacher(county, as_of)
     if teacher is not None:
-        from leftbehind.cli import print_digest
-
         console.print()
         print_digest(console, county, teacher, as_of, as_of)
     schools, _staff = county.commendations(as_of)

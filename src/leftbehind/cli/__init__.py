@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -24,10 +24,11 @@ from rich.console import Console
 
 import leftbehind
 from leftbehind.access import Actor, parse_actor
-from leftbehind.county import STORE_ENV, County
+from leftbehind.cli.console import make_console, print_decision, print_digest
 from leftbehind.domain.errors import LeftbehindError, ValidationError
 from leftbehind.domain.ids import mask_resident_id
 from leftbehind.sample import sample_county
+from leftbehind.service import STORE_ENV, County
 
 __all__ = ["ACTOR_ENV", "DEMO_DAY", "main"]
 
@@ -91,11 +92,7 @@ def actor_option(f: Callable[P, R]) -> Callable[P, R]:
 
 
 def _console() -> Console:
-    # Ledgers are wide tables: never squeeze them below 120 columns when not on a terminal.
-    console = Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal and console.width < 120:
-        console = Console(highlight=False, soft_wrap=True, width=120)
-    return console
+    return make_console()
 
 
 def store_option(f: Callable[P, R]) -> Callable[P, R]:
@@ -183,7 +180,7 @@ def demo(as_of: date, children: int, seed: int, out: str, store: str | None) -> 
     up to --as-of) into the store, then prints who is served, the county table (信息匯總表),
     compliance per school and one teacher's weekly digest, and writes the three ledgers as XLSX.
     """
-    from leftbehind.demo import run_demo
+    from leftbehind.cli.demo import run_demo
 
     run_demo(_console(), store=store, as_of=as_of, children=children, seed=seed, out=out)
 
@@ -213,20 +210,6 @@ def sample(as_of: date | None) -> None:
         )
 
 
-def print_decision(console: Console, timeline: leftbehind.Timeline, day: date) -> None:
-    """Categories on ``day``, the reasons, missing facts and the next change."""
-    decision = timeline.decision(day)
-    categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作對象內"
-    console.print(f"    [cyan]{categories}[/cyan]")
-    for reason in decision.reasons:
-        console.print(f"    理由 {reason.text}")
-    if decision.missing:
-        console.print(f"    缺少資料 missing facts: {', '.join(decision.missing)}")
-    change = timeline.next_change(day)
-    if change is not None:
-        console.print(f"    [green]→ {change.describe()}[/green]")
-
-
 @main.command()
 @click.argument("child_id")
 @click.option(
@@ -242,7 +225,7 @@ def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) ->
     """
     with _open(store, actor) as county:
         day = as_of or county.today()
-        file = county.child(child_id, as_of=as_of)
+        file = county.child(child_id)
         timeline = county.timeline(child_id)
         console = _console()
         console.print(
@@ -319,29 +302,6 @@ def due(
     with _open(store, actor) as county:
         day = as_of or county.today()
         print_digest(_console(), county, staff_id, week_of or day, day)
-
-
-def print_digest(console: Console, county: County, staff_id: str, week: date, day: date) -> None:
-    """One person's digest: the week's open duties and the overdue ones, by child key."""
-    digest = county.digest(staff_id, week, day)
-    labels = {k.code: k.label_zh for k in county.duty_kinds()}
-    person = county.staff()[staff_id]
-    end = digest.week.end or day
-    console.print(
-        f"[bold]{person.name}（{staff_id}）[/bold] 本週 {digest.week.start.isoformat()} – "
-        f"{(end - timedelta(days=1)).isoformat()}: {len(digest.due)} 項待辦, "
-        f"{len(digest.overdue)} 項逾期"
-    )
-    for title, items in (("待辦 due", digest.due), ("逾期 overdue", digest.overdue)):
-        if not items:
-            continue
-        console.print(f"  {title}:")
-        shown = sorted(items, key=lambda o: (o.window.start, o.child_id, o.kind))
-        for o in shown[:12]:
-            by = ((o.window.end or day) - timedelta(days=1)).isoformat()
-            console.print(f"    {o.child_id}  {labels.get(o.kind, o.kind)}  (by {by})")
-        if len(shown) > 12:
-            console.print(f"    … and {len(shown) - 12} more")
 
 
 @main.command()
@@ -423,15 +383,13 @@ def import_(path: str, dry_run: bool, store: str | None, actor: Actor) -> None:
     """
     from rich.progress import Progress
 
-    from leftbehind.io.roster import import_roster
-
     with _open(store, actor) as county, Progress(transient=True) as bar:
         task = bar.add_task("import", total=None)
 
         def progress(stage: str, done: int, total: int | None) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
-        report = import_roster(county, path, dry_run=dry_run, progress=progress)
+        report = county.import_roster(path, dry_run=dry_run, progress=progress)
     for issue in report.issues:
         click.echo(str(issue), err=True)
     click.echo(("dry run: " if dry_run else "") + report.summary())
@@ -456,14 +414,12 @@ def export(
 ) -> None:
     """Export the roster (XLSX or CSV) or the three ledgers (XLSX files in a folder): the
     children and ledgers the actor may see. Every export is written to the audit log."""
-    from leftbehind.io.roster import export_roster
-
     with _open(store, actor) as county:
         if what == "roster":
-            n = export_roster(county, path, as_of=as_of, unmasked=unmasked)
+            n = county.export_roster(path, as_of=as_of, unmasked=unmasked)
             click.echo(f"wrote {n} children to {path}")
             return
-        from leftbehind.demo import write_ledgers
+        from leftbehind.cli.demo import write_ledgers
 
         for written in write_ledgers(county, as_of or county.today(), path, unmasked=unmasked):
             click.echo(f"wrote {written}")

@@ -1,0 +1,541 @@
+"""The county handle: a thin façade over the rooms of the service.
+
+``leftbehind.open(url, actor=...)`` returns a :class:`County` over a store, for one
+:class:`~leftbehind.access.Actor`. Each method delegates to one room (commands, reads, ledgers,
+exports, imports, notices, retention); every room asks the gate
+(:mod:`leftbehind.service.gate`) and reads and writes through the repository
+(:mod:`leftbehind.service.repository`). See ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from leftbehind import outbox
+from leftbehind.access import Actor, AuditEntry, Family
+from leftbehind.domain import ledger
+from leftbehind.domain.calendar import SchoolCalendar, Semester
+from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import Compliance, Digest, DutyBook, DutyKind, Record
+from leftbehind.domain.eligibility import Decision, Policy, Timeline
+from leftbehind.domain.model import Child, School
+from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
+from leftbehind.io.roster_import import ImportReport
+from leftbehind.io.roster_read import Progress
+from leftbehind.io.roster_write import Format
+from leftbehind.plugins import Plugins
+from leftbehind.service import commands, exports, imports, ledgers, notices, reads, retention
+from leftbehind.service.context import Context
+from leftbehind.service.repository import Repository
+from leftbehind.store import Store
+
+__all__ = ["DEFAULT_STORE", "STORE_ENV", "County", "default_store_path", "open"]
+
+#: The store used when no URL is given and ``$LEFTBEHIND_STORE`` is unset.
+DEFAULT_STORE = "leftbehind.json"
+#: Environment variable naming the default store URL.
+STORE_ENV = "LEFTBEHIND_STORE"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_store_path() -> Path:
+    """Where :func:`open` puts the store when given no URL."""
+    return Path(os.environ.get(STORE_ENV, DEFAULT_STORE))
+
+
+def open(
+    url: str | os.PathLike[str] | None = None,
+    *,
+    actor: Actor,
+    plugins: Plugins | None = None,
+    today: Callable[[], date] = date.today,
+    now: Callable[[], datetime] = _utc_now,
+) -> County:
+    """Open the county store at ``url`` (default ``$LEFTBEHIND_STORE`` or ``./leftbehind.json``)
+    for ``actor``.
+
+    ``url`` is a path (the embedded TinyDB store) or a URL whose scheme names a backend:
+    ``memory://``, ``tinydb:///path``, ``sqlite:///path``, ``postgresql://…``. ``actor`` is who
+    reads and writes through the handle (:class:`~leftbehind.access.Actor`); it has no default,
+    so a script states ``actor=Actor.system("nightly digests")`` on purpose. ``today`` is the
+    clock used to reject future-dated facts and to judge who may see what; ``now`` stamps the
+    audit log. Tests and simulations pass their own.
+    """
+    plugins = plugins or Plugins.load()
+    target = os.fspath(url) if url is not None else os.environ.get(STORE_ENV, DEFAULT_STORE)
+    store = plugins.open_store(target)
+    return County(store, actor=actor, plugins=plugins, today=today, now=now, url=target)
+
+
+class County:
+    """A county's care action over one store, for one actor. Use it as a context manager, or
+    call :meth:`close`.
+
+    Every method goes through the gate: a child out of the actor's reach is reported exactly
+    like a missing one (:class:`~leftbehind.errors.NotFoundError`), the fields the actor's
+    standing does not allow are masked, and who may see is judged on the handle's today
+    (:meth:`today`), never on a date passed to a method.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        actor: Actor,
+        plugins: Plugins,
+        today: Callable[[], date] = date.today,
+        now: Callable[[], datetime] = _utc_now,
+        url: str = "",
+    ) -> None:
+        self._store = store
+        self._ctx = Context(
+            Repository(store, actor=actor, now=now),
+            plugins,
+            actor,
+            today,
+            url,
+            plugins.policy("national-2016"),
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the store; closing twice is harmless."""
+        self._store.close()
+
+    def today(self) -> date:
+        """Today, by the handle's clock."""
+        return self._ctx.today()
+
+    @property
+    def actor(self) -> Actor:
+        """Who uses this handle (:class:`~leftbehind.access.Actor`)."""
+        return self._ctx.actor
+
+    @property
+    def url(self) -> str:
+        """The store's URL or path as given to :func:`open`."""
+        return self._ctx.url
+
+    @property
+    def plugins(self) -> Plugins:
+        """The plugins this handle was opened with."""
+        return self._ctx.plugins
+
+    @property
+    def store(self) -> Store:
+        """The raw store, for a **system** actor only (scripts that copy, check or repair a
+        store). It bypasses the gate, masking and the audit log; every other actor gets
+        :class:`~leftbehind.access.AccessDeniedError`."""
+        _, gate = self._ctx.begin()
+        gate.require("store.raw", "reach the raw store")
+        return self._store
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What the store advertises (``durable``, ``ledger-pushdown`` …)."""
+        return self._store.capabilities
+
+    # ------------------------------------------------------------------ settings and policy
+
+    def settings(self) -> dict[str, Any]:
+        """The county's settings (policy name, county name, calendar); channels are shown to
+        system and county officers only."""
+        snap, gate = self._ctx.begin()
+        found = snap.settings()
+        if not gate.allows("notices.manage"):
+            found.pop("channels", None)
+        return found
+
+    @property
+    def policy(self) -> Policy:
+        """The eligibility policy in force (by default the plan's rule, ``guangping-plan``)."""
+        snap, _ = self._ctx.begin()
+        return self._ctx.policy(snap)
+
+    def set_policy(self, name: str) -> int:
+        """Adopt the policy ``name`` and recompute every child's timeline in one unit of work
+        (system and county officers). Returns the number of timelines recomputed."""
+        return commands.set_policy(self._ctx, name)
+
+    # ------------------------------------------------------------------ schools and children
+
+    def put_schools(self, schools: Iterable[School | Mapping[str, Any]]) -> list[School]:
+        """Add or replace schools (system and county officers); all are validated first and
+        written in one unit of work."""
+        return commands.put_schools(self._ctx, schools)
+
+    def school(self, school_id: str) -> School:
+        """One school (schools are public)."""
+        return reads.school(self._ctx, school_id)
+
+    def schools(self) -> dict[str, School]:
+        """Every school by id (schools are public: every actor sees the list)."""
+        return reads.schools(self._ctx)
+
+    def put_children(self, children: Iterable[Child | Mapping[str, Any]]) -> list[Child]:
+        """Add or replace children's files and recompute their timelines, all in one unit of work.
+
+        Every child is validated before anything is written (future dates by :meth:`today`); one
+        :class:`~leftbehind.errors.ValidationError` lists every problem of every child with its
+        path (``children[3].father.phone``), and then nothing is written. A child must be
+        enrolled in schools the county knows; a resident ID belongs to one child only (checked
+        inside the unit of work, so two imports at once cannot both store it). A key that looks
+        like an ID number or a phone is refused (``personal_key``). System and county officers
+        write any child; a school head only children enrolled in their school, whose stored
+        file (if any) is of their school.
+        """
+        return commands.put_children(self._ctx, children)
+
+    def put_child(self, child: Child | Mapping[str, Any]) -> Child:
+        """Add or replace one child's file (see :meth:`put_children`)."""
+        return commands.put_children(self._ctx, [child])[0]
+
+    def child(self, child_id: str, *, masked: bool = False) -> Child:
+        """The child's file as the actor may see it: fields the actor's standing does not allow
+        are masked (ID numbers without the birth digits, phones ``138****1234``, health left
+        out); ``masked=True`` masks them for anyone (show it so, and :meth:`unmask` on demand).
+        :class:`~leftbehind.errors.NotFoundError` if there is none or the child is out of the
+        actor's reach today; a volunteer's standing gets
+        :class:`~leftbehind.access.AccessDeniedError` (see :meth:`family`)."""
+        return reads.child(self._ctx, child_id, masked)
+
+    def children(self, *, masked: bool = False) -> Iterator[Child]:
+        """Every child's file the actor may read today, masked as in :meth:`child`; in no
+        particular order."""
+        return reads.children(self._ctx, masked)
+
+    def family(self, child_id: str) -> Family:
+        """Names and pairing of a child's family (what a volunteer sees of them)."""
+        return reads.family(self._ctx, child_id)
+
+    def families(self) -> list[Family]:
+        """:meth:`family` of every child in the actor's reach, by child id."""
+        return reads.families(self._ctx)
+
+    def unmask(self, child_id: str, field: str, *, reason: str) -> str:
+        """The clear value of one masked field of a child's file, when the actor's standing
+        allows it: ``resident_id``, ``health``, ``health_note``, ``father.phone``,
+        ``mother.phone`` or ``guardian.phone``. An explicit act: every attempt is written to
+        the audit log with ``reason`` (which must carry no personal data), refusals and
+        children out of reach included."""
+        return reads.unmask(self._ctx, child_id, field, reason)
+
+    def timeline(self, child_id: str, *, national: bool = False) -> Timeline:
+        """The child's stored timeline under the county's policy (or the national rule)."""
+        return reads.timeline(self._ctx, child_id, national)
+
+    def timelines(self, *, national: bool = False) -> dict[str, Timeline]:
+        """The stored timeline of every child whose file the actor may read, by child id."""
+        return reads.timelines(self._ctx, national)
+
+    def decision(self, child_id: str, as_of: date | None = None) -> Decision:
+        """Who the child is on ``as_of`` (default today): categories, reasons, policy, version."""
+        return reads.decision(self._ctx, child_id, as_of)
+
+    # ------------------------------------------------------------------ people
+
+    def put_staff(self, staff: Iterable[Staff | Mapping[str, Any]]) -> list[Staff]:
+        """Add or replace staff (teachers, heads, volunteers), validated, in one unit of work
+        (system and county officers; a school head for their own school's staff)."""
+        return commands.put_staff(self._ctx, staff)
+
+    def staff(self) -> dict[str, Staff]:
+        """Every staff member by id (the staff directory is readable by every actor)."""
+        snap, _ = self._ctx.begin()
+        return dict(snap.staff())
+
+    def put_assignments(
+        self, assignments: Iterable[Assignment | Mapping[str, Any]]
+    ) -> list[Assignment]:
+        """Add or replace dated assignments (班主任, 代管家長, 一對一幫扶 …) in one unit of work.
+
+        The staff member and the child must exist; nothing is written if any assignment is bad.
+        System and county officers assign anyone; a school head assigns their school's staff to
+        their school's children, and replaces only assignments of their school.
+        """
+        return commands.put_assignments(self._ctx, assignments)
+
+    def end_assignment(self, assignment_id: str, on: date) -> Assignment:
+        """End an assignment on ``on`` (the first day it no longer holds)."""
+        return commands.end_assignment(self._ctx, assignment_id, on)
+
+    def put_groups(self, groups: Iterable[StudyGroup | Mapping[str, Any]]) -> list[StudyGroup]:
+        """Add or replace village study groups (校外學習小組) with their guide teachers."""
+        return commands.put_groups(self._ctx, groups)
+
+    def groups(self) -> dict[str, StudyGroup]:
+        """The study groups, each with only the children whose file the actor may read (groups
+        with none left out, unless the group is of a school the actor's office covers)."""
+        return reads.groups(self._ctx)
+
+    def assignments(self) -> Assignments:
+        """Every assignment to a child whose file the actor may read, the study groups' guides
+        included, indexed by child and staff."""
+        return reads.assignments(self._ctx)
+
+    def coverage(self, as_of: date | None = None) -> dict[str, frozenset[Role]]:
+        """For each child in reach served on ``as_of``, the required roles nobody holds (雙管理
+        gaps)."""
+        return reads.coverage_gaps(self._ctx, as_of)
+
+    # ------------------------------------------------------------------ records
+
+    def add_records(self, records: Iterable[Record | Mapping[str, Any]]) -> list[Record]:
+        """Record duties done (談心, 家訪 …), validated as a whole, in one unit of work.
+
+        Future-dated records, unknown duty kinds, children or staff, and duplicate ids are
+        rejected with every problem listed; nothing is written then. A teacher or proxy parent
+        records their own duties towards the children they hold an assignment to, on the day of
+        the record and today (another child is reported as ``unknown_child``, like a missing
+        one), and replaces only their own records; a school head records for their school's
+        children; system and county officers for anyone.
+        """
+        return commands.add_records(self._ctx, records)
+
+    def records(self, *, child_id: str | None = None) -> Iterator[Record]:
+        """Duty records of the children whose file the actor may read, of one child or of all."""
+        return reads.records(self._ctx, child_id)
+
+    # ------------------------------------------------------------------ calendar and duties
+
+    def duty_kinds(self) -> tuple[DutyKind, ...]:
+        """The duty kinds in force: the plan's eight and those added by plugins."""
+        return self._ctx.duty_kinds()
+
+    def set_calendar(
+        self,
+        name: str = "china",
+        *,
+        terms: Iterable[Semester] | None = None,
+        extra_days_off: Iterable[date] = (),
+    ) -> None:
+        """Choose the school calendar: a registered one by name (``china`` by default), the
+        county's own term dates, and extra days off (a county's own holidays). System and
+        county officers; audited."""
+        commands.set_calendar(self._ctx, name, terms, extra_days_off)
+
+    def calendar(self, period: Interval) -> SchoolCalendar:
+        """The county's school calendar for ``period``: every term beginning in a calendar year
+        the period touches, official holidays and make-up days (調休), the county's own terms
+        and extra days off.
+
+        A :class:`~leftbehind.calendars.CalendarFallbackWarning` is passed on only for years
+        the period itself touches (an autumn term reaching into an unpublished January is not
+        the period's concern).
+        """
+        snap, _ = self._ctx.begin()
+        return self._ctx.calendar(snap, period)
+
+    def duty_book(self, period: Interval) -> DutyBook:
+        """The duty book (calendar, kinds, timelines, assignments, records) for ``period``, of
+        the children whose file the actor may read."""
+        return ledgers.duty_book(self._ctx, period)
+
+    def compliance(self, as_of: date | None = None, period: Interval | None = None) -> Compliance:
+        """Due / done / overdue per kind, owner and school for ``period`` as of ``as_of``, over
+        the children whose file the actor may read."""
+        return reads.compliance(self._ctx, as_of, period)
+
+    def digest(
+        self, staff_id: str, week_of: date | None = None, as_of: date | None = None
+    ) -> Digest:
+        """What ``staff_id`` owes this week and what is overdue (one digest per person).
+
+        Anyone may ask their own digest; a school head those of their school's staff, a
+        township officer those of their township's, system and county officers anyone's."""
+        return reads.digest(self._ctx, staff_id, week_of, as_of)
+
+    # ------------------------------------------------------------------ ledgers
+
+    def ledger_facts(self, period: Interval) -> ledger.LedgerFacts:
+        """Everything the three ledgers are built from, for ``period``: the children whose file
+        the actor may read, masked as in :meth:`child`."""
+        return ledgers.ledger_facts(self._ctx, period)
+
+    def county_table(
+        self, as_of: date | None = None, period: Interval | None = None
+    ) -> ledger.CountyTable:
+        """信息匯總表 as of ``as_of`` (default today) for ``period`` (default the school year).
+
+        System and county officers get every row; a township officer the rows of their
+        township, whose totals are the township's; anyone else is refused."""
+        return ledgers.county_table(self._ctx, as_of, period)
+
+    def school_table(
+        self, school_id: str, as_of: date | None = None, period: Interval | None = None
+    ) -> ledger.SchoolTable:
+        """動態狀況表 of one school (its head, its township's officer, the county)."""
+        return ledgers.school_table(self._ctx, school_id, as_of, period)
+
+    def school_tables(
+        self, as_of: date | None = None, period: Interval | None = None
+    ) -> dict[str, ledger.SchoolTable]:
+        """動態狀況表 of every school the actor's office covers (none for teachers)."""
+        return ledgers.school_tables(self._ctx, as_of, period)
+
+    def teacher_table(
+        self, staff_id: str, as_of: date | None = None, period: Interval | None = None
+    ) -> ledger.TeacherTable:
+        """聯絡信息表 of one teacher or proxy parent: their own, or one of a staff member of a
+        school the actor's office covers. Rows are the children whose file the actor may read,
+        masked by the actor's standing towards each (see
+        :data:`~leftbehind.access.FIELD_POLICY`)."""
+        return ledgers.teacher_table(self._ctx, staff_id, as_of, period)
+
+    def teacher_tables(
+        self, as_of: date | None = None, period: Interval | None = None
+    ) -> dict[str, ledger.TeacherTable]:
+        """:meth:`teacher_table` of every staff member in reach (a teacher: their own)."""
+        return ledgers.teacher_tables(self._ctx, as_of, period)
+
+    def diff(self, before: date, after: date) -> ledger.LedgerDiff:
+        """Who entered and left the served children between two days, and why (the children
+        whose file the actor may read)."""
+        return ledgers.diff(self._ctx, before, after)
+
+    def commendations(
+        self, as_of: date | None = None, period: Interval | None = None
+    ) -> tuple[tuple[ledger.Standing, ...], tuple[ledger.Standing, ...]]:
+        """Schools and staff ranked by measured completion (表彰先進), with a minimum volume
+        (system and county officers)."""
+        return ledgers.commendations(self._ctx, as_of, period)
+
+    # ------------------------------------------------------------------ data in and out
+
+    def export_ledger(
+        self,
+        level: str,
+        *,
+        key: str | None = None,
+        as_of: date | None = None,
+        format: str = "text",
+        path: str | os.PathLike[str] | None = None,
+        unmasked: bool = False,
+    ) -> str:
+        """Render a ledger; the export is written to the audit log before it is returned or
+        its file appears (a refusal is audited too).
+
+        ``level`` is ``county``, ``school`` (``key`` the school), ``schools`` (every school in
+        reach), ``teacher`` (``key`` the staff member), ``teachers`` or ``commend``. ``format``
+        ``text`` returns the table as text; ``csv`` (first sheet) and ``xlsx`` write ``path``
+        (checked by :func:`~leftbehind.io.paths.safe_export_path`) and return it. Phones and ID
+        numbers are masked unless ``unmasked``; even then a value the actor may not see stays
+        masked, because the ledger itself was built masked for them.
+        """
+        return exports.export_ledger(
+            self._ctx, level, key=key, as_of=as_of, format=format, path=path, unmasked=unmasked
+        )
+
+    def export_roster(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: Format | None = None,
+        unmasked: bool = False,
+        as_of: date | None = None,
+    ) -> int:
+        """Write every child whose file the actor may read as a roster in the template's form;
+        returns the row count.
+
+        ``format`` defaults to the path's suffix (``.csv`` → CSV, otherwise XLSX). ID numbers
+        and phones are masked unless ``unmasked`` (a value the actor may not see stays masked
+        even then; a masked export cannot be imported again). ``as_of`` (default today) is the
+        day the statuses and grades describe. The file appears only after the export's audit
+        entry is committed.
+        """
+        return exports.export_roster(self._ctx, path, format=format, unmasked=unmasked, as_of=as_of)
+
+    def import_roster(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Check every row of a roster file (花名冊), then write all its children in one unit
+        of work (see :mod:`leftbehind.io.roster` for the rules).
+
+        Nothing is written when any cell has an issue, or with ``dry_run``; the report is the
+        same either way. ``progress(stage, done, total)`` is called as rows are read, checked
+        and written.
+        """
+        return imports.import_roster(self._ctx, path, dry_run=dry_run, progress=progress)
+
+    # ------------------------------------------------------------------ audit and retention
+
+    def audit(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> list[AuditEntry]:
+        """The audit log from ``since`` until (before) ``until``, oldest first (system and county
+        officers). Reading the log is not itself logged."""
+        return retention.audit(self._ctx, since, until)
+
+    def purge(
+        self, older_than_years: int = retention.RETENTION_YEARS, as_of: date | None = None
+    ) -> list[str]:
+        """Remove the files of children who left the action (no category and no enrolment) more
+        than ``older_than_years`` years before ``as_of`` (default today), with their timelines,
+        records and assignments and the notices that name them (unsent ones deleted, sent ones
+        blanked), in one unit of work; the audit log keeps a tombstone (kind, key, ``purged``)
+        of each. System and county officers only. Returns the purged keys.
+        """
+        return retention.purge(self._ctx, older_than_years, as_of)
+
+    # ------------------------------------------------------------------ notices
+
+    def set_channels(self, channels: Mapping[str, Mapping[str, str]]) -> None:
+        """Configure notification channels: ``{"default": {"type": "wecom", "url": …}}``.
+
+        Every notice goes to the ``default`` channel unless a channel is named for its recipient
+        (a staff id) or its kind. Unknown notifier types raise, listing the registered ones.
+        """
+        commands.set_channels(self._ctx, channels)
+
+    def queue_week(self, week_of: date | None = None, as_of: date | None = None) -> int:
+        """Queue this week's notices: one digest per person, overdue duties to their owners and
+        a summary to each school head. Returns how many new notices were queued (running it
+        twice in a week queues nothing more). System and county officers."""
+        return notices.queue_week(self._ctx, week_of, as_of)
+
+    def queue_incomplete_files(self, year: int | None = None) -> int:
+        """After the deployment phase (部署階段) of ``year``, tell each class teacher which files
+        still miss some of the five clears (五清晰). System and county officers."""
+        return notices.queue_incomplete_files(self._ctx, year)
+
+    def queue_status_changes(self, since: date, until: date | None = None) -> int:
+        """Queue notices of children who became served or left on a day in ``[since, until]``
+        by the passing of time (a parent away three months, a return home). System and county
+        officers."""
+        return notices.queue_status_changes(self._ctx, since, until)
+
+    def notices(self) -> dict[str, list[outbox.OutboxEntry]]:
+        """The notices waiting, sent and parked as failed (system and county officers)."""
+        return notices.notices(self._ctx)
+
+    def deliver(self, now: datetime | None = None, **kwargs: Any) -> outbox.DeliveryReport:
+        """Send the queued notices through the configured channels (see :meth:`set_channels`).
+
+        A notice is marked sent only after its notifier succeeded; failures are retried later
+        with backoff and never lost. System and county officers.
+        """
+        return notices.deliver(self._ctx, now, **kwargs)

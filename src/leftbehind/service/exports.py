@@ -1,0 +1,124 @@
+"""Exports (匯出): ledgers and the roster, written only after their audit entry is committed.
+
+An export is rendered into a hidden temporary file beside its target (readable by its owner
+only), its audit entry is committed, and only then is the file moved into place: an export
+whose audit entry could not be written leaves no file behind. A refused export is audited too
+(``export_denied``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+from leftbehind.access import AccessDeniedError
+from leftbehind.errors import NotFoundError
+from leftbehind.io import render
+from leftbehind.io.paths import safe_export_path, staged
+from leftbehind.io.roster_columns import ExportContext
+from leftbehind.io.roster_write import Format, school_labels, write_roster
+from leftbehind.service import ledgers, reads
+from leftbehind.service.context import Context
+
+__all__ = ["LEVELS", "export_ledger", "export_roster"]
+
+T = TypeVar("T")
+
+#: The ledgers :func:`export_ledger` renders.
+LEVELS = ("county", "school", "schools", "teacher", "teachers", "commend")
+
+
+def _audited(ctx: Context, what: str, key: str, build: Callable[[], T]) -> T:
+    """``build()``, with a refusal written to the audit log before it is raised."""
+    try:
+        return build()
+    except (AccessDeniedError, NotFoundError):
+        ctx.repo.audit_now("export_denied", what, key, {})
+        raise
+
+
+def _note(ctx: Context, what: str, key: str, fmt: str, unmasked: bool, rows: int) -> None:
+    fields: dict[str, Any] = {"format": fmt, "unmasked": unmasked, "rows": rows}
+    ctx.repo.audit_now("export", what, key, fields)
+
+
+def _sheets(ctx: Context, level: str, key: str | None, day: date) -> list[render.Sheet]:
+    if level == "county":
+        return [render.county_sheet(ledgers.county_table(ctx, day, None))]
+    if level == "school":
+        return render.school_sheets(ledgers.school_table(ctx, str(key), day, None))
+    if level == "schools":
+        tables = ledgers.school_tables(ctx, day, None).values()
+        return [s for t in tables for s in render.school_sheets(t)]
+    if level == "teacher":
+        return [render.teacher_sheet(ledgers.teacher_table(ctx, str(key), day, None))]
+    if level == "teachers":
+        return [render.teacher_sheet(t) for t in ledgers.teacher_tables(ctx, day, None).values()]
+    schools, staff = ledgers.commendations(ctx, day, None)
+    return [
+        render.standings_sheet(schools, "表彰候選：學校"),
+        render.standings_sheet(staff, "表彰候選：教職工"),
+    ]
+
+
+def export_ledger(
+    ctx: Context,
+    level: str,
+    *,
+    key: str | None,
+    as_of: date | None,
+    format: str,
+    path: str | os.PathLike[str] | None,
+    unmasked: bool,
+) -> str:
+    if level not in LEVELS:
+        msg = f"level is {', '.join(LEVELS[:-1])} or {LEVELS[-1]}"
+        raise ValueError(msg)
+    if level in ("school", "teacher") and not key:
+        msg = f"the {level} ledger needs the {level}'s id"
+        raise ValueError(msg)
+    if format not in ("text", "csv", "xlsx"):
+        msg = "format is text, csv or xlsx"
+        raise ValueError(msg)
+    what, name = f"ledger.{level}", key or level
+    day = as_of or ctx.today()
+    sheets = _audited(ctx, what, name, lambda: _sheets(ctx, level, key, day))
+    rows = sum(len(s.rows) for s in sheets)
+    if format == "text":
+        text = "\n".join(render.render_text(s, unmasked=unmasked) for s in sheets)
+        _note(ctx, what, name, "text", unmasked, rows)
+        return text
+    if path is None:
+        msg = f"format {format!r} needs a path"
+        raise ValueError(msg)
+    target = safe_export_path(path, store_path=ctx.url)
+    with staged(target) as stage:
+        if format == "csv":
+            render.write_csv(sheets[0], stage.path, unmasked=unmasked)
+        else:
+            render.write_xlsx(sheets, stage.path, unmasked=unmasked)
+        _note(ctx, what, name, format, unmasked, rows)
+        return str(stage.publish())
+
+
+def export_roster(
+    ctx: Context,
+    path: str | os.PathLike[str],
+    *,
+    format: Format | None,
+    unmasked: bool,
+    as_of: date | None,
+) -> int:
+    target: Path = safe_export_path(path, store_path=ctx.url)
+    fmt: Format = format or ("csv" if target.suffix.lower() == ".csv" else "xlsx")
+    children = _audited(ctx, "roster", "roster", lambda: list(reads.children(ctx, False)))
+    schools = reads.schools(ctx)
+    context = ExportContext(as_of or ctx.today(), school_labels(schools.values()))
+    with staged(target) as stage:
+        n = write_roster(stage.path, children, context, format=fmt, unmasked=unmasked)
+        _note(ctx, "roster", "roster", fmt, unmasked, n)
+        stage.publish()
+    return n

@@ -1,0 +1,259 @@
+"""The ledgers (台賬) and the duty book, as the actor may see them.
+
+Facts come from one snapshot. The county and school tables are aggregates: they are built from
+every child (a school head's table counts the whole school) and then cut to the rows the gate
+allows. Anything that names a child (the duty book, ledger facts, teacher tables, movements) is
+built from the children whose file the actor may read today, masked by the actor's standing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+import attrs
+
+from leftbehind.access import Field, Standing, mask_child, may_see
+from leftbehind.domain import ledger
+from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import DutyBook, duty_plan
+from leftbehind.domain.ids import mask_phone, mask_resident_id
+from leftbehind.domain.model import Child
+from leftbehind.domain.people import Assignments
+from leftbehind.errors import NotFoundError
+from leftbehind.service.context import Context
+from leftbehind.service.gate import default_period
+from leftbehind.service.repository import Snapshot
+from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown
+
+__all__ = [
+    "book",
+    "commendations",
+    "county_table",
+    "diff",
+    "duty_book",
+    "facts",
+    "ledger_facts",
+    "school_table",
+    "school_tables",
+    "teacher_table",
+    "teacher_tables",
+]
+
+Visible = Mapping[str, tuple[Child, Standing]]
+
+
+def book(
+    ctx: Context,
+    snap: Snapshot,
+    period: Interval,
+    visible: Visible | None,
+    *,
+    records: bool = True,
+) -> DutyBook:
+    """The duty book of every child (``visible=None``) or of the children given; without
+    ``records``, a book that knows no record (for its calendar, kinds and assignments)."""
+    timelines = snap.timelines()
+    assignments = snap.assignments()
+    found = snap.records() if records else []
+    if visible is not None:
+        timelines = {k: t for k, t in timelines.items() if k in visible}
+        assignments = Assignments(a for a in assignments.all if a.child_id in visible)
+        found = [r for r in found if r.child_id in visible]
+    return DutyBook(
+        ctx.calendar(snap, period),
+        ctx.duty_kinds(),
+        timelines,
+        assignments,
+        found,
+        staff=snap.staff().values(),
+    )
+
+
+def facts(
+    ctx: Context,
+    snap: Snapshot,
+    period: Interval,
+    visible: Visible | None,
+    *,
+    pushdown: bool = False,
+) -> ledger.LedgerFacts:
+    """Ledger facts of every child (``visible=None``) or of the children given, unmasked.
+
+    With ``pushdown`` and a store that counts duties itself (:class:`LedgerPushdown`), the duty
+    tallies come from the store, summed over owners (enough for the county and school tables,
+    not for teacher tables), and no record is loaded.
+    """
+    store = ctx.repo.store
+    pushed = (
+        store
+        if pushdown
+        and visible is None
+        and LEDGER_PUSHDOWN in store.capabilities
+        and isinstance(store, LedgerPushdown)
+        else None
+    )
+    duty_book = book(ctx, snap, period, visible, records=pushed is None)
+    duties: ledger.DutySource = duty_book.tallies
+    if pushed is not None:
+        plan_of = functools.partial(duty_plan, duty_book.calendar, tuple(duty_book.kinds.values()))
+
+        def duties(span: Interval, as_of: date) -> Sequence[ledger.DutyCount]:
+            return pushed.duty_tallies(plan_of(span), as_of)
+
+    policy = ctx.policy(snap)
+    if visible is None:
+        children = list(snap.children().values())
+        national = snap.timelines(national=True)
+    else:
+        children = [c for c, _ in visible.values()]
+        national = {k: t for k, t in snap.timelines(national=True).items() if k in visible}
+    return ledger.LedgerFacts(
+        schools=snap.schools(),
+        children=tuple(sorted(children, key=lambda c: c.id)),
+        timelines=duty_book.timelines,
+        national=national,
+        staff=snap.staff(),
+        assignments=duty_book.assignments,
+        duties=duties,
+        county=str(snap.settings().get("name", "")),
+        policy=f"{policy.name}/{policy.version}",
+        national_policy=f"{ctx.national.name}/{ctx.national.version}",
+    )
+
+
+def _span(day: date | None, period: Interval | None, today: date) -> tuple[date, Interval]:
+    as_of = day or today
+    return as_of, period or default_period(as_of)
+
+
+def ledger_facts(ctx: Context, period: Interval) -> ledger.LedgerFacts:
+    snap, gate = ctx.begin()
+    gate.require("files.read", "read ledger facts")
+    files = gate.files()
+    found = facts(ctx, snap, period, files)
+    masked = tuple(mask_child(c, files[c.id][1]) for c in found.children)
+    return attrs.evolve(found, children=masked)
+
+
+def county_table(ctx: Context, as_of: date | None, period: Interval | None) -> ledger.CountyTable:
+    snap, gate = ctx.begin()
+    gate.require("county_table.read", "read the county table")
+    day, span = _span(as_of, period, gate.today)
+    table = ledger.county_table(facts(ctx, snap, span, None, pushdown=True), as_of=day, period=span)
+    if gate.actor.sees_county:
+        return table
+    return _township_rows(table, str(gate.actor.township))
+
+
+def school_table(
+    ctx: Context, school_id: str, as_of: date | None, period: Interval | None
+) -> ledger.SchoolTable:
+    snap, gate = ctx.begin()
+    gate.require("school_tables.read", "read the school table of", school_id)
+    day, span = _span(as_of, period, gate.today)
+    if school_id not in snap.schools():
+        raise NotFoundError("school", school_id)
+    if not gate.school_in_scope(school_id):
+        raise gate.deny("read the school table of", school_id)
+    found = facts(ctx, snap, span, None, pushdown=True)
+    return ledger.school_table(found, school_id, as_of=day, period=span)
+
+
+def school_tables(
+    ctx: Context, as_of: date | None, period: Interval | None
+) -> dict[str, ledger.SchoolTable]:
+    snap, gate = ctx.begin()
+    gate.require("school_tables.read", "read school tables")
+    day, span = _span(as_of, period, gate.today)
+    tables = ledger.school_tables(
+        facts(ctx, snap, span, None, pushdown=True), as_of=day, period=span
+    )
+    return {k: t for k, t in tables.items() if gate.school_in_scope(k)}
+
+
+def teacher_table(
+    ctx: Context, staff_id: str, as_of: date | None, period: Interval | None
+) -> ledger.TeacherTable:
+    snap, gate = ctx.begin()
+    gate.require("teacher_tables.read", "read teacher tables")
+    day, span = _span(as_of, period, gate.today)
+    gate.require_staff(staff_id, "read the teacher table of")
+    files = gate.files()
+    table = ledger.teacher_table(facts(ctx, snap, span, files), staff_id, as_of=day, period=span)
+    return _masked_table(table, files)
+
+
+def teacher_tables(
+    ctx: Context, as_of: date | None, period: Interval | None
+) -> dict[str, ledger.TeacherTable]:
+    snap, gate = ctx.begin()
+    gate.require("teacher_tables.read", "read teacher tables")
+    day, span = _span(as_of, period, gate.today)
+    files = gate.files()
+    tables = ledger.teacher_tables(facts(ctx, snap, span, files), as_of=day, period=span)
+    return {k: _masked_table(t, files) for k, t in tables.items() if gate.staff_reachable(k)}
+
+
+def diff(ctx: Context, before: date, after: date) -> ledger.LedgerDiff:
+    snap, gate = ctx.begin()
+    gate.require("files.read", "read movements")
+    visible = None if gate.actor.sees_county else gate.files()
+    return ledger.diff(facts(ctx, snap, default_period(after), visible), before, after)
+
+
+def commendations(
+    ctx: Context, as_of: date | None, period: Interval | None
+) -> tuple[tuple[ledger.Standing, ...], tuple[ledger.Standing, ...]]:
+    snap, gate = ctx.begin()
+    gate.require("commendations.read", "read the commendation ranking")
+    day, span = _span(as_of, period, gate.today)
+    found = facts(ctx, snap, span, None)
+    table = ledger.county_table(found, as_of=day, period=span)
+    return ledger.rank_schools(table), ledger.rank_staff(found, as_of=day, period=span)
+
+
+def duty_book(ctx: Context, period: Interval) -> DutyBook:
+    snap, gate = ctx.begin()
+    gate.require("files.read", "read the duty book")
+    return book(ctx, snap, period, gate.files())
+
+
+def _township_rows(table: ledger.CountyTable, township: str) -> ledger.CountyTable:
+    """The rows of one township; the county and grand totals become the township's."""
+    sub = next((k for k in table.rows if len(k) == 2 and k[1] == township), None)
+    if sub is None:
+        return ledger.CountyTable(table.stamp, {}, {}).check()
+    rows = {k: v for k, v in table.rows.items() if len(k) >= 2 and k[1] == township}
+    rows[sub[:1]] = dict(table.rows[sub])
+    rows[()] = dict(table.rows[sub])
+    names = {k: v for k, v in table.names.items() if k in rows}
+    return ledger.CountyTable(table.stamp, rows, names).check()
+
+
+def _masked_table(table: ledger.TeacherTable, visible: Visible) -> ledger.TeacherTable:
+    """Only the rows of children in scope, each masked by the actor's standing towards them."""
+    rows = []
+    for row in table.rows:
+        if row.child_id not in visible:
+            continue
+        standing = visible[row.child_id][1]
+        if row.resident_id and not may_see(Field.RESIDENT_ID, standing):
+            row = attrs.evolve(row, resident_id=mask_resident_id(row.resident_id))
+        if not may_see(Field.PHONES, standing):
+            g = row.guardian
+            if g is not None and g.phone:
+                g = attrs.evolve(g, phone=mask_phone(g.phone))
+            row = attrs.evolve(
+                row,
+                guardian=g,
+                father=attrs.evolve(row.father, phone=mask_phone(row.father.phone))
+                if row.father.phone
+                else row.father,
+                mother=attrs.evolve(row.mother, phone=mask_phone(row.mother.phone))
+                if row.mother.phone
+                else row.mother,
+            )
+        rows.append(row)
+    return attrs.evolve(table, rows=tuple(rows))
