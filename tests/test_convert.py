@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from datetime import date
@@ -162,7 +163,7 @@ def test_category_sets_are_written_sorted() -> None:
 )
 def test_strict_fields(path: str, value: object, code: str) -> None:
     doc = good()
-    _set(doc, path.split("."), value)
+    _set(doc, path.split("."), copy.deepcopy(value))  # the parameter is shared: put in a copy
     where = path.replace(".0", "[0]")
     assert problems(doc) == [(where, code)]
 
@@ -276,7 +277,9 @@ def test_enrolment_and_school_documents() -> None:
 # ---------------------------------------------------------------------------------------------
 # R7: whatever is fed in, only success or a ValidationError without the value.
 
-BAD_VALUES: list[object] = [
+#: Shared by every example: never put one of these into a document itself, only a copy
+#: (:func:`_bad_value`), since a later replacement may land inside a list or dict put there.
+BAD_VALUES: tuple[object, ...] = (
     None,
     True,
     0,
@@ -303,7 +306,15 @@ BAD_VALUES: list[object] = [
     ["abc"],
     [{"start": "2025-01-01"}],
     {"start": "2025-01-01", "end": "2024-01-01"},
-]
+)
+
+
+_PRISTINE = copy.deepcopy(BAD_VALUES)
+
+
+def _bad_value(data: st.DataObject) -> object:
+    """A fresh copy of one of :data:`BAD_VALUES`."""
+    return copy.deepcopy(data.draw(st.sampled_from(BAD_VALUES)))
 
 
 def _leaves(doc: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
@@ -330,8 +341,7 @@ def test_bad_input_gives_success_or_a_validation_error_without_the_value(
     doc = unstructure(child)
     for _ in range(data.draw(st.integers(1, 3))):
         where = data.draw(st.sampled_from(_leaves(doc)))
-        value = data.draw(st.sampled_from(BAD_VALUES))
-        _replace(doc, where, value)
+        _replace(doc, where, _bad_value(data))
     if data.draw(st.booleans()):
         doc["extra_" + data.draw(st.sampled_from(["a", "b"]))] = 1
     issues = _issues(lambda: structure(doc, Child, today=TODAY, path="children[0]"))
@@ -349,6 +359,7 @@ def test_bad_input_gives_success_or_a_validation_error_without_the_value(
             assert secret not in text
     as_text = json.dumps(doc, ensure_ascii=True)
     assert _issues(lambda: from_json(as_text, Child, today=TODAY, path="children[0]")) == issues
+    assert BAD_VALUES == _PRISTINE  # what the next example draws from is what this one did
 
 
 def _issues(fn: Callable[[], object]) -> list[Issue]:

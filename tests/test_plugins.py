@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import leftbehind.builtins
-from leftbehind import hookspecs
+from leftbehind import _markers, hookspecs
+from leftbehind.backends import sql_plugin
 from leftbehind.backends.memory import MemoryStore
 from leftbehind.calendars import CalendarFallbackWarning, china_calendar
 from leftbehind.domain.calendar import SchoolCalendar, Semester, default_calendar
@@ -107,6 +108,18 @@ def _county_store(site: Path) -> None:
 # The manager.
 
 
+def test_the_specs_and_the_plugins_share_one_name_and_one_pair_of_markers() -> None:
+    """The markers live in ``leftbehind._markers`` (so the hookspecs need not import this
+    facade); ``leftbehind.plugins.hookimpl`` is the same marker, re-exported for plugins."""
+    assert hookimpl is _markers.hookimpl
+    assert NAME == _markers.NAME == _markers.hookspec.project_name == hookimpl.project_name
+    for name in hookspecs.__all__:
+        if name.startswith(f"{NAME}_"):
+            assert hasattr(getattr(hookspecs, name), f"{NAME}_spec"), name
+    for hook in (leftbehind.builtins.leftbehind_duty_kinds, sql_plugin.leftbehind_storage_backends):
+        assert hasattr(hook, f"{NAME}_impl"), hook
+
+
 def test_each_call_builds_a_fresh_manager() -> None:
     first = make_plugin_manager(load_entrypoints=False)
     second = make_plugin_manager(load_entrypoints=False)
@@ -135,14 +148,17 @@ def test_built_ins_are_registered_by_module_path_and_last() -> None:
 
 
 def test_creating_the_manager_imports_no_driver_and_no_holiday_package() -> None:
-    """psycopg is an optional extra; the holiday packages load when a calendar is built."""
+    """psycopg is an optional extra; the holiday packages load when a calendar is built; the SQL
+    backend (and SQLAlchemy) when a SQL store is first opened, not when its plugin registers."""
     script = textwrap.dedent(
         """
         import sys
         from leftbehind.plugins import Plugins
         plugins = Plugins.load(load_entrypoints=False)
         plugins.backends(), plugins.notifiers(), plugins.duty_kinds(), plugins.calendars()
-        print(sorted({"psycopg", "chinese_calendar", "holidays"} & set(sys.modules)))
+        plugins.backend_for("sqlite:///county.db")
+        lazy = {"psycopg", "chinese_calendar", "holidays", "sqlalchemy", "leftbehind.backends.sql"}
+        print(sorted(lazy & set(sys.modules)))
         """
     )
     out = subprocess.run(

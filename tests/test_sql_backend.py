@@ -1,5 +1,6 @@
-"""The SQL backend: the store contract and the model on SQLite and PostgreSQL, the ledger pushdown
-against the domain's own computation, schema versions, copying between backends, and R1.
+"""The SQL backend: the store contract, the model and the pushdown contract on SQLite and
+PostgreSQL (the ledger pushdown against the domain's own computation), schema versions, copying
+between backends, and R1.
 
 PostgreSQL tests (marked ``postgres``) run against ``$LEFTBEHIND_TEST_POSTGRES_URL`` when it is
 set, or else against a server this session starts with :mod:`pgserver`; each store gets a schema
@@ -20,7 +21,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert
+from tests.kills import await_acks
 from tests.postgres import new_schema, with_schema
 from tests.strategies import SCHOOLS
 
+from leftbehind import kinds
 from leftbehind.access import Actor
 from leftbehind.backends import sql as sql_backend
 from leftbehind.backends import sql_plugin
@@ -45,26 +48,11 @@ from leftbehind.backends.sql import (
     engine_url,
 )
 from leftbehind.backends.sql_ledger import ServedKey
-from leftbehind.backends.sql_schema import DEFAULT_LAYOUT, document, meta
+from leftbehind.backends.sql_schema import DEFAULT_LAYOUT, document, meta, projected_kinds
 from leftbehind.backends.tinydb import TinyDBStore
-from leftbehind.convert import unstructure
-from leftbehind.county import County
-from leftbehind.domain.calendar import SchoolCalendar, default_calendar
-from leftbehind.domain.dates import Interval
-from leftbehind.domain.duties import (
-    DEFAULT_KINDS,
-    Counts,
-    DutyBook,
-    DutyKind,
-    Frequency,
-    Record,
-    WindowKind,
-    duty_plan,
-)
-from leftbehind.domain.eligibility import PlanPolicy
-from leftbehind.domain.ledger import LedgerFacts, county_table
+from leftbehind.domain.duties import Counts, DutyBook, DutyPlan
 from leftbehind.domain.model import Child
-from leftbehind.domain.people import Assignment, Role, StudyGroup
+from leftbehind.domain.people import Role
 from leftbehind.errors import (
     ConflictError,
     CorruptStoreError,
@@ -72,9 +60,11 @@ from leftbehind.errors import (
     StoreURLError,
 )
 from leftbehind.plugins import Plugins, make_plugin_manager
+from leftbehind.service import County
 from leftbehind.store import DURABLE, LEDGER_PUSHDOWN, MULTIPROCESS, Document, Store
-from leftbehind.testing.contract import StoreContract
+from leftbehind.testing.contract import PushdownContract, StoreContract
 from leftbehind.testing.synthetic import synthetic_facts
+from leftbehind.testing.worlds import World
 
 SYSTEM = Actor.system("tests")
 
@@ -94,7 +84,24 @@ def plugins() -> Plugins:
 # The contract and the model.
 
 
-class TestSQLiteStore(StoreContract):
+class SQLPushdown(PushdownContract):
+    """The pushdown contract, and the store's per-kind ``duty_counts`` checked on each world."""
+
+    def check_world(self, store: Store, world: World, plan: DutyPlan, book: DutyBook) -> None:
+        assert isinstance(store, SQLStore)
+        by_kind = book.compliance(world.period, world.as_of).by_kind
+        counts = store.duty_counts(plan, world.as_of)
+        assert set(counts) == {k.code for k in self.duty_kinds}
+        for code, count in counts.items():
+            expected = by_kind.get(code, Counts())
+            assert (count.due, count.done, count.overdue) == (
+                expected.due,
+                expected.done,
+                expected.overdue,
+            ), code
+
+
+class TestSQLiteStore(StoreContract, SQLPushdown):
     def url(self, path: Path) -> str:
         return f"sqlite:///{path}/county.db"
 
@@ -166,7 +173,7 @@ class TestSQLiteStore(StoreContract):
 
 
 @pytest.mark.postgres
-class TestPostgreSQLStore(StoreContract):
+class TestPostgreSQLStore(StoreContract, SQLPushdown):
     @pytest.fixture(autouse=True)
     def _server(self, postgres_url: str) -> None:
         self.base = postgres_url
@@ -323,6 +330,60 @@ def test_another_layout_rebuilds_the_projections(tmp_path: Path) -> None:
         }
 
 
+def test_the_default_layout_takes_its_kinds_from_leftbehind_kinds() -> None:
+    assert set(projected_kinds(DEFAULT_LAYOUT)) == {
+        kinds.SCHOOL,
+        kinds.CHILD,
+        kinds.TIMELINE,
+        kinds.NATIONAL,
+        kinds.RECORD,
+        kinds.ASSIGNMENT,
+        kinds.GROUP,
+    }
+    assert DEFAULT_LAYOUT.timeline_kinds == (kinds.TIMELINE, kinds.NATIONAL)  # policy first
+    assert DEFAULT_LAYOUT.group_role == Role.GROUP_GUIDE.value
+    # The names earlier versions stored (in lb_meta): an unchanged layout rebuilds nothing.
+    assert (
+        Layout(
+            school_kind="school",
+            child_kind="child",
+            timeline_kinds=("timeline", "national"),
+            record_kind="record",
+            assignment_kind="assignment",
+            group_kind="group",
+            group_role="group_guide",
+        )
+        == DEFAULT_LAYOUT
+    )
+
+
+DUTIES = "counts_a_synthetic_county_as_the_duty_book"
+COLUMNS = "school_columns_of_a_synthetic_county"
+
+
+@pytest.mark.parametrize(
+    ("layout", "test"),
+    [
+        (Layout(timeline_kinds=("tl", kinds.NATIONAL)), DUTIES),
+        (Layout(record_kind="duty_record"), DUTIES),
+        (Layout(assignment_kind="care"), DUTIES),
+        (Layout(group_kind="study_group"), DUTIES),
+        (Layout(child_kind="pupil"), COLUMNS),
+        (Layout(timeline_kinds=(kinds.TIMELINE, "tl")), COLUMNS),
+    ],
+    ids=["timeline", "record", "assignment", "group", "child", "national"],
+)
+def test_the_pushdown_contract_fails_a_store_that_reads_other_kinds(
+    tmp_path: Path, layout: Layout, test: str
+) -> None:
+    """A store whose projections read a kind the county does not write counts nothing (or too
+    little) there: the contract must fail it, not pass it on a world that counts zero."""
+    contract = TestSQLiteStore()
+    url = f"sqlite:///{tmp_path}/c.db"
+    with SQLStore(url, layout=layout) as store, pytest.raises(AssertionError):
+        getattr(contract, f"test_pushdown_{test}")(store)
+
+
 # ---------------------------------------------------------------------------------------------
 # The pushdown equals the domain's own computation.
 
@@ -411,196 +472,6 @@ def test_served_counts_equal_the_domain(
         assert ledger_store.served_counts(on) == domain_served(kids, timelines, SCHOOLS, on)
         assert ledger_store.served_counts(on, timeline_kind="national") == domain_served(
             kids, national, SCHOOLS, on
-        )
-
-
-#: The county table's columns that :meth:`SQLStore.school_columns` pushes down.
-PUSHED = frozenset({"enrolled", "served", "national"})
-PUSHED_PREFIXES = ("primary.", "category.", "sex.", "grade.", "stage.", "boarding.")
-
-
-def _pushed(cells: Any) -> dict[str, int]:
-    return {k: v for k, v in cells.items() if v and (k in PUSHED or k.startswith(PUSHED_PREFIXES))}
-
-
-def test_school_columns_equal_the_domain_on_a_synthetic_county(ledger_store: SQLStore) -> None:
-    facts = synthetic_facts(children=400, seed=3)
-    _wipe(ledger_store)
-    county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: facts.as_of)
-    county.put_schools(facts.schools)
-    county.put_children(facts.children)
-    ledger = LedgerFacts(
-        schools=facts.schools,
-        children=facts.children,
-        timelines=county.timelines(),
-        national=county.timelines(national=True),
-        county="廣平縣",
-    )
-    for on in (facts.as_of, date(2025, 3, 1), date(2024, 9, 1)):
-        table = county_table(ledger, as_of=on, period=Interval(on, on + timedelta(days=1)))
-        got = ledger_store.school_columns(on)
-        for s in facts.schools:
-            assert _pushed(got.get(s.id, {})) == _pushed(table.row(("廣平縣", s.township, s.id)))
-        assert sum(c["served"] for c in got.values()) == table.total["served"] > 0
-        assert sum(c["national"] for c in got.values()) == table.total.get("national", 0)
-        assert sum(c["enrolled"] for c in got.values()) == table.total["enrolled"] > 100
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    kids=_random_county(), days=st.lists(st.dates(date(2014, 1, 1), date(2031, 6, 1)), max_size=4)
-)
-def test_school_columns_equal_the_domain_county_table(
-    ledger_store: SQLStore, kids: list[Child], days: list[date]
-) -> None:
-    """The pushed-down columns equal those of ``domain.ledger.county_table`` school by school."""
-    _wipe(ledger_store)
-    county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
-    county.put_schools(SCHOOLS)
-    county.put_children(kids)
-    facts = LedgerFacts(
-        schools=SCHOOLS,
-        children=kids,
-        timelines=county.timelines(),
-        national=county.timelines(national=True),
-        county="廣平縣",
-    )
-    probes = set(days) | {e.start for c in kids for e in c.enrolments}
-    probes |= {s.start for t in facts.timelines.values() for s in t.spans}
-    for on in sorted(probes)[:12]:
-        table = county_table(facts, as_of=on, period=Interval(on, on + timedelta(days=1)))
-        want = {s.id: _pushed(table.row(("廣平縣", s.township, s.id))) for s in SCHOOLS}
-        got = ledger_store.school_columns(on)
-        assert {sid: _pushed(got.get(sid, {})) for sid in want} == want
-        assert set(got) <= set(want)
-
-
-#: The plan's eight kinds and a county kind owed by study-group guides, each guide their own.
-DUTY_KINDS = (
-    *DEFAULT_KINDS,
-    DutyKind(
-        "GUIDE_VISIT",
-        "輔導走訪",
-        "study-group guide visit",
-        {Role.GROUP_GUIDE},
-        Frequency.MONTH,
-        WindowKind.TERM_MONTHS,
-        per_owner=True,
-    ),
-)
-_STAFF = ("T1", "T2", "T3")
-World = tuple[
-    list[Child], Interval, date, SchoolCalendar, list[Assignment], list[StudyGroup], list[Record]
-]
-
-
-@st.composite
-def duty_worlds(
-    draw: st.DrawFn,
-) -> tuple[
-    list[Child], Interval, date, SchoolCalendar, list[Assignment], list[StudyGroup], list[Record]
-]:
-    """Children, a school year, a day, a calendar with days off, assignments, study groups and
-    records — half of them written by an owner of the duty, the rest at random."""
-    kids = draw(_random_county().filter(bool))
-    schools = {s.id: s for s in SCHOOLS}
-    served = [
-        i.start.year
-        for c in kids
-        for i in PlanPolicy().timeline(c, schools).served_intervals()
-        if 2016 <= i.start.year <= 2028
-    ]
-    year = draw(st.sampled_from(served) if served else st.integers(2016, 2028))
-    year -= draw(st.integers(0, 1))  # the school year the served interval starts in, or before
-    period = Interval(date(year, 9, 1), date(year + 1, 9, 1))
-    assert period.end is not None
-    on = draw(st.dates(period.start - timedelta(days=40), period.end + timedelta(days=40)))
-    days_in = st.dates(period.start - timedelta(days=120), period.end + timedelta(days=30))
-    off = draw(st.lists(st.dates(period.start, period.end), max_size=8))
-    calendar = default_calendar(range(year - 1, year + 3), days_off=off)
-    ids = [c.id for c in kids]
-    assignments = []
-    for i in range(draw(st.integers(0, 14))):
-        start = draw(days_in)
-        length = draw(st.none() | st.integers(0, 300))
-        end = None if length is None else start + timedelta(days=length)
-        role = draw(st.sampled_from([r for r in Role if r is not Role.GROUP_GUIDE]))
-        assignments.append(
-            Assignment(
-                f"A{i}", draw(st.sampled_from(_STAFF)), draw(st.sampled_from(ids)), role, start, end
-            )
-        )
-    groups = []
-    for i in range(draw(st.integers(0, 2))):
-        start = draw(days_in)
-        members = draw(st.lists(st.sampled_from(ids), max_size=4, unique=True))
-        end = draw(st.none() | st.just(start + timedelta(days=draw(st.integers(0, 200)))))
-        guide = draw(st.sampled_from(_STAFF))
-        groups.append(StudyGroup(f"G{i}", SCHOOLS[0].id, "東張孟村", guide, members, start, end))
-    every = [*assignments, *(a for g in groups for a in g.assignments())]
-    records = []
-    record_days = st.dates(period.start - timedelta(days=10), max(on, period.start))
-    for i in range(draw(st.integers(0, 40))):
-        by_owner = draw(st.booleans())
-        if every and by_owner:
-            a = draw(st.sampled_from(every))
-            owed = [k.code for k in DUTY_KINDS if a.role in k.owner_roles] or ["TALK"]
-            child, staff, kind = a.child_id, a.staff_id, draw(st.sampled_from(owed))
-        else:
-            child, staff = draw(st.sampled_from(ids)), draw(st.sampled_from(_STAFF))
-            kind = draw(st.sampled_from([*(k.code for k in DUTY_KINDS), "UNKNOWN"]))
-        records.append(Record(f"R{i:03d}", kind, child, staff, draw(record_days)))
-    return kids, period, on, calendar, assignments, groups, records
-
-
-@settings(max_examples=60, deadline=None)
-@given(world=duty_worlds())
-def test_duty_tallies_equal_the_duty_book(
-    ledger_store: SQLStore,
-    world: tuple[
-        list[Child],
-        Interval,
-        date,
-        SchoolCalendar,
-        list[Assignment],
-        list[StudyGroup],
-        list[Record],
-    ],
-) -> None:
-    """Per child and kind, and per kind, the pushed-down duty counts are the DutyBook's."""
-    kids, period, on, calendar, assignments, groups, records = world
-    _wipe(ledger_store)
-    county = County(ledger_store, actor=SYSTEM, plugins=plugins(), today=lambda: date(2040, 1, 1))
-    county.put_schools(SCHOOLS)
-    county.put_children(kids)
-    with ledger_store.unit_of_work() as uow:
-        uow.put_many("assignment", [(a.id, unstructure(a)) for a in assignments])
-        uow.put_many("group", [(g.id, unstructure(g)) for g in groups])
-        uow.put_many("record", [(r.id, unstructure(r)) for r in records])
-        uow.commit()
-    every = [*assignments, *(a for g in groups for a in g.assignments())]
-    book = DutyBook(calendar, DUTY_KINDS, county.timelines(), every, records)
-    want: Counter[tuple[str, str, str]] = Counter()
-    for t in book.tallies(period, on):
-        for field, n in (("due", t.due), ("done", t.done), ("overdue", t.overdue)):
-            want[t.child_id, t.kind, field] += n
-    plan = duty_plan(calendar, DUTY_KINDS, period)
-    got: Counter[tuple[str, str, str]] = Counter()
-    for c in ledger_store.duty_tallies(plan, on):
-        assert c.due > 0
-        assert c.owner_id == ""
-        for field, n in (("due", c.due), ("done", c.done), ("overdue", c.overdue)):
-            got[c.child_id, c.kind, field] += n
-    assert +got == +want
-    by_kind = book.compliance(period, on).by_kind
-    counts = ledger_store.duty_counts(plan, on)
-    assert set(counts) == {k.code for k in DUTY_KINDS}
-    for code, count in counts.items():
-        expected = by_kind.get(code, Counts())
-        assert (count.due, count.done, count.overdue) == (
-            expected.due,
-            expected.done,
-            expected.overdue,
         )
 
 
@@ -771,7 +642,14 @@ def _apply_ops(state: dict[str, Document], ops: list[list[Any]]) -> dict[str, Do
 
 
 def run_r1(folder: Path, rounds: int, seed: int) -> dict[str, int]:
-    """Kill one writer ``rounds`` times; after each kill reopen and compare with its log."""
+    """Kill one writer at least ``rounds`` times; after each kill reopen and compare with its log.
+
+    A kill waits for work, not for time, so the work done does not depend on the machine's load:
+    in four rounds of five the writer first acknowledges a drawn number of units (1 to 3,
+    summed in ``required``) and is killed a moment into the next; in the fifth it is killed at a
+    random moment from its start (opening the store included). Rounds go on past ``rounds``, up
+    to three times as many, until a kill has found an operation in flight.
+    """
     rng = random.Random(seed)
     url, log = f"sqlite:///{folder}/county.db", folder / "r1.log"
     model: dict[str, Document] = {}
@@ -786,17 +664,29 @@ def run_r1(folder: Path, rounds: int, seed: int) -> dict[str, int]:
             "lost_acknowledged",
             "deletes_undone",
             "reopen_failures",
+            "required",
+            "stalled",
         ],
         0,
     )
-    for n in range(rounds):
+    for n in range(3 * rounds):
+        if n >= rounds and result["in_flight"] > 0:
+            break
+        child_seed = rng.randrange(2**32)
+        need, delay = rng.choice((0, 1, 1, 2, 3)), rng.uniform(0.02, 0.12)
         pid = os.fork()
         if pid == 0:
             try:
-                _writer(url, log, seq, rng.randrange(2**32))
+                _writer(url, log, seq, child_seed)
             finally:
                 os._exit(1)
-        time.sleep(rng.uniform(0.02, 0.12))
+        if need == 0:
+            time.sleep(delay)
+        elif await_acks(log, offset, need, pid):
+            time.sleep(delay / 20)  # somewhere in the unit of work, or just after its commit
+        else:
+            result["stalled"] += 1
+        result["required"] += need
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         data = log.read_bytes() if log.exists() else b""
@@ -847,12 +737,15 @@ def _script(*args: str) -> dict[str, int]:
 @pytest.mark.slow
 def test_r1_kills_lose_no_acknowledged_write(tmp_path: Path) -> None:
     result = _script("r1", str(tmp_path), "150", "2026")
-    assert result["rounds"] == 150
+    assert 150 <= result["rounds"] <= 450
+    assert result["stalled"] == 0
     assert result["reopen_failures"] == 0
     assert result["lost_acknowledged"] == 0
     assert result["deletes_undone"] == 0
-    assert result["acknowledged"] > 0  # the writer got work done between kills
-    assert result["in_flight"] > 0  # and was killed inside units of work
+    # The writer did the work the kills waited for (as much under any load) ...
+    assert result["acknowledged"] >= result["required"] > 0
+    # ... and was killed inside units of work (the rounds go on until it was).
+    assert 0 < result["in_flight"] <= result["rounds"]
     assert not list(tmp_path.glob("*.tmp"))
 
 

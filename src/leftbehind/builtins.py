@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from leftbehind._markers import hookimpl
 from leftbehind.domain.calendar import SchoolCalendar, default_calendar
 from leftbehind.domain.duties import DEFAULT_KINDS
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
 from leftbehind.hookspecs import CalendarRecord, DutyKindRecord, PolicyRecord
-from leftbehind.plugins import hookimpl
 
 __all__ = [
     "leftbehind_calendars",

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from attrs import field, frozen
 from attrs.validators import instance_of
 
+from leftbehind._markers import hookspec as _hookspec
 from leftbehind.domain.duties import DutyKind
-from leftbehind.plugins import _hookspec
 
 if TYPE_CHECKING:
     from leftbehind.domain.calendar import SchoolCalendar

@@ -1,5 +1,8 @@
 """The plugin system: one project name, the ``hookimpl`` marker, and a typed facade over pluggy.
 
+(The name and the markers are defined in ``leftbehind._markers``, which the hookspecs and the
+built-in plugins import, and re-exported here: plugins import :data:`hookimpl` from this module.)
+
 Write a plugin with :data:`hookimpl` and the hooks in :mod:`leftbehind.hookspecs`; use
 :class:`Plugins` to find what the plugins registered::
 
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 import pluggy
 
+from leftbehind import _markers, hookspecs
 from leftbehind.errors import (
     DuplicateNameError,
     PluginError,
@@ -41,18 +45,19 @@ from leftbehind.errors import (
     UnknownBackendError,
     UnknownNameError,
 )
+from leftbehind.hookspecs import (
+    PLAIN_PATH,
+    BackendRecord,
+    CalendarRecord,
+    DutyKindRecord,
+    NotifierRecord,
+    PolicyRecord,
+)
 
 if TYPE_CHECKING:
     from leftbehind.domain.calendar import SchoolCalendar
     from leftbehind.domain.duties import DutyKind
     from leftbehind.domain.eligibility import Policy
-    from leftbehind.hookspecs import (
-        BackendRecord,
-        CalendarRecord,
-        DutyKindRecord,
-        NotifierRecord,
-        PolicyRecord,
-    )
     from leftbehind.notifiers import Notifier
     from leftbehind.store import Store
 
@@ -67,10 +72,9 @@ __all__ = [
 ]
 
 #: The project name: pluggy's project, the entry-point group, the hook prefix.
-NAME: Final = "leftbehind"
+NAME: Final = _markers.NAME
 #: Marks a plugin's hook implementations: ``@hookimpl def leftbehind_storage_backends(): ...``.
-hookimpl: Final = pluggy.HookimplMarker(NAME)
-_hookspec: Final = pluggy.HookspecMarker(NAME)
+hookimpl: Final = _markers.hookimpl
 
 #: Modules of the built-in plugins, registered first and named by their module path.
 DEFAULT_PLUGINS: Final = (
@@ -100,8 +104,6 @@ def make_plugin_manager(
     :param disabled: plugin names to block, added to those in ``LEFTBEHIND_DISABLED_PLUGINS``.
     :param load_entrypoints: load the entry points of group ``leftbehind``.
     """
-    from leftbehind import hookspecs
-
     pm = pluggy.PluginManager(NAME)
     pm.add_hookspecs(hookspecs)
     for name in _disabled(disabled):
@@ -158,8 +160,6 @@ def _check_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
 
 
 def _scheme_of(url: str) -> str:
-    from leftbehind.hookspecs import PLAIN_PATH
-
     m = _SCHEME.match(url)
     return m.group(1).lower() if m else PLAIN_PATH
 
@@ -239,8 +239,6 @@ class Plugins:
 
     def backends(self) -> dict[str, BackendRecord]:
         """Backends by URL scheme (``""`` is a plain path)."""
-        from leftbehind.hookspecs import BackendRecord
-
         pairs = self._records("leftbehind_storage_backends", BackendRecord)
         self._index("storage backend", pairs, lambda r: [r.name])
         return self._index("URL scheme", pairs, lambda r: r.schemes)
@@ -267,8 +265,6 @@ class Plugins:
 
     def notifiers(self) -> dict[str, NotifierRecord]:
         """Notification channels by name."""
-        from leftbehind.hookspecs import NotifierRecord
-
         pairs = self._records("leftbehind_notifiers", NotifierRecord)
         return self._index("notifier", pairs, lambda r: [r.name])
 
@@ -281,8 +277,6 @@ class Plugins:
 
     def policies(self) -> dict[str, PolicyRecord]:
         """Eligibility policies by name."""
-        from leftbehind.hookspecs import PolicyRecord
-
         pairs = self._records("leftbehind_eligibility_policies", PolicyRecord)
         return self._index("eligibility policy", pairs, lambda r: [r.name])
 
@@ -302,7 +296,6 @@ class Plugins:
     def duty_kind_records(self) -> dict[str, DutyKindRecord]:
         """Duty kind records by code, in the order of :meth:`duty_kinds`."""
         from leftbehind.domain.duties import DEFAULT_KINDS
-        from leftbehind.hookspecs import DutyKindRecord
 
         pairs = self._records("leftbehind_duty_kinds", DutyKindRecord)
         records = self._index("duty kind", pairs, lambda r: [r.name])
@@ -325,8 +318,6 @@ class Plugins:
 
     def calendars(self) -> dict[str, CalendarRecord]:
         """School calendars by name."""
-        from leftbehind.hookspecs import CalendarRecord
-
         pairs = self._records("leftbehind_calendars", CalendarRecord)
         return self._index("calendar", pairs, lambda r: [r.name])
 

@@ -11,9 +11,9 @@ import threading
 import weakref
 from collections.abc import Iterable
 
+from leftbehind._markers import hookimpl
 from leftbehind.errors import StoreURLError
 from leftbehind.hookspecs import BackendRecord
-from leftbehind.plugins import hookimpl
 from leftbehind.store import BaseStore, Changes, Document, JSONScalar, copy_document, matches
 
 __all__ = ["MemoryStore", "open_memory"]

@@ -31,10 +31,10 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Final
 
+from leftbehind._markers import hookimpl
 from leftbehind.errors import LeftbehindError
 from leftbehind.hookspecs import NotifierRecord
 from leftbehind.notifiers import Notice
-from leftbehind.plugins import hookimpl
 
 __all__ = [
     "WECOM_MAX_BYTES",

@@ -76,7 +76,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from leftbehind.backends import sql_ledger
-from leftbehind.backends.sql_plugin import SCHEMES, open_sql
 from leftbehind.backends.sql_schema import (
     DEFAULT_LAYOUT,
     KIND_KEYED,
@@ -89,6 +88,7 @@ from leftbehind.backends.sql_schema import (
     projected_kinds,
     projections,
 )
+from leftbehind.backends.sql_urls import SCHEMES, scheme_of
 from leftbehind.domain.duties import DutyPlan
 from leftbehind.errors import (
     ConflictError,
@@ -164,7 +164,7 @@ def engine_url(url: str) -> tuple[URL, dict[str, str]]:
     ``sqlite+pysqlite://``. Raises :class:`~leftbehind.errors.StoreURLError` (without echoing the
     URL, which may hold a password).
     """
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    scheme = scheme_of(url)
     if scheme not in SCHEMES:
         raise StoreURLError(scheme or "sql", f"must start with one of {', '.join(SCHEMES)}://")
     try:
@@ -744,3 +744,11 @@ class SQLStore(BaseStore):
         kind = timeline_kind or self.layout.timeline_kinds[0]
         with self._reading("counting") as conn:
             return list(sql_ledger.duty_tallies(conn, plan, as_of, kind))
+
+
+def open_sql(url: str) -> SQLStore:
+    """Open ``sqlite:///path`` or ``postgresql://…`` (the factory the SQL plugin registers).
+
+    See :class:`SQLStore`.
+    """
+    return SQLStore(url)

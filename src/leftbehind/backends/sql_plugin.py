@@ -1,33 +1,33 @@
 """The built-in plugin that registers the SQL backend (SQLite, PostgreSQL).
 
 It is kept apart from :mod:`leftbehind.backends.sql` so that building a plugin manager does not
-import SQLAlchemy: the backend module is imported when a SQL store is first opened.
+import SQLAlchemy: the backend module is imported when a SQL store is first opened. The arrow
+points one way: this module imports the backend (lazily), the backend never imports this one;
+the schemes both need live in :mod:`leftbehind.backends.sql_urls`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
+from leftbehind._markers import hookimpl
+from leftbehind.backends.sql_urls import SCHEMES
 from leftbehind.hookspecs import BackendRecord
-from leftbehind.plugins import hookimpl
 
 if TYPE_CHECKING:
     from leftbehind.backends.sql import SQLStore
 
 __all__ = ["SCHEMES", "leftbehind_storage_backends", "open_sql"]
 
-#: URL schemes the SQL backend serves.
-SCHEMES: Final = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
-
 
 def open_sql(url: str) -> SQLStore:
-    """Open ``sqlite:///path`` or ``postgresql://…``.
+    """Open ``sqlite:///path`` or ``postgresql://…``, importing the backend on first use.
 
-    See :class:`~leftbehind.backends.sql.SQLStore`.
+    See :func:`leftbehind.backends.sql.open_sql` and :class:`~leftbehind.backends.sql.SQLStore`.
     """
-    from leftbehind.backends.sql import SQLStore
+    from leftbehind.backends import sql
 
-    return SQLStore(url)
+    return sql.open_sql(url)
 
 
 @hookimpl(trylast=True)

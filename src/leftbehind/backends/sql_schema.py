@@ -47,6 +47,8 @@ from sqlalchemy import (
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import postgresql
 
+from leftbehind import kinds
+from leftbehind.domain.people import Role
 from leftbehind.store import JSON, Document
 
 __all__ = [
@@ -81,14 +83,16 @@ class Layout:
     :class:`~leftbehind.domain.model.School`, :class:`~leftbehind.domain.model.Child` and
     :class:`~leftbehind.domain.eligibility.Timeline`; dates as ISO strings). Records of duties
     (``record``) carry ``kind`` (the duty kind's code), ``child_id``, ``staff_id`` and ``on``,
-    as :class:`~leftbehind.domain.duties.Record` documents do. A store opened with another
-    layout rebuilds its projections once.
+    as :class:`~leftbehind.domain.duties.Record` documents do. The kinds are those of
+    :mod:`leftbehind.kinds`, where the county's repository takes them too, so the two cannot
+    drift apart (a projection fed by a kind nobody writes would count nothing). A store opened
+    with another layout rebuilds its projections once.
     """
 
-    school_kind: str = "school"
+    school_kind: str = kinds.SCHOOL
     school_township: str = "township"
     school_rural: str = "rural"
-    child_kind: str = "child"
+    child_kind: str = kinds.CHILD
     child_sex: str = "sex"
     child_boarding: str = "boarding"
     child_enrolments: str = "enrolments"
@@ -96,28 +100,30 @@ class Layout:
     enrolment_start: str = "start"
     enrolment_end: str = "end"
     enrolment_grade: str = "grade"
-    timeline_kinds: tuple[str, ...] = field(default=("timeline", "national"), converter=_strings)
+    timeline_kinds: tuple[str, ...] = field(
+        default=(kinds.TIMELINE, kinds.NATIONAL), converter=_strings
+    )
     timeline_spans: str = "spans"
     span_start: str = "start"
     span_end: str = "end"
     span_category: str = "category"
-    record_kind: str = "record"
+    record_kind: str = kinds.RECORD
     record_duty: str = "kind"
     record_child: str = "child_id"
     record_owner: str = "staff_id"
     record_date: str = "on"
-    assignment_kind: str = "assignment"
+    assignment_kind: str = kinds.ASSIGNMENT
     assignment_child: str = "child_id"
     assignment_staff: str = "staff_id"
     assignment_role: str = "role"
     assignment_start: str = "start"
     assignment_end: str = "end"
-    group_kind: str = "group"
+    group_kind: str = kinds.GROUP
     group_guide: str = "guide_staff_id"
     group_children: str = "child_ids"
     group_start: str = "start"
     group_end: str = "end"
-    group_role: str = "group_guide"
+    group_role: str = Role.GROUP_GUIDE.value
 
     def fingerprint(self) -> str:
         """A stable text naming this layout (kept in ``lb_meta``)."""

@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl
 from filelock import FileLock, Timeout
 from tinydb.storages import Storage
 
+from leftbehind._markers import hookimpl
 from leftbehind.errors import (
     CorruptStoreError,
     StoreBusyError,
@@ -45,7 +46,6 @@ from leftbehind.errors import (
     StoreURLError,
 )
 from leftbehind.hookspecs import PLAIN_PATH, BackendRecord
-from leftbehind.plugins import hookimpl
 from leftbehind.store import (
     DURABLE,
     MULTIPROCESS,

@@ -17,17 +17,28 @@ Subclass :class:`StoreContract` in a test module and say how to open your store:
 
 Every ``test_*`` method then runs against your store, including a Hypothesis state machine that
 drives random puts, deletes, commits, rollbacks and reopens against a dict model.
+
+A store that advertises ``ledger-pushdown`` also subclasses :class:`PushdownContract` (with the
+same ``make_store``): its ``duty_tallies`` must equal the pure domain's
+:class:`~leftbehind.domain.duties.DutyBook` on worlds written as the county handle writes them::
+
+    class TestCountyStore(StoreContract, PushdownContract):
+        def make_store(self, path):
+            return CountyStore(path / "archive")
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+import attrs
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -37,15 +48,43 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from leftbehind.domain.dates import Interval
+from leftbehind.domain.duties import DutyBook, DutyKind, DutyPlan, duty_plan
+from leftbehind.domain.ledger import county_table
 from leftbehind.errors import (
     ConflictError,
     InvalidDocumentError,
     StoreClosedError,
     StoreError,
 )
-from leftbehind.store import DURABLE, JSON, Document, Store, UnitOfWork
+from leftbehind.store import (
+    DURABLE,
+    JSON,
+    LEDGER_PUSHDOWN,
+    Document,
+    LedgerPushdown,
+    Store,
+    UnitOfWork,
+)
+from leftbehind.testing.worlds import (
+    COUNTY,
+    PUSHDOWN_KINDS,
+    World,
+    duty_totals,
+    duty_worlds,
+    empty_store,
+    pushed_columns,
+    synthetic_world,
+    write_world,
+)
 
-__all__ = ["StoreContract", "json_documents", "json_values"]
+__all__ = [
+    "PushdownContract",
+    "SchoolColumns",
+    "StoreContract",
+    "json_documents",
+    "json_values",
+]
 
 _counter = itertools.count()
 
@@ -543,3 +582,178 @@ class StoreContract:
                 self.store.close()
 
         run_state_machine_as_test(Model, settings=settings(deadline=None, stateful_step_count=30))
+
+
+# ---------------------------------------------------------------------------------------------
+# The ledger pushdown.
+
+
+@runtime_checkable
+class SchoolColumns(Protocol):
+    """A store that also counts the county table's columns per school (as ``SQLStore`` does)."""
+
+    def school_columns(self, as_of: date) -> Mapping[str, Mapping[str, int]]:
+        """Per school id, the county table's count columns on ``as_of``."""
+        ...
+
+
+def _differences(got: Counter[Any], want: Counter[Any], limit: int = 12) -> str:
+    keys = sorted({*got, *want} - {k for k in got if got[k] == want[k]}, key=repr)
+    shown = ", ".join(f"{k}: store {got[k]}, domain {want[k]}" for k in keys[:limit])
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return f"the store's counts differ from the domain's: {shown}{more}"
+
+
+class PushdownContract:
+    """The ledger-pushdown contract; override :meth:`make_store`.
+
+    The store must advertise :data:`~leftbehind.store.LEDGER_PUSHDOWN` and be a
+    :class:`~leftbehind.store.LedgerPushdown`. Each test writes a world's documents as the county
+    handle writes them (:meth:`leftbehind.testing.worlds.World.documents`: ``unstructure`` of
+    each domain value under the kinds of :mod:`leftbehind.kinds`) and compares the store's
+    ``duty_tallies(plan, as_of)`` with what :class:`~leftbehind.domain.duties.DutyBook` counts.
+    A Hypothesis property draws small random worlds (:func:`~leftbehind.testing.worlds.duty_worlds`,
+    the store emptied between them); a synthetic county checks that the counts are not all zero,
+    so a store reading other kinds or fields than the county writes fails instead of counting
+    nothing. A store that also has ``school_columns(as_of)`` (:class:`SchoolColumns`) is checked
+    against :func:`~leftbehind.domain.ledger.county_table` the same way.
+    """
+
+    #: The duty kinds of the plans the store is asked to count.
+    duty_kinds: tuple[DutyKind, ...] = PUSHDOWN_KINDS
+    #: Hypothesis examples per property.
+    max_examples: int = 60
+
+    def make_store(self, path: Path) -> Store:
+        """A new, empty store advertising ``ledger-pushdown``, its files (if any) under ``path``."""
+        raise NotImplementedError("override make_store() in your PushdownContract subclass")
+
+    def check_world(self, store: Store, world: World, plan: DutyPlan, book: DutyBook) -> None:
+        """Called once the contract's own checks of a world passed; override to check more."""
+
+    @pytest.fixture
+    def pushdown_store(self, tmp_path: Path) -> Iterator[Store]:
+        """A fresh store of :meth:`make_store`, closed after the test."""
+        store = self.make_store(tmp_path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def _settings(self) -> settings:
+        return settings(
+            max_examples=self.max_examples,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+
+    def check_duties(self, store: Store, world: World) -> Counter[tuple[str, str, str]]:
+        """Assert that ``store`` (holding ``world``) counts its duties as the domain does;
+        returns the domain's counts by ``(child, kind, "due" | "done" | "overdue")``."""
+        assert isinstance(store, LedgerPushdown)
+        plan = duty_plan(world.calendar, self.duty_kinds, world.period)
+        book = world.duty_book(self.duty_kinds)
+        want = duty_totals(book.tallies(world.period, world.as_of))
+        rows = list(store.duty_tallies(plan, world.as_of))
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            at = (row.child_id, row.kind)
+            assert at not in seen, f"two rows for child {at[0]!r} and kind {at[1]!r}"
+            seen.add(at)
+            assert row.due > 0, f"a row with nothing due: {at}"
+            assert row.done >= 0, at
+            assert row.overdue >= 0, at
+            assert row.done + row.overdue <= row.due, at
+        got = duty_totals(rows)
+        assert got == want, _differences(got, want)
+        self.check_world(store, world, plan, book)
+        return want
+
+    def check_school_columns(self, store: Store, world: World, days: Iterable[date]) -> None:
+        """Assert that ``store``'s ``school_columns`` equal the county table's, school by school."""
+        assert isinstance(store, SchoolColumns)
+        facts = world.ledger_facts()
+        for on in days:
+            table = county_table(facts, as_of=on, period=Interval(on, on + timedelta(days=1)))
+            want = {
+                s.id: pushed_columns(table.row((COUNTY, s.township, s.id))) for s in world.schools
+            }
+            got = store.school_columns(on)
+            assert set(got) <= set(want), (
+                f"columns of unknown schools on {on}: {set(got) - set(want)}"
+            )
+            assert {sid: pushed_columns(got.get(sid, {})) for sid in want} == want, on
+
+    # The tests.
+
+    def test_pushdown_is_advertised(self, pushdown_store: Store) -> None:
+        assert LEDGER_PUSHDOWN in pushdown_store.capabilities
+        assert isinstance(pushdown_store, LedgerPushdown)
+
+    def test_pushdown_of_an_empty_store_counts_nothing(self, pushdown_store: Store) -> None:
+        world = synthetic_world(children=20)
+        assert isinstance(pushdown_store, LedgerPushdown)
+        plan = duty_plan(world.calendar, self.duty_kinds, world.period)
+        assert list(pushdown_store.duty_tallies(plan, world.as_of)) == []
+
+    def test_pushdown_counts_a_synthetic_county_as_the_duty_book(
+        self, pushdown_store: Store
+    ) -> None:
+        world = synthetic_world()
+        write_world(pushdown_store, world)
+        for on in (world.as_of, world.period.start + timedelta(days=136)):
+            want = self.check_duties(pushdown_store, attrs.evolve(world, as_of=on))
+            totals = Counter({name: n for (_, _, name), n in want.items()})
+            # Not all zero: a store that read other kinds than the county writes would count
+            # nothing, and equal a domain that counted nothing too.
+            assert totals["due"] > 0, totals
+            assert totals["done"] > 0, totals
+            assert totals["overdue"] > 0, totals
+            assert {kind for _, kind, _ in want} == {k.code for k in self.duty_kinds}
+
+    def test_pushdown_duty_tallies_equal_the_duty_book(self, pushdown_store: Store) -> None:
+        """Random worlds: per child and kind, the store's duty counts are the DutyBook's."""
+
+        @self._settings()
+        @given(world=duty_worlds(self.duty_kinds))
+        def check(world: World) -> None:
+            empty_store(pushdown_store)
+            write_world(pushdown_store, world)
+            self.check_duties(pushdown_store, world)
+
+        check()
+
+    def test_pushdown_school_columns_of_a_synthetic_county(self, pushdown_store: Store) -> None:
+        if not isinstance(pushdown_store, SchoolColumns):
+            pytest.skip("the store has no school_columns()")
+        world = synthetic_world()
+        write_world(pushdown_store, world)
+        days = (world.as_of, world.period.start + timedelta(days=136), world.period.start)
+        self.check_school_columns(pushdown_store, world, days)
+        facts = world.ledger_facts()
+        for on in days:
+            table = county_table(facts, as_of=on, period=Interval(on, on + timedelta(days=1)))
+            got = pushdown_store.school_columns(on)
+            for column in ("enrolled", "served", "national"):
+                total = sum(cells.get(column, 0) for cells in got.values())
+                assert total == table.total.get(column, 0) > 0, (column, on)
+
+    def test_pushdown_school_columns_equal_the_county_table(self, pushdown_store: Store) -> None:
+        """Random worlds: the pushed-down columns equal the county table's, school by school."""
+        if not isinstance(pushdown_store, SchoolColumns):
+            pytest.skip("the store has no school_columns()")
+        store = pushdown_store
+
+        @self._settings()
+        @given(
+            world=duty_worlds(self.duty_kinds),
+            days=st.lists(st.dates(date(2014, 1, 1), date(2031, 6, 1)), max_size=4),
+        )
+        def check(world: World, days: list[date]) -> None:
+            empty_store(store)
+            write_world(store, world)
+            probes = {world.as_of, *days, *(e.start for c in world.children for e in c.enrolments)}
+            probes |= {s.start for t in world.timelines().values() for s in t.spans}
+            self.check_school_columns(store, world, sorted(probes)[:12])
+
+        check()
