@@ -27,7 +27,7 @@ autodoc_preserve_defaults = True
 nitpicky = True
 _EXTERNAL = (
     "attr|attrs|cattrs|pluggy|datetime|collections|typing|_?io|pathlib|enum|sqlalchemy|tinydb"
-    "|openpyxl|click|filelock|holidays|contextlib|os|json"
+    "|openpyxl|click|filelock|holidays|contextlib|os|json|hypothesis"
 )
 nitpick_ignore_regex = [(r"py:.*", rf"({_EXTERNAL})\..*")]
 # Exact names that no page can document (there is no intersphinx: the build runs offline).
@@ -43,6 +43,7 @@ nitpick_ignore = [
     ("py:class", "datetime"),  # datetime.datetime (leftbehind.County)
     ("py:class", "_F"),  # pluggy's TypeVar in the signature of leftbehind.plugins.hookimpl
     ("py:class", "leftbehind.convert.T"),  # TypeVar of structure() and from_json()
+    ("py:class", "leftbehind.service.context.T"),  # TypeVar of validate()
     ("py:class", "st.SearchStrategy"),  # hypothesis.strategies, imported as st
     ("py:class", "_Tables"),  # TinyDB's storage payload, a private alias
     ("py:class", "Connection"),  # sqlalchemy.Connection in the annotation of UPGRADES

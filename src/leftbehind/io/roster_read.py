@@ -3,7 +3,7 @@
 This step knows the columns but not the county: it checks each cell's type (text, date, whole
 number, choice, 是/否), the required cells, formulas, masked values and resident IDs repeated
 within the file. The facts themselves (ID check digits, phones, dates in order, schools) are
-checked by :func:`leftbehind.io.roster_import.import_roster`.
+checked by :meth:`leftbehind.County.import_roster`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The service layer: ``open()`` and the :class:`County` façade over its rooms.
+"""The service layer: ``open()`` and the :class:`~leftbehind.County` façade over its rooms.
 
 - :mod:`~leftbehind.service.repository`: the only code that knows document kinds and converts
   them (one snapshot per call, one unit of work per command);

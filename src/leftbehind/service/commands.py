@@ -1,7 +1,7 @@
 """Commands: each validated as a whole, checked by the gate, then written in one unit of work.
 
-Every command validates all it was given first (one :class:`ValidationError` lists every
-problem), asks the gate about the new documents *and* the stored ones they replace, and writes
+Every command validates all it was given first (one
+:class:`~leftbehind.errors.ValidationError` lists every problem), asks the gate about the new documents *and* the stored ones they replace, and writes
 everything, with its audit entries, in one unit of work, or nothing.
 """
 

@@ -1,7 +1,8 @@
 """What every room of the service works with: the repository, the plugins, the clocks, the actor.
 
-A call begins with :meth:`Context.begin`, which gives it a fresh :class:`Snapshot` and the
-:class:`Gate` for the actor on the handle's today over that snapshot.
+A call begins with :meth:`Context.begin`, which gives it a fresh
+:class:`~leftbehind.service.repository.Snapshot` and the
+:class:`~leftbehind.service.gate.Gate` for the actor on the handle's today over that snapshot.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Context:
         return self.plugins.duty_kinds()
 
     def calendar(self, snap: Snapshot, period: Interval) -> SchoolCalendar:
-        """The county's school calendar for ``period`` (see :meth:`County.calendar`)."""
+        """The county's school calendar for ``period`` (see :meth:`leftbehind.County.calendar`)."""
         conf = snap.settings().get("calendar") or {}
         last = period.end - timedelta(days=1) if period.end else period.start
         years = range(period.start.year, last.year + 1)

@@ -167,7 +167,7 @@ class Snapshot:
 class Batch:
     """One command's unit of work: domain values written as documents, each change audited.
 
-    :attr:`view` reads inside the unit of work, so what a command checked before writing is
+    ``view`` reads inside the unit of work, so what a command checked before writing is
     checked again for conflicts on commit; read through it before writing (a kind, once read,
     is kept). Leaving the block without :meth:`commit` writes nothing.
     """

@@ -619,7 +619,9 @@ class PushdownContract:
     against :func:`~leftbehind.domain.ledger.county_table` the same way.
     """
 
-    #: The duty kinds of the plans the store is asked to count.
+    #: The duty kinds of the plans the store is asked to count (the plan's eight by default).
+    #:
+    #: :meta hide-value:
     duty_kinds: tuple[DutyKind, ...] = PUSHDOWN_KINDS
     #: Hypothesis examples per property.
     max_examples: int = 60

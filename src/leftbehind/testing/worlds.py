@@ -75,6 +75,8 @@ GUIDE_VISIT: Final = DutyKind(
     per_owner=True,
 )
 #: The duty kinds the worlds are counted with: the plan's eight and :data:`GUIDE_VISIT`.
+#:
+#: :meta hide-value:
 PUSHDOWN_KINDS: Final = (*DEFAULT_KINDS, GUIDE_VISIT)
 
 #: The county table's columns a store's ``school_columns`` pushes down (whole names) ...
@@ -212,10 +214,12 @@ def synthetic_world(
 
 
 @st.composite
-def duty_worlds(draw: st.DrawFn, duty_kinds: tuple[DutyKind, ...] = PUSHDOWN_KINDS) -> World:
+def duty_worlds(draw: st.DrawFn, duty_kinds: tuple[DutyKind, ...] | None = None) -> World:
     """Children in the three schools of ``leftbehind.testing.strategies``, a school year around
     one of their served intervals, a day near it, a calendar with days off, assignments, study
-    groups and records — half of them written by an owner of the duty, the rest at random."""
+    groups and records — half of them written by an owner of the duty, the rest at random.
+    ``duty_kinds`` defaults to :data:`PUSHDOWN_KINDS`."""
+    duty_kinds = PUSHDOWN_KINDS if duty_kinds is None else duty_kinds
     kids = draw(st.lists(children(), min_size=1, max_size=10, unique_by=lambda c: c.id))
     schools = {s.id: s for s in SCHOOLS}
     served = [
