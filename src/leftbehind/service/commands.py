@@ -1,8 +1,9 @@
 """Commands: each validated as a whole, checked by the gate, then written in one unit of work.
 
 Every command validates all it was given first (one
-:class:`~leftbehind.errors.ValidationError` lists every problem), asks the gate about the new documents *and* the stored ones they replace, and writes
-everything, with its audit entries, in one unit of work, or nothing.
+:class:`~leftbehind.errors.ValidationError` lists every problem), asks the gate about the new
+documents *and* the stored ones they replace, and writes everything, with its audit entries, in
+one unit of work, or nothing.
 """
 
 from __future__ import annotations

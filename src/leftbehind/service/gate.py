@@ -91,7 +91,8 @@ class Gate:
         return self.actor.kind in PERMISSIONS[action]
 
     def require(self, action: str, what: str = "", key: str = "") -> None:
-        """Raise :class:`~leftbehind.access.AccessDeniedError` unless the actor may take ``action``."""
+        """Raise :class:`~leftbehind.access.AccessDeniedError` unless the actor may take
+        ``action``."""
         if not self.allows(action):
             raise AccessDeniedError(self.actor, what or action, shown_key(key))
 

@@ -81,9 +81,10 @@ def facts(
 ) -> ledger.LedgerFacts:
     """Ledger facts of every child (``visible=None``) or of the children given, unmasked.
 
-    With ``pushdown`` and a store that counts duties itself (:class:`~leftbehind.store.LedgerPushdown`), the duty
-    tallies come from the store, summed over owners (enough for the county and school tables,
-    not for teacher tables), and no record is loaded.
+    With ``pushdown`` and a store that counts duties itself
+    (:class:`~leftbehind.store.LedgerPushdown`), the duty tallies come from the store, summed
+    over owners (enough for the county and school tables, not for teacher tables), and no record
+    is loaded.
     """
     store = ctx.repo.store
     pushed = (
