@@ -24,7 +24,17 @@ from leftbehind import kinds
 from leftbehind.access import AccessDeniedError, Actor
 from leftbehind.domain.duties import Record
 from leftbehind.domain.errors import ValidationError
-from leftbehind.domain.model import Child, Enrolment, Guardian, Health, Parent, School, Sex
+from leftbehind.domain.ids import looks_personal
+from leftbehind.domain.model import (
+    Child,
+    Enrolment,
+    Guardian,
+    Health,
+    LeaveReason,
+    Parent,
+    School,
+    Sex,
+)
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.errors import ConflictError, NotFoundError
 from leftbehind.service import County
@@ -75,9 +85,32 @@ def _child(key: str, school: str, rid: str, name: str) -> Child:
     )
 
 
+RID_MOVED = resident_id("130432", date(2013, 4, 2), 51)
+RID_LEFT = resident_id("130432", date(2011, 2, 7), 62)
+
+
+def _moved_and_left() -> list[Child]:
+    """A pupil who moved from S2 to S1 last summer, and one who left S2 two years ago."""
+    moved = attrs.evolve(
+        _child("K-moved", "S1", RID_MOVED, "小剛"),
+        enrolments=(
+            Enrolment("S2", date(2019, 9, 1), 1, "1班", date(2025, 7, 1), LeaveReason.TRANSFERRED),
+            Enrolment("S1", date(2025, 9, 1), 6, "1班"),
+        ),
+    )
+    left = attrs.evolve(
+        _child("K-left", "S2", RID_LEFT, "小強"),
+        enrolments=(
+            Enrolment("S2", date(2017, 9, 1), 1, "2班", date(2024, 7, 1), LeaveReason.GRADUATED),
+        ),
+    )
+    return [moved, left]
+
+
 def _load(county: County) -> None:
     county.put_schools([School("S1", "一小", "甲鎮"), School("S2", "二小", "乙鎮")])
     county.put_children([_child("K1", "S1", RID1, "小明"), _child("K2", "S2", RID2, "小紅")])
+    county.put_children(_moved_and_left())
     county.put_staff(
         [
             Staff("T-old", "前班主任", "S1", "教師"),
@@ -85,6 +118,7 @@ def _load(county: County) -> None:
             Staff("V-staff", "志願教師", "S1", "教師"),
             Staff("T2", "二小班主任", "S2", "教師"),
             Staff("H1", "一小校長", "S1", "校長"),
+            Staff("H2", "二小校長", "S2", "校長"),
         ]
     )
     county.put_assignments(
@@ -124,7 +158,7 @@ def _shown(value: object) -> str:
 
 
 def _leaks(text: str) -> bool:
-    return any(secret in text for secret in (RID1, RID2, PHONE, "哮喘"))
+    return any(secret in text for secret in (RID1, RID2, RID_MOVED, RID_LEFT, PHONE, "哮喘"))
 
 
 def _audit(url: str) -> list[Any]:
@@ -173,7 +207,7 @@ def test_the_raw_store_is_for_a_system_actor_only(county_url: str) -> None:
         with _open(county_url, actor) as county, pytest.raises(AccessDeniedError):
             _ = county.store
     with _open(county_url, SYSTEM) as county:
-        assert county.store.count(kinds.CHILD) == 2
+        assert county.store.count(kinds.CHILD) == 4
     assert not hasattr(County, "note_export")
 
 
@@ -359,3 +393,125 @@ def test_two_threads_on_one_memory_store_commit_one_resident_id_once(
         t.join(60)
     assert sorted(results.values()) == ["conflict", "ok"]
     assert sum(1 for c in handles[0].children() if c.resident_id == rid) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by a hostile review: a past enrolment does not make a child the school's.
+
+
+def test_a_head_cannot_reach_a_child_who_left_by_assigning_themselves(county_url: str) -> None:
+    head = Actor.school_head("H2", "S2")
+    with _open(county_url, head) as county:
+        for child_id in ("K-left", "K-moved"):
+            with pytest.raises(NotFoundError):
+                county.child(child_id)
+            with pytest.raises((AccessDeniedError, NotFoundError, ValidationError)):
+                county.put_assignments(
+                    [Assignment(f"A-{child_id}", "H2", child_id, Role.CLASS_TEACHER, TODAY)]
+                )
+    with _open(county_url, Actor.staff("H2")) as county:
+        assert list(county.children()) == []
+
+
+def test_a_head_cannot_take_over_another_schools_child(county_url: str) -> None:
+    taken = attrs.evolve(
+        _child("K-moved", "S2", RID_MOVED, "小剛"),
+        guardian=Guardian("假監護人", "其他", phone="13900000000"),
+    )
+    other = _open(county_url, Actor.school_head("H2", "S2"))
+    with other, pytest.raises(AccessDeniedError):
+        other.put_children([taken])
+    with _open(county_url, Actor.school_head("H1", "S1")) as county:  # its school today
+        mine = county.child("K-moved")
+        assert mine.guardian is not None
+        assert mine.guardian.name == "祖母"
+        rewritten = attrs.evolve(mine, enrolments=mine.enrolments[1:])  # drop S2's history
+        with pytest.raises(AccessDeniedError):
+            county.put_children([rewritten])
+
+
+def test_a_past_school_table_names_only_the_children_in_reach_today(county_url: str) -> None:
+    spring_2024 = date(2024, 7, 1)
+    with _open(county_url, Actor.school_head("H2", "S2")) as county:
+        period = leftbehind.Interval(date(2023, 9, 1), date(2024, 7, 2))
+        table = county.school_table("S2", spring_2024, period)
+        text = _shown(table) + county.export_ledger("school", key="S2", as_of=spring_2024)
+    assert "K-left" not in text
+    assert "小強" not in text
+    with _open(county_url, SYSTEM) as county:
+        assert county.school_table("S2", spring_2024, period).counts == table.counts
+
+
+def test_a_head_records_only_for_their_own_staff(county_url: str) -> None:
+    credit = Record("R-x", "TALK", "K1", "T2", date(2026, 6, 2))
+    head = _open(county_url, Actor.school_head("H1", "S1"))
+    with head, pytest.raises(AccessDeniedError):
+        head.add_records([credit])
+
+
+def test_every_failed_export_and_unmask_is_audited_and_keys_redacted(
+    county_url: str, tmp_path: Path
+) -> None:
+    before = len(_audit(county_url))
+    with _open(county_url, Actor.staff("T-now")) as county:
+        for attempt in (
+            lambda: county.export_ledger("school", key=RID1),
+            lambda: county.export_ledger("teacher", key=PHONE),
+            lambda: county.export_roster(tmp_path / "missing" / "r.csv"),
+            lambda: county.export_ledger("teachers", format="xlsx", path=tmp_path / "no" / "x"),
+            lambda: county.export_ledger("nonsense"),
+            lambda: county.unmask("K1", "name", reason="核對"),
+            lambda: county.unmask("K1", "resident_id", reason=" "),
+        ):
+            with pytest.raises((AccessDeniedError, NotFoundError, ValueError)):
+                attempt()
+    entries = _audit(county_url)[before:]
+    assert [e.op for e in entries] == ["export_denied"] * 5 + ["unmask_denied"] * 2
+    assert not any(_leaks(repr(e)) for e in entries)
+    assert {e.record for e in entries[:2]} == {"<redacted>"}
+
+
+def test_a_probe_for_a_registered_id_is_audited(county_url: str) -> None:
+    probe = _child("P1", "S1", RID2, "探")  # S2's pupil's number, from the head of S1
+    before = len(_audit(county_url))
+    head = _open(county_url, Actor.school_head("H1", "S1"))
+    with head, pytest.raises(ValidationError):
+        head.put_children([probe])
+    refused = _audit(county_url)[before:]
+    assert [(e.op, e.record, e.fields) for e in refused] == [
+        ("refused", "P1", {"code": "duplicate_resident_id"})
+    ]
+
+
+def test_a_dry_run_import_asks_the_gate_as_the_real_one_does(
+    county_url: str, tmp_path: Path
+) -> None:
+    roster = tmp_path / "roster.csv"
+    with _open(county_url, SYSTEM) as county:
+        county.export_roster(roster, unmasked=True)
+    with _open(county_url, Actor.school_head("H1", "S1")) as county:
+        for dry_run in (True, False):
+            with pytest.raises(AccessDeniedError):
+                county.import_roster(roster, dry_run=dry_run)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "130432 20110207 1364",
+        "130432-20110207-1364",
+        "138.1234.5678",
+        "0310 1234567",
+        "(0310)1234567",
+        "138\u20101234\u20105678",
+        "\u0661\u0663\u0668\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668",
+    ],
+)
+def test_written_forms_of_numbers_are_personal_keys(key: str) -> None:
+    assert looks_personal(key)
+    assert NotFoundError("child", key).key == "<redacted>"
+
+
+@pytest.mark.parametrize("key", ["S001-00012-2", "R0000001", "2026-05-01-001", "S001-T02"])
+def test_ordinary_keys_are_not_personal(key: str) -> None:
+    assert not looks_personal(key)

@@ -28,12 +28,14 @@ _CHECK = "10X98765432"
 _ID = re.compile(r"[0-9]{17}[0-9X]")
 _MOBILE = re.compile(r"(?:\+?86)?1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[1-9][0-9]{1,2}-?[1-9][0-9]{6,7}")
-# A run of digits as long as a mobile number or an ID number (with its check character), or a
-# mobile or landline written with separators.
+# A run of digits as long as a mobile number or an ID number (with its check character), once
+# the separators people write inside numbers are taken out; or a number written with hyphens.
 _PERSONAL = re.compile(
-    r"[0-9]{11,}|[0-9]{14,17}[Xx]|1[3-9][0-9][- ][0-9]{4}[- ][0-9]{4}"
-    r"|0[1-9][0-9]{1,2}-[1-9][0-9]{6,7}"
+    r"[0-9]{11,}|[0-9]{14,17}[Xx]|1[3-9][0-9]-[0-9]{4}-[0-9]{4}"
+    r"|0[1-9][0-9]{1,2}-[1-9][0-9]{6,7}|[0-9]{6}-[0-9]{8}-[0-9]{3}[0-9Xx]"
 )
+# Spaces, dots, brackets and the Unicode dashes (not the ASCII hyphen, common in keys).
+_SEPARATORS = re.compile(r"[\s.()（）\u2010-\u2015\u2212\uff0d]")
 
 
 def normalize_digits(text: str) -> str:
@@ -94,10 +96,13 @@ def looks_personal(text: str) -> bool:
 
     >>> looks_personal("S001-00012"), looks_personal("130432201503120018")
     (False, True)
-    >>> looks_personal("c-13812345678")
-    True
+    >>> looks_personal("c-13812345678"), looks_personal("(0310) 123 4567")
+    (True, True)
     """
-    return _PERSONAL.search(normalize_digits(text)) is not None
+    folded = "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in normalize_digits(text)
+    )
+    return _PERSONAL.search(_SEPARATORS.sub("", folded)) is not None
 
 
 def shown_key(key: str) -> str:

@@ -20,6 +20,7 @@ from leftbehind.domain.calendar import Semester
 from leftbehind.domain.duties import Record, check_record
 from leftbehind.domain.eligibility import Policy, Timeline
 from leftbehind.domain.errors import Issue, ValidationError
+from leftbehind.domain.ids import shown_key
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Staff, StudyGroup
 from leftbehind.errors import NotFoundError, UnknownNameError
@@ -176,7 +177,11 @@ def put_children(ctx: Context, children: Iterable[Child | Mapping[str, Any]]) ->
             if e.school_id not in schools
         ]
         _index_resident_ids(batch)
-        issues += _duplicate_ids(view, checked)
+        duplicates = _duplicate_ids(view, checked)
+        for issue in duplicates:  # a probe for a registered ID number leaves a trace
+            child = checked[int(issue.path.split("[")[1].split("]")[0])]
+            ctx.repo.audit_now("refused", kinds.CHILD, shown_key(child.id), {"code": issue.code})
+        issues += duplicates
         if issues:
             raise ValidationError(issues, subject="children")
         policy = ctx.policy(view)

@@ -2,22 +2,24 @@
 
 An export is rendered into a hidden temporary file beside its target (readable by its owner
 only), its audit entry is committed, and only then is the file moved into place: an export
-whose audit entry could not be written leaves no file behind. A refused export is audited too
-(``export_denied``).
+whose audit entry could not be written leaves no file behind. An export that fails for any
+reason — refused, a bad path, a bad option — is audited too (``export_denied``, with the error's
+code or class).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from leftbehind.access import AccessDeniedError
-from leftbehind.errors import NotFoundError
+from leftbehind.domain.ids import shown_key
 from leftbehind.io import render
-from leftbehind.io.paths import safe_export_path, staged
+from leftbehind.io.paths import ExportPathError, safe_export_path, staged
 from leftbehind.io.roster_columns import ExportContext
 from leftbehind.io.roster_write import Format, school_labels, write_roster
 from leftbehind.service import ledgers, reads
@@ -31,18 +33,22 @@ T = TypeVar("T")
 LEVELS = ("county", "school", "schools", "teacher", "teachers", "commend")
 
 
-def _audited(ctx: Context, what: str, key: str, build: Callable[[], T]) -> T:
-    """``build()``, with a refusal written to the audit log before it is raised."""
+def _audited(ctx: Context, what: str, key: str, export: Callable[[], T]) -> T:
+    """``export()``; an export that fails for any reason (refused, a bad path, a bad option)
+    is written to the audit log as ``export_denied`` before the error is raised."""
     try:
-        return build()
-    except (AccessDeniedError, NotFoundError):
-        ctx.repo.audit_now("export_denied", what, key, {})
+        return export()
+    except Exception as exc:
+        error = exc.code if isinstance(exc, ExportPathError) else type(exc).__name__
+        # If the log itself cannot be written, the export's own error is the one to raise.
+        with contextlib.suppress(Exception):
+            ctx.repo.audit_now("export_denied", what, shown_key(key), {"error": error})
         raise
 
 
 def _note(ctx: Context, what: str, key: str, fmt: str, unmasked: bool, rows: int) -> None:
     fields: dict[str, Any] = {"format": fmt, "unmasked": unmasked, "rows": rows}
-    ctx.repo.audit_now("export", what, key, fields)
+    ctx.repo.audit_now("export", what, shown_key(key), fields)
 
 
 def _sheets(ctx: Context, level: str, key: str | None, day: date) -> list[render.Sheet]:
@@ -74,6 +80,20 @@ def export_ledger(
     path: str | os.PathLike[str] | None,
     unmasked: bool,
 ) -> str:
+    what = f"ledger.{level}" if level in LEVELS else "ledger"
+    run = functools.partial(_ledger, ctx, level, key, as_of, format, path, unmasked)
+    return _audited(ctx, what, key or level, run)
+
+
+def _ledger(
+    ctx: Context,
+    level: str,
+    key: str | None,
+    as_of: date | None,
+    format: str,
+    path: str | os.PathLike[str] | None,
+    unmasked: bool,
+) -> str:
     if level not in LEVELS:
         msg = f"level is {', '.join(LEVELS[:-1])} or {LEVELS[-1]}"
         raise ValueError(msg)
@@ -83,18 +103,17 @@ def export_ledger(
     if format not in ("text", "csv", "xlsx"):
         msg = "format is text, csv or xlsx"
         raise ValueError(msg)
+    if format != "text" and path is None:
+        msg = f"format {format!r} needs a path"
+        raise ValueError(msg)
+    target = None if path is None else safe_export_path(path, store_path=ctx.url)
     what, name = f"ledger.{level}", key or level
-    day = as_of or ctx.today()
-    sheets = _audited(ctx, what, name, lambda: _sheets(ctx, level, key, day))
+    sheets = _sheets(ctx, level, key, as_of or ctx.today())
     rows = sum(len(s.rows) for s in sheets)
-    if format == "text":
+    if target is None:
         text = "\n".join(render.render_text(s, unmasked=unmasked) for s in sheets)
         _note(ctx, what, name, "text", unmasked, rows)
         return text
-    if path is None:
-        msg = f"format {format!r} needs a path"
-        raise ValueError(msg)
-    target = safe_export_path(path, store_path=ctx.url)
     with staged(target) as stage:
         if format == "csv":
             render.write_csv(sheets[0], stage.path, unmasked=unmasked)
@@ -112,9 +131,20 @@ def export_roster(
     unmasked: bool,
     as_of: date | None,
 ) -> int:
+    run = functools.partial(_roster, ctx, path, format, unmasked, as_of)
+    return _audited(ctx, "roster", "roster", run)
+
+
+def _roster(
+    ctx: Context,
+    path: str | os.PathLike[str],
+    format: Format | None,
+    unmasked: bool,
+    as_of: date | None,
+) -> int:
     target: Path = safe_export_path(path, store_path=ctx.url)
     fmt: Format = format or ("csv" if target.suffix.lower() == ".csv" else "xlsx")
-    children = _audited(ctx, "roster", "roster", lambda: list(reads.children(ctx, False)))
+    children = list(reads.children(ctx, False))
     schools = reads.schools(ctx)
     context = ExportContext(as_of or ctx.today(), school_labels(schools.values()))
     with staged(target) as stage:

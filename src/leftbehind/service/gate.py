@@ -194,16 +194,26 @@ class Gate:
 
     # ------------------------------------------------------------------ writes
 
-    def _at_my_school(self, child: Child) -> bool:
-        return any(e.school_id == self.actor.school_id for e in child.enrolments)
+    def _in_office(self, child: Child) -> bool:
+        """Whether the child is the head's today: enrolled at their school on a day of the
+        school year so far (a past enrolment does not make a child theirs)."""
+        return bool(self.standing(child))
 
     def check_child(self, new: Child, stored: Child | None) -> None:
-        """A school head writes files of their school's children only, new and stored."""
+        """A school head writes files of their school's children only: the stored file must be
+        theirs today, the new one too, and enrolments at other schools stay as stored (moving
+        a child between schools is the county's act)."""
         self.require("children.write", "write children's files")
         if self.actor.sees_county:
             return
-        if not self._at_my_school(new) or (stored is not None and not self._at_my_school(stored)):
+        mine = self.actor.school_id
+        if not self._in_office(new):
             raise self.deny("write the file of", new.id)
+        if stored is not None:
+            others_before = [e for e in stored.enrolments if e.school_id != mine]
+            others_after = [e for e in new.enrolments if e.school_id != mine]
+            if not self._in_office(stored) or others_before != others_after:
+                raise self.deny("write the file of", new.id)
 
     def check_staff(self, new: Staff, stored: Staff | None) -> None:
         self.require("staff.write", "write staff")
@@ -223,7 +233,7 @@ class Gate:
         if actor.sees_county:
             return True
         if actor.kind is ActorKind.SCHOOL_HEAD:
-            return self._at_my_school(child)
+            return self._in_office(child)
         if actor.kind in (ActorKind.TEACHER, ActorKind.PROXY_PARENT) and day is not None:
             mine = self.scope.assignments.of_child(child_id)
             return any(a.holds_on(day) for a in mine) and any(a.holds_on(self.today) for a in mine)
@@ -235,7 +245,7 @@ class Gate:
         if self.actor.sees_county:
             return
         child = self._snap.child(child_id)
-        if child is None or not self._at_my_school(child):
+        if child is None or not self._in_office(child):
             raise NotFoundError("assignment", key)
         person = self._snap.staff_member(staff_id)
         if person is None or person.school_id != self.actor.school_id:
@@ -266,5 +276,10 @@ class Gate:
             new.staff_id != actor.id or (stored is not None and stored.staff_id != actor.id)
         ):
             raise self.deny("record another's duty", new.id)
+        if actor.kind is ActorKind.SCHOOL_HEAD:
+            for record in (new, stored):
+                person = self._snap.staff_member(record.staff_id) if record else None
+                if record is not None and (person is None or person.school_id != actor.school_id):
+                    raise self.deny("record the duty of another school's staff", new.id)
         if stored is not None and not self.may_reach_child(stored.child_id, stored.on):
             raise self.deny("overwrite record", new.id)

@@ -31,6 +31,9 @@ def import_roster(
         dry_run=dry_run,
         progress=progress,
     )
+    # The gate is asked on a dry run too, so a dry run reports what the real one would do.
+    for child in to_write:
+        gate.check_child(child, snap.child(child.id))
     if dry_run or not to_write:
         return report
     if progress is not None:

@@ -23,7 +23,7 @@ from leftbehind.domain.model import Child
 from leftbehind.domain.people import Assignments
 from leftbehind.errors import NotFoundError
 from leftbehind.service.context import Context
-from leftbehind.service.gate import default_period
+from leftbehind.service.gate import Gate, default_period
 from leftbehind.service.repository import Snapshot
 from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown
 
@@ -159,7 +159,7 @@ def school_table(
     if not gate.school_in_scope(school_id):
         raise gate.deny("read the school table of", school_id)
     found = facts(ctx, snap, span, None, pushdown=True)
-    return ledger.school_table(found, school_id, as_of=day, period=span)
+    return _named_in_reach(ledger.school_table(found, school_id, as_of=day, period=span), gate)
 
 
 def school_tables(
@@ -171,7 +171,24 @@ def school_tables(
     tables = ledger.school_tables(
         facts(ctx, snap, span, None, pushdown=True), as_of=day, period=span
     )
-    return {k: t for k, t in tables.items() if gate.school_in_scope(k)}
+    return {k: _named_in_reach(t, gate) for k, t in tables.items() if gate.school_in_scope(k)}
+
+
+def _named_in_reach(table: ledger.SchoolTable, gate: Gate) -> ledger.SchoolTable:
+    """The table's counts stay whole (they are the school's); its lists name only the children
+    in the actor's reach today, the others counted without a key or a name."""
+    if gate.actor.sees_county:
+        return table
+    files = gate.files()
+    movements = tuple(
+        m if m.child_id in files else attrs.evolve(m, child_id="", name="")
+        for m in table.movements
+    )
+    overdue = tuple(
+        o if o.child_id in files else attrs.evolve(o, child_id="", name="")
+        for o in table.overdue
+    )
+    return attrs.evolve(table, movements=movements, overdue=overdue)
 
 
 def teacher_table(

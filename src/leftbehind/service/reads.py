@@ -108,14 +108,15 @@ def unmask(ctx: Context, child_id: str, field: str, reason: str) -> str:
     """The clear value of one masked field; every attempt is audited, refusals included (an
     attempt on a child out of reach is recorded as ``unmask_denied`` and reported as not
     found)."""
-    if field not in UNMASKABLE:
-        msg = f"unmask takes one of {', '.join(sorted(UNMASKABLE))}"
-        raise ValueError(msg)
-    if not reason.strip():
+    shown = NotFoundError(kinds.CHILD, child_id).key
+    if field not in UNMASKABLE or not reason.strip():
+        _audit_unmask(ctx, "unmask_denied", shown, field if field in UNMASKABLE else "?", reason)
+        if field not in UNMASKABLE:
+            msg = f"unmask takes one of {', '.join(sorted(UNMASKABLE))}"
+            raise ValueError(msg)
         msg = "unmask needs a reason"
         raise ValueError(msg)
     _, gate = ctx.begin()
-    shown = NotFoundError(kinds.CHILD, child_id).key
     try:
         found, standing = gate.one(child_id)
     except NotFoundError:
