@@ -1,16 +1,19 @@
-"""Who may see what (R8): scopes, masking, the audit log and retention.
+"""Who may see what (R8): scopes, masking, the audit log and retention, on every backend.
 
-A small synthetic county is written once by the system actor; every role then reads it through
-its own handle. The oracle below recomputes each role's scope and field rights from the raw
-facts, independently of :mod:`leftbehind.access`.
+A small synthetic county is written once per backend by the system actor; every role then reads
+it through its own handle. The oracle below recomputes each role's scope and field rights from
+the raw facts, independently of :mod:`leftbehind.access`: who may see is judged on today only
+(officials: the school year so far; staff and volunteers: their assignments holding today).
+The property test (R8) draws from the county on the memory backend.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,14 +35,12 @@ from leftbehind.access import (
     mask_child,
     parse_actor,
 )
-from leftbehind.backends.memory import MemoryStore
 from leftbehind.digest import DutyItem, status_notices, weekly_digest
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Record
 from leftbehind.domain.errors import ValidationError
 from leftbehind.domain.model import Child, Enrolment, Health, LeaveReason
 from leftbehind.domain.people import Assignment, Role, Staff
-from leftbehind.plugins import Plugins
 from leftbehind.service import County, NotFoundError, default_period
 from leftbehind.testing.synthetic import resident_id, synthetic_county
 
@@ -47,6 +48,12 @@ SYSTEM = Actor.system("tests")
 AS_OF = date(2026, 6, 30)
 NOW = datetime(2026, 6, 30, 8, 0, tzinfo=UTC)
 WINDOW = default_period(AS_OF)
+_ticks = itertools.count()
+
+
+def _now() -> datetime:
+    """The audit clock: a microsecond later at each call, so the log's order is the calls'."""
+    return NOW + timedelta(microseconds=next(_ticks))
 
 
 def _with_secrets(children: tuple[Child, ...]) -> list[Child]:
@@ -65,26 +72,83 @@ def _with_secrets(children: tuple[Child, ...]) -> list[Child]:
     return out
 
 
+#: A class teacher whose only assignment (to ``_FORMER_CHILD``) ended before today.
+FORMER = "S003-T90"
+_FORMER_CHILD = "C000030"
+#: A staff member whose only standing is a volunteer pairing (with ``_PAIRED_CHILD``).
+PAIRED = "S002-T91"
+_PAIRED_CHILD = "C000026"
+
+
 @functools.cache
-def _county_data() -> tuple[MemoryStore, Plugins, list[Child], list[Assignment]]:
+def _facts() -> tuple[Any, list[Child], list[Staff], list[Assignment]]:
+    """The county's facts, as written by the system actor (the oracle's raw facts)."""
     data = synthetic_county(seed=11, children=60, as_of=AS_OF)
     children = _with_secrets(data.facts.children)
-    store = MemoryStore()
-    plugins = Plugins.load()
-    county = County(store, actor=SYSTEM, plugins=plugins, today=lambda: AS_OF, now=lambda: NOW)
+    staff = [
+        *data.staff,
+        Staff("V1", "志願者甲", "S001", "志願者"),
+        Staff(FORMER, "前班主任", "S003", "教師"),
+        Staff(PAIRED, "結對教師", "S002", "教師"),
+    ]
+    extra = [
+        Assignment("AV1", "V1", children[0].id, Role.VOLUNTEER, date(2025, 9, 1)),
+        Assignment(
+            "AF1", FORMER, _FORMER_CHILD, Role.CLASS_TEACHER, date(2025, 9, 1), date(2026, 3, 1)
+        ),
+        Assignment("AP1", PAIRED, _PAIRED_CHILD, Role.VOLUNTEER, date(2025, 9, 1)),
+    ]
+    assignments = [*data.assignments, *extra]
+    every = [*assignments, *(a for g in data.groups for a in g.assignments())]
+    return data, children, staff, every
+
+
+def _load(county: County) -> None:
+    data, children, staff, every = _facts()
     county.put_schools(data.facts.schools)
     county.put_children(children)
-    county.put_staff([*data.staff, Staff("V1", "志願者甲", "S001", "志願者")])
-    volunteer = Assignment("AV1", "V1", children[0].id, Role.VOLUNTEER, date(2025, 9, 1))
-    county.put_assignments([*data.assignments, volunteer])
+    county.put_staff(staff)
+    county.put_assignments([a for a in every if ":" not in a.id])  # not the groups' guides
     county.put_groups(data.groups)
     county.add_records(data.records[:200])
-    every = [*data.assignments, volunteer, *(a for g in data.groups for a in g.assignments())]
-    return store, plugins, children, every
+
+
+@attrs.frozen
+class World:
+    """The county written once in a store; each role reads it through a handle of its own."""
+
+    url: str
+    system: County  # kept open: a named memory store lives while a handle on it does
+
+    def handle(self, actor: Actor) -> County:
+        return leftbehind.open(self.url, actor=actor, today=lambda: AS_OF, now=_now)
+
+    def audit_count(self) -> int:
+        return self.system.store.count("audit")
+
+
+def _world(url: str) -> World:
+    system = leftbehind.open(url, actor=SYSTEM, today=lambda: AS_OF, now=_now)
+    _load(system)
+    return World(url, system)
+
+
+@functools.cache
+def _memory_world() -> World:
+    """The county on the memory backend, for the property test (examples share it)."""
+    return _world("memory://test-access-r8")
+
+
+@pytest.fixture(scope="module")
+def world(module_store_url: str) -> Iterator[World]:
+    """The county on each backend, written once per module."""
+    found = _world(module_store_url)
+    yield found
+    found.system.close()
 
 
 def _actors() -> list[Actor]:
-    _, _, _, assignments = _county_data()
+    _, _, _, assignments = _facts()
     by_role: dict[Role, str] = {}
     for a in assignments:
         by_role.setdefault(a.role, a.staff_id)
@@ -97,13 +161,10 @@ def _actors() -> list[Actor]:
         Actor.staff(by_role[Role.SUBJECT_TEACHER]),
         Actor.staff(by_role[Role.PROXY_PARENT], ActorKind.PROXY_PARENT),
         Actor.staff(by_role[Role.STAFF_PAIR]),
+        Actor.staff(FORMER),
+        Actor.staff(PAIRED),
         Actor.volunteer("V1"),
     ]
-
-
-def _handle(actor: Actor) -> County:
-    store, plugins, _, _ = _county_data()
-    return County(store, actor=actor, plugins=plugins, today=lambda: AS_OF, now=lambda: NOW)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,8 +172,12 @@ def _handle(actor: Actor) -> County:
 
 
 def _roles(actor: Actor, child: Child) -> set[Any]:
-    """The actor's standing towards the child over the school year so far (empty: no scope)."""
-    _, _, _, assignments = _county_data()
+    """The actor's standing towards the child (empty: no scope), judged on today only.
+
+    Officials stand by their office: the child was enrolled in a school it covers on a day of
+    the school year so far. Everyone else by their assignments holding today.
+    """
+    _, _, _, assignments = _facts()
     schools = {"S001": "廣平鎮", "S002": "廣平鎮", "S003": "平固店鎮"}
     overlaps = [e for e in child.enrolments if Interval(e.start, e.end).overlaps(WINDOW)]
     if actor.kind in (ActorKind.SYSTEM, ActorKind.COUNTY_OFFICER):
@@ -128,13 +193,20 @@ def _roles(actor: Actor, child: Child) -> set[Any]:
         for a in assignments
         if a.staff_id == actor.id
         and a.child_id == child.id
-        and Interval(a.start, a.end).overlaps(WINDOW)
+        and a.start <= AS_OF
+        and (a.end is None or a.end > AS_OF)
     }
+
+
+def _reads_file(actor: Actor, child: Child) -> bool:
+    """Whether the actor reads the child's file (a volunteer's standing: a family card only)."""
+    roles = _roles(actor, child)
+    return actor.kind is not ActorKind.VOLUNTEER and bool(roles - {Role.VOLUNTEER})
 
 
 def _may(actor: Actor, child: Child, field: str) -> bool:
     roles = _roles(actor, child)
-    if actor.kind is ActorKind.VOLUNTEER:
+    if not _reads_file(actor, child):
         return False
     if "office" in roles:
         return True
@@ -155,13 +227,12 @@ def _secrets(child: Child) -> dict[str, list[str]]:
 def _forbidden(actor: Actor) -> list[str]:
     """Values the actor must never get: every secret of a child out of scope, and the secrets
     of children in scope that the field policy keeps from them."""
-    _, _, children, _ = _county_data()
+    _, children, _, _ = _facts()
     allowed: set[str] = set()
     secret: set[str] = set()
     for child in children:
-        in_scope = bool(_roles(actor, child))
         for field, values in _secrets(child).items():
-            if in_scope and _may(actor, child, field):
+            if _may(actor, child, field):
                 allowed.update(values)
             else:
                 secret.update(values)
@@ -169,17 +240,19 @@ def _forbidden(actor: Actor) -> list[str]:
 
 
 def _in_scope_ids(actor: Actor) -> set[str]:
-    _, _, children, _ = _county_data()
+    """The children the actor reaches at all (a family card at least)."""
+    _, children, _, _ = _facts()
     return {c.id for c in children if _roles(actor, c)}
+
+
+def _file_ids(actor: Actor) -> set[str]:
+    """The children whose file the actor reads."""
+    _, children, _, _ = _facts()
+    return {c.id for c in children if _reads_file(actor, c)}
 
 
 def _text(value: Any) -> str:
     return repr(value)
-
-
-def _audit_count() -> int:
-    store, _, _, _ = _county_data()
-    return store.count("audit")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,16 +264,17 @@ FIELDS = ("resident_id", "father.phone", "mother.phone", "guardian.phone", "heal
 
 def _run(
     county: County, op: str, child_id: str, field: str, tmp: Path
-) -> tuple[str, set[str], int]:
+) -> tuple[str, set[str], set[str], int]:
     """Run one operation; returns the text of everything it gave (or its error), the child ids
-    it named, and how many audit entries it should have written."""
+    it named as files and as family cards, and how many audit entries it should have written."""
+    none: set[str] = set()
     try:
         if op == "get":
             child = county.child(child_id)
-            return _text(child), {child.id}, 0
+            return _text(child), {child.id}, none, 0
         if op == "list":
             kids = list(county.children())
-            return _text(kids), {c.id for c in kids}, 0
+            return _text(kids), {c.id for c in kids}, none, 0
         if op == "scan":
             timelines = county.timelines()
             records = list(county.records())
@@ -209,8 +283,8 @@ def _run(
             assignments = county.assignments()
             ids |= set(assignments.children())
             families = county.families()
-            ids |= {f.child_id for f in families}
-            return _text([timelines, records, gaps, assignments.all, families]), ids, 0
+            cards = {f.child_id for f in families}
+            return _text([timelines, records, gaps, assignments.all, families]), ids, cards, 0
         if op == "ledger":
             tables: list[Any] = []
             for call in (
@@ -223,39 +297,39 @@ def _run(
                 except (AccessDeniedError, NotFoundError) as exc:
                     tables.append(str(exc))
             text = _text(tables)
-            return text, set(re.findall(r"C\d{6}", text)), 0
+            return text, set(re.findall(r"C\d{6}", text)), none, 0
         if op == "export":
             text = county.export_ledger("teachers", as_of=AS_OF, unmasked=True)
-            return text, set(re.findall(r"C\d{6}", text)), 1
+            return text, set(re.findall(r"C\d{6}", text)), none, 1
         if op == "roster":
             out = tmp / f"roster-{county.actor.kind.value}.csv"
             county.export_roster(out, unmasked=True)
             text = out.read_text("utf-8-sig")
-            return text, set(re.findall(r"C\d{6}", text)), 1
+            return text, set(re.findall(r"C\d{6}", text)), none, 1
         if op == "audit":
             entries = county.audit()
-            return _text(entries), set(), 0
+            return _text(entries), none, none, 0
         if op == "error":
             if child_id in _in_scope_ids(county.actor):
-                return "", set(), 0
+                return "", none, none, 0
             with pytest.raises(NotFoundError) as found:
                 county.child(child_id)
             with pytest.raises(NotFoundError) as missing:
                 county.child("C999999")
             # out of scope reads exactly like missing
             assert str(found.value).replace(child_id, "C999999") == str(missing.value)
-            return str(found.value), set(), 0
+            return str(found.value), none, none, 0
         if op == "unmask":
             value = county.unmask(child_id, field, reason="家訪前核對")
-            return value, {child_id}, 1
+            return value, {child_id}, none, 1
     except AccessDeniedError as exc:
         denied = str(exc)
         if county.actor.kind.value not in denied:
             raise AssertionError(denied) from exc
         # every export and unmask attempt is audited, refusals included
-        return denied, set(), 1 if op in ("export", "roster", "unmask") else 0
+        return denied, none, none, 1 if op in ("export", "roster", "unmask") else 0
     except NotFoundError as exc:
-        return str(exc), set(), 1 if op == "unmask" else 0
+        return str(exc), none, none, 1 if op == "unmask" else 0
     raise AssertionError(op)
 
 
@@ -268,33 +342,39 @@ def _run(
 def test_r8_no_record_out_of_scope_and_no_value_a_role_may_not_see(
     actor: Actor, op: str, child: int, field: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    _, _, children, _ = _county_data()
+    _, children, _, _ = _facts()
     target = children[child]
-    county = _handle(actor)
-    before = _audit_count()
-    text, ids, audited = _run(county, op, target.id, field, tmp_path_factory.mktemp("out"))
-    scope = _in_scope_ids(actor)
-    if op in ("get", "list", "scan", "ledger", "export", "roster", "unmask"):
-        outside = ids - scope
-        assert not outside, f"{actor.kind.value} got children outside its scope"
+    world = _memory_world()
+    before = world.audit_count()
+    with world.handle(actor) as county:
+        out = tmp_path_factory.mktemp("out")
+        text, files, cards, audited = _run(county, op, target.id, field, out)
+    outside = files - _file_ids(actor)
+    assert not outside, f"{actor.describe()} {op} got files outside its scope"
+    assert not cards - _in_scope_ids(actor), f"{actor.describe()} got families outside its scope"
     for value in _forbidden(actor):
-        assert value not in text, f"{actor.kind.value} {op} showed a value it may not see"
-    assert _audit_count() - before == audited
+        assert value not in text, f"{actor.describe()} {op} showed a value it may not see"
+    assert world.audit_count() - before == audited
 
 
-@pytest.mark.parametrize("actor", _actors(), ids=lambda a: a.describe())
-def test_each_role_sees_exactly_its_children(actor: Actor) -> None:
-    county = _handle(actor)
-    expected = _in_scope_ids(actor)
-    if actor.kind is ActorKind.VOLUNTEER:
-        with pytest.raises(AccessDeniedError):
-            list(county.children())
-        assert {f.child_id for f in county.families()} == expected
-        assert expected  # the volunteer is paired with one family
-        return
-    got = {c.id: c for c in county.children()}
-    assert set(got) == expected
-    _, _, children, _ = _county_data()
+@pytest.mark.parametrize("actor", _actors(), ids=lambda a: f"{a.kind.value}:{a.id}")
+def test_each_role_sees_exactly_its_children(world: World, actor: Actor) -> None:
+    with world.handle(actor) as county:
+        families = {f.child_id for f in county.families()}
+        if actor.kind is ActorKind.VOLUNTEER:
+            with pytest.raises(AccessDeniedError):
+                list(county.children())
+            got = {}
+        else:
+            got = {c.id: c for c in county.children()}
+    assert families == _in_scope_ids(actor)
+    assert set(got) == _file_ids(actor)
+    if actor.kind is ActorKind.VOLUNTEER or actor.id == PAIRED:
+        assert families  # the volunteer is paired with one family
+        assert not got
+    if actor.id == FORMER:
+        assert not families  # the assignment ended: nothing more of the child
+    _, children, _, _ = _facts()
     for child in children:
         if child.id not in got:
             continue
@@ -313,15 +393,15 @@ def test_each_role_sees_exactly_its_children(actor: Actor) -> None:
             assert child.resident_id[6:14] not in seen.resident_id
 
 
-def test_every_export_and_unmask_is_audited_once_without_personal_values(tmp_path: Path) -> None:
-    store = MemoryStore()
+def test_every_export_and_unmask_is_audited_once_without_personal_values(
+    store_url: str, tmp_path: Path
+) -> None:
     clock = iter(NOW + timedelta(seconds=i) for i in range(1000))
     data = synthetic_county(seed=5, children=20, as_of=AS_OF)
     children = _with_secrets(data.facts.children)
     with leftbehind.open(
-        "memory://", actor=SYSTEM, today=lambda: AS_OF, now=lambda: next(clock)
+        store_url, actor=SYSTEM, today=lambda: AS_OF, now=lambda: next(clock)
     ) as county:
-        store = county.store  # type: ignore[assignment]
         county.put_schools(data.facts.schools)
         county.put_children(children)
         county.put_staff(data.staff)
@@ -354,12 +434,11 @@ def test_every_export_and_unmask_is_audited_once_without_personal_values(tmp_pat
         assert "新名字" not in log
         assert county.audit(since=NOW + timedelta(hours=1)) == []
         assert len(county.audit(until=NOW)) == 0
-    del store
 
 
-def test_a_write_and_its_audit_entry_are_one_unit_of_work() -> None:
+def test_a_write_and_its_audit_entry_are_one_unit_of_work(store_url: str) -> None:
     data = synthetic_county(seed=5, children=5, as_of=AS_OF)
-    with leftbehind.open("memory://", actor=SYSTEM, today=lambda: AS_OF) as county:
+    with leftbehind.open(store_url, actor=SYSTEM, today=lambda: AS_OF) as county:
         county.put_schools(data.facts.schools)
         before = county.store.count("audit")
         bad = attrs.evolve(data.facts.children[0], birth_date=date(2030, 1, 1))
@@ -369,51 +448,66 @@ def test_a_write_and_its_audit_entry_are_one_unit_of_work() -> None:
         assert county.store.count("child") == 0
 
 
-def test_writes_follow_the_roles() -> None:
-    _store, _plugins, children, assignments = _county_data()
-    township = _handle(Actor.township_officer("E02", "平固店鎮"))
-    with pytest.raises(AccessDeniedError, match="township"):
-        township.add_records([])
-    head = _handle(Actor.school_head("S001-H", "S001"))
+def test_writes_follow_the_roles(world: World) -> None:
+    _, children, _, assignments = _facts()
+    township = Actor.township_officer("E02", "平固店鎮")
+    with world.handle(township) as county, pytest.raises(AccessDeniedError, match="township"):
+        county.add_records([])
     other = next(c for c in children if c.enrolments[-1].school_id == "S003")
-    with pytest.raises(AccessDeniedError) as denied:
-        head.put_child(other)
+    head = Actor.school_head("S001-H", "S001")
+    with world.handle(head) as county, pytest.raises(AccessDeniedError) as denied:
+        county.put_child(other)
     assert other.name not in str(denied.value)
     assert other.resident_id not in str(denied.value)
     mine = next(a for a in assignments if a.role is Role.CLASS_TEACHER)
-    teacher = _handle(Actor.staff(mine.staff_id))
     ok = Record("R-own", "TALK", mine.child_id, mine.staff_id, date(2026, 6, 29))
-    assert teacher.add_records([ok]) == [ok]
-    foreign = next(c for c in children if c.id not in _in_scope_ids(teacher.actor))
-    with pytest.raises(ValidationError) as bad:
-        teacher.add_records([attrs.evolve(ok, id="R-x", child_id=foreign.id)])
-    assert [i.code for i in bad.value.issues] == ["unknown_child"]  # like a missing child
-    with pytest.raises(AccessDeniedError):
-        teacher.put_schools([])
-    with pytest.raises(AccessDeniedError):
-        _handle(Actor.volunteer("V1")).add_records([ok])
-    with pytest.raises(AccessDeniedError):
-        teacher.audit()
-    with pytest.raises(AccessDeniedError):
-        teacher.purge()
+    with world.handle(Actor.staff(mine.staff_id)) as teacher:
+        assert teacher.add_records([ok]) == [ok]
+        foreign = next(c for c in children if c.id not in _in_scope_ids(teacher.actor))
+        with pytest.raises(ValidationError) as bad:
+            teacher.add_records([attrs.evolve(ok, id="R-x", child_id=foreign.id)])
+        assert [i.code for i in bad.value.issues] == ["unknown_child"]  # like a missing child
+        with pytest.raises(AccessDeniedError):
+            teacher.put_schools([])
+        with pytest.raises(AccessDeniedError):
+            teacher.audit()
+        with pytest.raises(AccessDeniedError):
+            teacher.purge()
+    with world.handle(Actor.volunteer("V1")) as volunteer, pytest.raises(AccessDeniedError):
+        volunteer.add_records([ok])
+    # A class teacher whose assignment ended writes nothing more about the child.
+    late = Record("R-late", "TALK", _FORMER_CHILD, FORMER, date(2026, 6, 29))
+    with world.handle(Actor.staff(FORMER)) as former, pytest.raises(ValidationError) as gone:
+        former.add_records([late])
+    assert [i.code for i in gone.value.issues] == ["unknown_child"]
 
 
-def test_unmask_needs_the_right_and_is_logged_either_way() -> None:
-    _, _, children, assignments = _county_data()
+def test_unmask_needs_the_right_and_is_logged_either_way(world: World) -> None:
+    _, children, _, assignments = _facts()
     proxy = next(a for a in assignments if a.role is Role.PROXY_PARENT and a.end is None)
     child = next(c for c in children if c.id == proxy.child_id)
-    county = _handle(Actor.staff(proxy.staff_id, ActorKind.PROXY_PARENT))
-    roles = _roles(county.actor, child)
-    before = _audit_count()
-    if child.father and child.father.phone:
-        assert county.unmask(child.id, "father.phone", reason="家訪") == child.father.phone
-    if Role.CLASS_TEACHER not in roles:
-        with pytest.raises(AccessDeniedError) as denied:
-            county.unmask(child.id, "resident_id", reason="好奇")
-        assert child.resident_id not in str(denied.value)
-    assert _audit_count() - before == 2 if child.father and child.father.phone else 1
-    with pytest.raises(ValueError, match="reason"):
-        county.unmask(child.id, "resident_id", reason=" ")
+    actor = Actor.staff(proxy.staff_id, ActorKind.PROXY_PARENT)
+    roles = _roles(actor, child)
+    before = world.audit_count()
+    attempts = 0
+    with world.handle(actor) as county:
+        if child.father and child.father.phone:
+            assert county.unmask(child.id, "father.phone", reason="家訪") == child.father.phone
+            attempts += 1
+        if Role.CLASS_TEACHER not in roles:
+            with pytest.raises(AccessDeniedError) as denied:
+                county.unmask(child.id, "resident_id", reason="好奇")
+            assert child.resident_id not in str(denied.value)
+            attempts += 1
+        with pytest.raises(NotFoundError):  # out of reach: refused like a missing child
+            county.unmask(_FORMER_CHILD, "resident_id", reason="好奇")
+        attempts += 1
+        with pytest.raises(ValueError, match="reason"):  # no reason: refused, and logged
+            county.unmask(child.id, "resident_id", reason=" ")
+        attempts += 1
+        assert world.audit_count() - before == attempts
+    ops = [e.op for e in world.system.audit()[-attempts:]]
+    assert ops.count("unmask_denied") == attempts - bool(child.father and child.father.phone)
 
 
 def test_open_needs_an_actor() -> None:
@@ -465,7 +559,7 @@ def test_field_changes_name_fields_never_values(after: dict[str, Any]) -> None:
 
 
 def test_masking_keeps_the_shape() -> None:
-    _, _, children, _ = _county_data()
+    _, children, _, _ = _facts()
     child = next(c for c in children if c.health_note)
     masked = mask_child(child, frozenset())
     assert masked.health is None
@@ -481,12 +575,12 @@ def _left(child: Child, on: date) -> Child:
     return attrs.evolve(child, enrolments=(*child.enrolments[:-1], gone), father=None)
 
 
-def test_purge_removes_old_leavers_and_keeps_a_tombstone(tmp_path: Path) -> None:
+def test_purge_removes_old_leavers_and_keeps_a_tombstone(store_url: str, tmp_path: Path) -> None:
     data = synthetic_county(seed=5, children=20, as_of=AS_OF)
     children = list(data.facts.children)
     old = _left(children[0], date(2021, 7, 1))
     recent = _left(children[1], date(2025, 7, 1))
-    with leftbehind.open("memory://", actor=SYSTEM, today=lambda: AS_OF) as county:
+    with leftbehind.open(store_url, actor=SYSTEM, today=lambda: AS_OF) as county:
         county.put_schools(data.facts.schools)
         county.put_children([old, recent, *children[2:]])
         county.put_staff(data.staff)
@@ -496,12 +590,9 @@ def test_purge_removes_old_leavers_and_keeps_a_tombstone(tmp_path: Path) -> None
         county.put_assignments(
             [Assignment("A-old", data.staff[1].id, old.id, Role.STAFF_PAIR, date(2020, 9, 1))]
         )
-        with pytest.raises(AccessDeniedError):
-            County(
-                county.store,
-                actor=Actor.school_head("S001-H", "S001"),
-                plugins=county.plugins,
-            ).purge()
+        head = Actor.school_head("S001-H", "S001")
+        with leftbehind.open(store_url, actor=head) as refused, pytest.raises(AccessDeniedError):
+            refused.purge()
         teacher = data.staff[1].id
         left = status_notices(old.id, change="left", on=date(2021, 7, 1), recipients=[teacher])
         other = status_notices(recent.id, change="left", on=date(2025, 7, 1), recipients=[teacher])
@@ -553,26 +644,33 @@ def test_purge_removes_old_leavers_and_keeps_a_tombstone(tmp_path: Path) -> None
         lambda c: c.commendations(AS_OF),
     ],
 )
-def test_a_school_head_cannot_read_another_schools_ledgers(call: Callable[[County], Any]) -> None:
-    head = _handle(Actor.school_head("S001-H", "S001"))
-    with pytest.raises(AccessDeniedError, match="school"):
+def test_a_school_head_cannot_read_another_schools_ledgers(
+    world: World, call: Callable[[County], Any]
+) -> None:
+    with (
+        world.handle(Actor.school_head("S001-H", "S001")) as head,
+        pytest.raises(AccessDeniedError, match="school"),
+    ):
         call(head)
 
 
-def test_a_township_sees_its_rows_with_its_totals() -> None:
-    county = _handle(SYSTEM).county_table(AS_OF)
-    township = _handle(Actor.township_officer("E02", "平固店鎮")).county_table(AS_OF)
+def test_a_township_sees_its_rows_with_its_totals(world: World) -> None:
+    county = world.system.county_table(AS_OF)
+    with world.handle(Actor.township_officer("E02", "平固店鎮")) as officer:
+        township = officer.county_table(AS_OF)
     assert {k[1] for k in township.rows if len(k) >= 2} == {"平固店鎮"}
     sub = next(k for k in county.rows if len(k) == 2 and k[1] == "平固店鎮")
     assert township.total == county.rows[sub]
 
 
-def test_the_command_line_acts_as_given_and_prints_the_audit_log(tmp_path: Path) -> None:
+def test_the_command_line_acts_as_given_and_prints_the_audit_log(
+    store_url: str, tmp_path: Path
+) -> None:
     from click.testing import CliRunner
 
     from leftbehind.cli import main
 
-    store = str(tmp_path / "county.json")
+    store = store_url
     data = synthetic_county(seed=5, children=20, as_of=AS_OF)
     children = _with_secrets(data.facts.children)
     with leftbehind.open(store, actor=SYSTEM, today=lambda: AS_OF) as county:

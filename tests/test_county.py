@@ -1,4 +1,5 @@
-"""The county handle end to end: open, write facts, query decisions, reopen, change policy."""
+"""The county handle end to end on every backend: open, write facts, query decisions, reopen,
+change policy."""
 
 from __future__ import annotations
 
@@ -23,22 +24,14 @@ SYSTEM = Actor.system("tests")
 TODAY = date(2026, 4, 15)
 
 
-@pytest.fixture(params=["memory", "tinydb"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    return str(tmp_path / "county.json")
-
-
-def test_decisions_survive_a_reopen_and_equal_the_domain(tmp_path: Path) -> None:
-    facts = synthetic_facts(seed=7, children=300, as_of=date(2026, 9, 1))
-    path = tmp_path / "county.json"
-    with leftbehind.open(path, today=lambda: facts.as_of, actor=SYSTEM) as county:
+def test_decisions_survive_a_reopen_and_equal_the_domain(store_url: str) -> None:
+    facts = synthetic_facts(seed=7, children=150, as_of=date(2026, 9, 1))
+    with leftbehind.open(store_url, today=lambda: facts.as_of, actor=SYSTEM) as county:
         county.put_schools(facts.schools)
         county.put_children(facts.children)
     schools = {s.id: s for s in facts.schools}
     policy = PlanPolicy()
-    with leftbehind.open(path, actor=SYSTEM) as county:
+    with leftbehind.open(store_url, actor=SYSTEM) as county:
         for child in facts.children:
             expected = policy.timeline(child, schools)
             assert county.timeline(child.id) == expected
@@ -62,9 +55,9 @@ def test_the_default_store_is_a_file_in_the_working_folder(
         assert set(county.schools()) == {"S01", "S02", "S03"}
 
 
-def test_a_policy_change_recomputes_every_timeline(url: str) -> None:
+def test_a_policy_change_recomputes_every_timeline(store_url: str) -> None:
     sample = sample_county()
-    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
+    with leftbehind.open(store_url, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_children(sample.children)
         assert {t.policy for t in county.timelines().values()} == {"guangping-plan"}
@@ -80,9 +73,9 @@ def test_a_policy_change_recomputes_every_timeline(url: str) -> None:
         assert not county.decision("C012", TODAY).served
 
 
-def test_bad_input_names_every_problem_and_writes_nothing(url: str) -> None:
+def test_bad_input_names_every_problem_and_writes_nothing(store_url: str) -> None:
     sample = sample_county()
-    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
+    with leftbehind.open(store_url, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         good = leftbehind.convert.unstructure(sample.children[0])
         bad_phone = {**good, "id": "C900", "guardian": {**good["guardian"], "phone": "12345"}}
@@ -97,9 +90,9 @@ def test_bad_input_names_every_problem_and_writes_nothing(url: str) -> None:
         assert county.timelines() == {}
 
 
-def test_unknown_school_and_duplicate_ids_are_reported(url: str) -> None:
+def test_unknown_school_and_duplicate_ids_are_reported(store_url: str) -> None:
     sample = sample_county()
-    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
+    with leftbehind.open(store_url, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools[:1])
         with pytest.raises(ValidationError) as caught:
             county.put_children([sample.children[0], sample.children[0], sample.children[3]])
@@ -110,8 +103,8 @@ def test_unknown_school_and_duplicate_ids_are_reported(url: str) -> None:
         assert caught.value.codes == {"unknown_school"}
 
 
-def test_a_missing_child_is_a_not_found_error_that_is_also_a_key_error() -> None:
-    with leftbehind.open("memory://", actor=SYSTEM) as county:
+def test_a_missing_child_is_a_not_found_error_that_is_also_a_key_error(store_url: str) -> None:
+    with leftbehind.open(store_url, actor=SYSTEM) as county:
         with pytest.raises(NotFoundError) as caught:
             county.child("C404")
         assert isinstance(caught.value, KeyError)
@@ -131,9 +124,9 @@ def test_stored_decisions_equal_the_domain_for_any_day(seed: int, day: date) -> 
             )
 
 
-def test_a_resident_id_belongs_to_one_child_only(url: str) -> None:
+def test_a_resident_id_belongs_to_one_child_only(store_url: str) -> None:
     sample = sample_county()
-    with leftbehind.open(url, today=lambda: TODAY, actor=SYSTEM) as county:
+    with leftbehind.open(store_url, today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_children(sample.children[:3])
         first = sample.children[0]

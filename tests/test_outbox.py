@@ -1,4 +1,8 @@
-"""The outbox and the notices (R10): never lost, never sent twice once marked, one digest a week."""
+"""The outbox and the notices (R10): never lost, never sent twice once marked, one digest a week.
+
+The outbox functions are tested on the memory store (and a TinyDB file where the file matters);
+queueing and delivering through the county handle runs on every backend (``store_url``).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.test_notifiers import HTTPRecorder, Reply
 
+import leftbehind
+from leftbehind.access import AccessDeniedError, Actor
 from leftbehind.backends.memory import open_memory
 from leftbehind.backends.notify import WebhookNotifier, WecomNotifier
 from leftbehind.backends.tinydb import open_tinydb
@@ -46,7 +52,9 @@ from leftbehind.outbox import (
     retry,
     sent,
 )
+from leftbehind.service import County
 from leftbehind.store import Store
+from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
 
 T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
@@ -478,6 +486,130 @@ def test_no_notice_is_ever_lost_or_sent_twice_once_marked(
         check(store)
         assert sorted(e.notice.key for e in sent(store)) == keys
         assert receipts == Counter(keys) + resends
+
+
+# ---------------------------------------------------------------------------------------------
+# Through the county handle, on every backend.
+
+HANDLE_DAY = date(2026, 1, 9)
+SYSTEM = Actor.system("tests")
+
+
+@pytest.fixture(scope="module")
+def county_data() -> SyntheticCounty:
+    return synthetic_county(seed=11, children=60, as_of=HANDLE_DAY)
+
+
+def _open(url: str, actor: Actor = SYSTEM) -> County:
+    return leftbehind.open(url, actor=actor, today=lambda: HANDLE_DAY)
+
+
+def _load(county: County, data: SyntheticCounty) -> None:
+    county.put_schools(data.facts.schools)
+    county.put_children(data.facts.children)
+    county.put_staff(data.staff)
+    county.put_assignments(data.assignments)
+    county.put_groups(data.groups)
+    county.add_records(data.records[:150])
+
+
+def test_notices_queued_through_the_handle_are_delivered_once(
+    store_url: str, county_data: SyntheticCounty
+) -> None:
+    now = datetime(2026, 1, 9, 8, tzinfo=UTC)
+    with _open(store_url) as county, HTTPRecorder() as server:
+        _load(county, county_data)
+        county.set_channels({"default": {"type": "webhook", "url": server.url}})
+        queued = county.queue_week(HANDLE_DAY)
+        assert queued > 0
+        assert county.queue_week(HANDLE_DAY) == 0, "a second run in the same week queues nothing"
+        waiting = {e.notice.key for e in county.notices()["pending"]}
+        assert len(waiting) >= queued  # with the status changes the writes queued
+        report = county.deliver(now=now)
+        assert set(report.sent) == waiting
+        assert report.ok
+        assert sorted(server.acknowledged()) == sorted(waiting)  # each exactly once
+        assert county.deliver(now=now + timedelta(days=1)).sent == ()
+        state = county.notices()
+        assert state["pending"] == state["failed"] == []
+        assert {e.notice.key for e in state["sent"]} == waiting
+    names = {c.name for c in county_data.facts.children}
+    assert not any(name in r.body.decode() for r in server.requests for name in names)
+    # Reopened, the store still knows what was sent: nothing is queued or sent again.
+    with _open(store_url) as county:
+        assert county.queue_week(HANDLE_DAY) == 0
+        assert county.deliver(now=now + timedelta(days=2)).sent == ()
+        assert len(county.notices()["sent"]) == len(waiting)
+
+
+def test_a_failing_channel_loses_nothing_through_the_handle(
+    store_url: str, county_data: SyntheticCounty
+) -> None:
+    now = datetime(2026, 1, 9, 8, tzinfo=UTC)
+    with _open(store_url) as county, HTTPRecorder() as server:
+        _load(county, county_data)
+        county.set_channels({"default": {"type": "webhook", "url": server.url}})
+        county.queue_week(HANDLE_DAY)
+        waiting = {e.notice.key for e in county.notices()["pending"]}
+        server.script.extend(Reply(500, b"{}") for _ in range(len(waiting)))
+        first = county.deliver(now=now)
+        assert first.sent == ()
+        assert set(first.retrying) == waiting
+        assert {e.attempts for e in county.notices()["pending"]} == {1}
+        second = county.deliver(now=now + timedelta(hours=7))
+        assert set(second.sent) == waiting
+        assert Counter(server.acknowledged()) == Counter(waiting)
+
+
+def test_incomplete_files_and_status_changes_are_queued_once(
+    store_url: str, county_data: SyntheticCounty
+) -> None:
+    with _open(store_url) as county:
+        _load(county, county_data)
+        before = len(county.notices()["pending"])
+        files = county.queue_incomplete_files(2026)  # the class teachers of 30 April
+        assert files > 0
+        assert county.queue_incomplete_files(2026) == 0
+        changes = county.queue_status_changes(date(2025, 9, 1), HANDLE_DAY)
+        assert changes > 0
+        assert county.queue_status_changes(date(2025, 9, 1), HANDLE_DAY) == 0
+        pending = county.notices()["pending"]
+        assert len(pending) == before + files + changes
+        kinds = Counter(e.notice.kind for e in pending)
+        assert kinds["file_incomplete"] == files
+        assert kinds["child_served"] + kinds["child_left"] == changes
+        names = {c.name for c in county_data.facts.children}
+        assert not any(name in e.notice.body for e in pending for name in names)
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        Actor.township_officer("E02", "平固店鎮"),
+        Actor.school_head("S002-H", "S002"),
+        Actor.staff("S002-T01"),
+        Actor.volunteer("S002-T02"),
+    ],
+    ids=lambda a: a.kind.value,
+)
+def test_only_the_county_queues_delivers_and_reads_notices(store_url: str, actor: Actor) -> None:
+    with _open(store_url, Actor.county_officer("E01")) as county:
+        county.set_channels({"default": {"type": "log"}})
+        assert county.queue_week(HANDLE_DAY) == 0  # an empty county owes nothing
+        assert county.notices() == {"pending": [], "sent": [], "failed": []}
+    calls: list[Callable[[County], object]] = [
+        lambda c: c.queue_week(HANDLE_DAY),
+        lambda c: c.queue_incomplete_files(2025),
+        lambda c: c.queue_status_changes(date(2025, 9, 1)),
+        lambda c: c.notices(),
+        lambda c: c.deliver(now=datetime(2026, 1, 9, 8, tzinfo=UTC)),
+        lambda c: c.set_channels({"default": {"type": "log"}}),
+    ]
+    with _open(store_url, actor) as county:
+        for call in calls:
+            with pytest.raises(AccessDeniedError, match=actor.kind.value):
+                call(county)
+        assert "channels" not in county.settings()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -110,6 +110,9 @@ def _ledger(
     what, name = f"ledger.{level}", key or level
     sheets = _sheets(ctx, level, key, as_of or ctx.today())
     rows = sum(len(s.rows) for s in sheets)
+    if target is not None and not sheets:
+        msg = f"no {level} ledger in the actor's reach on that day: nothing to write"
+        raise ValueError(msg)
     if target is None:
         text = "\n".join(render.render_text(s, unmasked=unmasked) for s in sheets)
         _note(ctx, what, name, "text", unmasked, rows)

@@ -181,12 +181,10 @@ def _named_in_reach(table: ledger.SchoolTable, gate: Gate) -> ledger.SchoolTable
         return table
     files = gate.files()
     movements = tuple(
-        m if m.child_id in files else attrs.evolve(m, child_id="", name="")
-        for m in table.movements
+        m if m.child_id in files else attrs.evolve(m, child_id="", name="") for m in table.movements
     )
     overdue = tuple(
-        o if o.child_id in files else attrs.evolve(o, child_id="", name="")
-        for o in table.overdue
+        o if o.child_id in files else attrs.evolve(o, child_id="", name="") for o in table.overdue
     )
     return attrs.evolve(table, movements=movements, overdue=overdue)
 
