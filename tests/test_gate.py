@@ -195,6 +195,9 @@ def test_a_volunteer_standing_shows_no_file_through_any_list(county_url: str) ->
         assert "K1" not in text
         assert not _leaks(text)
         assert county.family("K1").name == "小明"
+        with pytest.raises(ValidationError) as refused:
+            county.add_records([Record("R-v", "TALK", "K1", "V-staff", date(2026, 6, 2))])
+        assert [i.code for i in refused.value.issues] == ["unknown_child"]
 
 
 def test_the_raw_store_is_for_a_system_actor_only(county_url: str) -> None:

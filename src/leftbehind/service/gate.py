@@ -34,7 +34,7 @@ from leftbehind.domain.dates import Interval, school_year_of
 from leftbehind.domain.duties import Record
 from leftbehind.domain.ids import shown_key
 from leftbehind.domain.model import Child
-from leftbehind.domain.people import Assignment, Assignments, Staff, StudyGroup
+from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
 from leftbehind.errors import NotFoundError
 from leftbehind.service.repository import Snapshot
 
@@ -235,7 +235,10 @@ class Gate:
         if actor.kind is ActorKind.SCHOOL_HEAD:
             return self._in_office(child)
         if actor.kind in (ActorKind.TEACHER, ActorKind.PROXY_PARENT) and day is not None:
-            mine = self.scope.assignments.of_child(child_id)
+            # a volunteer pairing shows no file, and owes no record either
+            mine = [
+                a for a in self.scope.assignments.of_child(child_id) if a.role is not Role.VOLUNTEER
+            ]
             return any(a.holds_on(day) for a in mine) and any(a.holds_on(self.today) for a in mine)
         return False
 
