@@ -3,6 +3,7 @@ change policy."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import leftbehind
 from leftbehind.access import Actor
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
 from leftbehind.domain.errors import ValidationError
+from leftbehind.errors import StoreURLError
 from leftbehind.sample import sample_county
 from leftbehind.service import NotFoundError
 from leftbehind.testing.synthetic import synthetic_facts
@@ -47,12 +49,22 @@ def test_the_default_store_is_a_file_in_the_working_folder(
     sample = sample_county()
     with leftbehind.open(today=lambda: TODAY, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
-    assert (tmp_path / "leftbehind.json").exists()
+    assert (tmp_path / "leftbehind.db").exists()  # the embedded default is SQLite
+    with leftbehind.open(tmp_path / "leftbehind.db", actor=SYSTEM) as county:
+        assert "ledger-pushdown" in county.capabilities
+        assert set(county.schools()) == {"S01", "S02", "S03"}
     monkeypatch.setenv("LEFTBEHIND_STORE", str(tmp_path / "other.json"))
     with leftbehind.open(actor=SYSTEM) as county:
-        assert county.schools() == {}
-    with leftbehind.open(tmp_path / "leftbehind.json", actor=SYSTEM) as county:
-        assert set(county.schools()) == {"S01", "S02", "S03"}
+        assert "ledger-pushdown" not in county.capabilities  # a .json path is TinyDB
+        county.put_schools(sample.schools)
+    assert json.loads((tmp_path / "other.json").read_text("utf-8"))
+
+
+@pytest.mark.parametrize("path", ["county", "county.xlsx", "county.DB.bak"])
+def test_a_plain_path_names_its_store_by_its_ending(tmp_path: Path, path: str) -> None:
+    with pytest.raises(StoreURLError, match=r"\.db, \.json"):
+        leftbehind.open(tmp_path / path, actor=SYSTEM)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_policy_change_recomputes_every_timeline(store_url: str) -> None:

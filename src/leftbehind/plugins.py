@@ -42,6 +42,7 @@ from leftbehind.errors import (
     PluginError,
     PluginLoadError,
     PluginWarning,
+    StoreURLError,
     UnknownBackendError,
     UnknownNameError,
 )
@@ -65,10 +66,12 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "DISABLED_PLUGINS_ENV",
     "NAME",
+    "PLAIN_SUFFIXES",
     "PluginWarning",
     "Plugins",
     "hookimpl",
     "make_plugin_manager",
+    "store_url",
 ]
 
 #: The project name: pluggy's project, the entry-point group, the hook prefix.
@@ -168,6 +171,37 @@ def _scheme_label(scheme: str) -> str:
     return f"{scheme}://" if scheme else "a plain path"
 
 
+#: What a plain path's ending names: the embedded stores. SQLite for a county (``.db``,
+#: ``.sqlite``), TinyDB for a school's or a script's human-readable file (``.json``).
+PLAIN_SUFFIXES: dict[str, str] = {
+    ".db": "sqlite",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".json": "tinydb",
+}
+
+
+def store_url(url: str) -> str:
+    """``url`` with its backend's scheme: a plain path becomes ``sqlite:///path`` when it ends
+    ``.db``, ``.sqlite`` or ``.sqlite3``, and stays a plain path (TinyDB) when it ends
+    ``.json``. Any other plain path is refused (:class:`~leftbehind.errors.StoreURLError`), so a
+    typo never opens the wrong kind of store.
+
+    >>> store_url("county/guangping.db"), store_url("school.json")
+    ('sqlite:///county/guangping.db', 'school.json')
+    """
+    if _scheme_of(url) != PLAIN_PATH:
+        return url
+    suffix = os.path.splitext(url)[1].lower()
+    backend = PLAIN_SUFFIXES.get(suffix)
+    if backend is None:
+        endings = ", ".join(sorted(PLAIN_SUFFIXES))
+        raise StoreURLError(
+            "a plain path", f"must end in one of {endings} (or name a backend: sqlite:///…)"
+        )
+    return f"sqlite:///{url}" if backend == "sqlite" else url
+
+
 class Plugins:
     """What the registered plugins provide, by name: a typed facade over the plugin manager.
 
@@ -244,8 +278,9 @@ class Plugins:
         return self._index("URL scheme", pairs, lambda r: r.schemes)
 
     def backend_for(self, url: str) -> BackendRecord:
-        """The backend serving ``url``'s scheme (a URL without ``scheme://`` is a plain path)."""
-        scheme = _scheme_of(url)
+        """The backend serving ``url``'s scheme (a plain path by its ending: see
+        :func:`store_url`)."""
+        scheme = _scheme_of(store_url(url))
         backends = self.backends()
         if scheme not in backends:
             raise UnknownBackendError(_scheme_label(scheme), map(_scheme_label, backends))
@@ -255,6 +290,7 @@ class Plugins:
         """Open the store at ``url`` with the backend that serves its scheme."""
         from leftbehind.store import Store
 
+        url = store_url(url)
         record = self.backend_for(url)
         store = record.factory(url)
         if not isinstance(store, Store):

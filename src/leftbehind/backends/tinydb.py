@@ -293,7 +293,8 @@ class TinyDBStore(BaseStore):
                 StoreSizeWarning(
                     f"store {self.path} is {self._storage.size / 2**20:.0f} MiB, past the "
                     f"TinyDB limit of {self.size_limit / 2**20:.0f} MiB: every commit rewrites "
-                    f"the whole file; move to SQLite (sqlite:///...)"
+                    f"the whole file; move it to SQLite with "
+                    f"`leftbehind copy {self.path} {self.path.with_suffix('.db')}`"
                 ),
                 stacklevel=4,
             )

@@ -3,12 +3,12 @@
 Exit codes a script can rely on: 0 success; 1 the command failed (bad input, a missing record,
 a store error) with a message on standard error; 2 a usage error (a bad option or argument).
 Every command that opens a county takes ``--store URL`` (or ``$LEFTBEHIND_STORE``; default
-``./leftbehind.json``) and ``--as ACTOR`` (or ``$LEFTBEHIND_ACTOR``): who is acting, in the forms
-``system``, ``county:ID``, ``township:ID:TOWNSHIP``, ``school:ID:SCHOOL_ID``, ``staff:STAFF_ID``,
-``volunteer:STAFF_ID``. The command line's default is ``system``, on purpose: whoever runs the
-command holds the store file itself, so nothing is hidden from them that the file would not
-show; ``--as`` narrows what a run shows and writes, and what the audit log records as its actor.
-The library itself has no default actor.
+``./leftbehind.db``, SQLite) and ``--as ACTOR`` (or ``$LEFTBEHIND_ACTOR``): who is acting,
+in the forms ``system``, ``county:ID``, ``township:ID:TOWNSHIP``, ``school:ID:SCHOOL_ID``,
+``staff:STAFF_ID``, ``volunteer:STAFF_ID``. The command line's default is ``system``, on
+purpose: whoever runs the command holds the store file itself, so nothing is hidden from them
+that the file would not show; ``--as`` narrows what a run shows and writes, and what the audit
+log records as its actor. The library itself has no default actor.
 """
 
 from __future__ import annotations
@@ -103,8 +103,8 @@ def store_option(f: Callable[P, R]) -> Callable[P, R]:
         envvar=STORE_ENV,
         default=None,
         metavar="URL",
-        help="The county store: a path (TinyDB), memory://, sqlite:///path or postgresql://… "
-        f"[default: ${STORE_ENV} or ./leftbehind.json]",
+        help="The county store: a path ending .db (SQLite, the default) or .json (TinyDB), or "
+        f"memory://, sqlite:///path, postgresql://… [default: ${STORE_ENV} or ./leftbehind.db]",
     )(f)
 
 
@@ -339,7 +339,7 @@ def copy(src: str, dst: str, replace: bool) -> None:
     """Move a county between backends without loss (every document compared after).
 
     \b
-      leftbehind copy leftbehind.json sqlite:///guangping.db
+      leftbehind copy school.json guangping.db
     """
     from leftbehind.backends.copy import copy_store
     from leftbehind.plugins import Plugins

@@ -37,7 +37,7 @@ from leftbehind.store import Store
 __all__ = ["DEFAULT_STORE", "STORE_ENV", "County", "default_store_path", "open"]
 
 #: The store used when no URL is given and ``$LEFTBEHIND_STORE`` is unset.
-DEFAULT_STORE = "leftbehind.json"
+DEFAULT_STORE = "leftbehind.db"
 #: Environment variable naming the default store URL.
 STORE_ENV = "LEFTBEHIND_STORE"
 
@@ -59,11 +59,14 @@ def open(
     today: Callable[[], date] = date.today,
     now: Callable[[], datetime] = _utc_now,
 ) -> County:
-    """Open the county store at ``url`` (default ``$LEFTBEHIND_STORE`` or ``./leftbehind.json``)
+    """Open the county store at ``url`` (default ``$LEFTBEHIND_STORE`` or ``./leftbehind.db``)
     for ``actor``.
 
-    ``url`` is a path (the embedded TinyDB store) or a URL whose scheme names a backend:
-    ``memory://``, ``tinydb:///path``, ``sqlite:///path``, ``postgresql://…``. ``actor`` is who
+    ``url`` is a path or a URL whose scheme names a backend. A path ending ``.db`` or
+    ``.sqlite`` is the embedded default, SQLite (WAL, ``synchronous=FULL``); one ending
+    ``.json`` is a TinyDB file, human-readable, for a school or a script (see its limits in
+    ``docs/choosing-backend.md``). URLs: ``memory://``, ``tinydb:///path``, ``sqlite:///path``,
+    ``postgresql://…``. ``actor`` is who
     reads and writes through the handle (:class:`~leftbehind.access.Actor`); it has no default,
     so a script states ``actor=Actor.system("nightly digests")`` on purpose. ``today`` is the
     clock used to reject future-dated facts and to judge who may see what; ``now`` stamps the
