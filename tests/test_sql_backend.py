@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, inspect
 from tests.kills import await_acks
 from tests.postgres import new_schema, with_schema
 from tests.strategies import SCHOOLS
@@ -61,7 +61,15 @@ from leftbehind.errors import (
 )
 from leftbehind.plugins import Plugins, make_plugin_manager
 from leftbehind.service import County
-from leftbehind.store import DURABLE, LEDGER_PUSHDOWN, MULTIPROCESS, Document, Store
+from leftbehind.store import (
+    DURABLE,
+    INDEXED_SCAN,
+    LEDGER_PUSHDOWN,
+    MULTIPROCESS,
+    Document,
+    Store,
+    matches,
+)
 from leftbehind.testing.contract import PushdownContract, StoreContract
 from leftbehind.testing.synthetic import synthetic_facts
 from leftbehind.testing.worlds import World
@@ -291,8 +299,15 @@ def test_a_version_1_store_is_upgraded_and_its_projections_built(tmp_path: Path)
     path = tmp_path / "old.db"
     _version_1(path, docs)
     with SQLStore(f"sqlite:///{path}") as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert {(k, key): d for k in store.kinds() for key, d in store.scan(k)} == docs
+        with store.engine.connect() as conn:
+            indexes = {
+                i["name"]
+                for t in ("lb_record", "lb_assignment")
+                for i in inspect(conn).get_indexes(t)
+            }
+        assert {"lb_record_child", "lb_assignment_staff"} <= indexes
         served = store.served_counts(facts.as_of)
         expected = domain_served(county.children(), county.timelines(), facts.schools, facts.as_of)
         assert served == expected
@@ -502,6 +517,39 @@ def test_bulk_writes_over_many_pages_keep_documents_and_projections(
     assert sorted(rows) == sorted(
         (k, d["child_id"], date.fromisoformat(str(d["on"])).toordinal()) for k, d in want.items()
     )
+
+
+def test_indexed_scans_equal_a_filtered_scan(ledger_store: SQLStore) -> None:
+    """Records by child and assignments by child or staff are read through the projections'
+    indexes; they find exactly what filtering every document finds, pending writes included."""
+    assert INDEXED_SCAN in ledger_store.capabilities
+    _wipe(ledger_store)
+    rec = {"kind": "TALK", "staff_id": "T1", "on": "2025-10-01"}
+    asg = {"role": "class_teacher", "start": "2025-09-01", "end": None, "subject": ""}
+    with ledger_store.unit_of_work() as uow:
+        uow.put_many("record", [(f"R{i}", {**rec, "child_id": f"C{i % 3}"}) for i in range(9)])
+        uow.put_many(
+            "assignment",
+            [
+                (f"A{i}", {**asg, "id": f"A{i}", "staff_id": f"T{i % 2}", "child_id": f"C{i}"})
+                for i in range(4)
+            ],
+        )
+        uow.commit()
+    cases = [
+        ("record", {"child_id": "C1"}),
+        ("record", {"child_id": "C9"}),
+        ("assignment", {"staff_id": "T0"}),
+        ("assignment", {"child_id": "C3"}),
+    ]
+    for kind, where in cases:
+        want = sorted((k, d) for k, d in ledger_store.scan(kind) if matches(d, where))
+        assert sorted(ledger_store.scan(kind, where)) == want
+    with ledger_store.unit_of_work() as uow:  # pending writes are seen, deletes hidden
+        uow.put("record", "R99", {**rec, "child_id": "C1"})
+        uow.delete("record", "R1")
+        found = sorted(k for k, _ in uow.scan("record", {"child_id": "C1"}))
+    assert found == ["R4", "R7", "R99"]
 
 
 def _analysed_rows(store: SQLStore) -> int:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DURABLE",
+    "INDEXED_SCAN",
     "JSON",
     "LEDGER_PUSHDOWN",
     "MAX_DEPTH",
@@ -84,6 +85,10 @@ MULTIPROCESS = "multiprocess"
 #: The backend can count ledger rows itself (a SQL ``GROUP BY``); results equal the domain's.
 #: A store advertising it is a :class:`LedgerPushdown`.
 LEDGER_PUSHDOWN = "ledger-pushdown"
+#: ``scan(kind, {"child_id": …})`` of records and assignments, and ``{"staff_id": …}`` of
+#: assignments, cost what they return (an index serves them), so a reader of a few children
+#: asks for each; without it, one scan of the kind is cheaper than many.
+INDEXED_SCAN = "indexed-scan"
 
 #: Deepest nesting of lists and dicts a document may have.
 MAX_DEPTH = 32

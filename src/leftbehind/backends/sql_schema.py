@@ -52,8 +52,10 @@ from leftbehind.domain.people import Role
 from leftbehind.store import JSON, Document
 
 __all__ = [
+    "ASSIGNMENT_BY_STAFF",
     "DEFAULT_LAYOUT",
     "OPEN_END",
+    "RECORD_BY_CHILD",
     "Layout",
     "assignment",
     "document",
@@ -220,6 +222,8 @@ record = Table(
 )
 Index("lb_record_cover", record.c.duty, record.c.child, record.c.day)
 Index("lb_record_owner", record.c.owner, record.c.day)
+#: Records of one child (schema version 4).
+RECORD_BY_CHILD = Index("lb_record_child", record.c.child)
 
 assignment = Table(
     "lb_assignment",
@@ -241,6 +245,9 @@ Index(
     assignment.c.end_day,
     assignment.c.staff,
 )
+
+#: Assignments of one staff member (schema version 4).
+ASSIGNMENT_BY_STAFF = Index("lb_assignment_staff", assignment.c.staff)
 
 PROJECTIONS = (school, enrolment, span, record, assignment)
 #: Projection tables that hold rows of several document kinds (told apart by their ``kind``).

@@ -20,7 +20,6 @@ from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import DutyBook, duty_plan
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child
-from leftbehind.domain.people import Assignments
 from leftbehind.errors import NotFoundError
 from leftbehind.service.context import Context
 from leftbehind.service.gate import Gate, default_period
@@ -54,13 +53,14 @@ def book(
 ) -> DutyBook:
     """The duty book of every child (``visible=None``) or of the children given; without
     ``records``, a book that knows no record (for its calendar, kinds and assignments)."""
-    timelines = snap.timelines()
-    assignments = snap.assignments()
-    found = snap.records() if records else []
-    if visible is not None:
-        timelines = {k: t for k, t in timelines.items() if k in visible}
-        assignments = Assignments(a for a in assignments.all if a.child_id in visible)
-        found = [r for r in found if r.child_id in visible]
+    if visible is None:
+        timelines = snap.timelines()
+        assignments = snap.assignments()
+        found = snap.records() if records else []
+    else:  # a few children: read only theirs
+        timelines = snap.timelines_of(visible)
+        assignments = snap.assignments_of(visible)
+        found = snap.records_of(visible) if records else []
     return DutyBook(
         ctx.calendar(snap, period),
         ctx.duty_kinds(),

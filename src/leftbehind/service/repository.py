@@ -23,7 +23,7 @@ from leftbehind.domain.duties import Record
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Staff, StudyGroup
-from leftbehind.store import Store, UnitOfWork
+from leftbehind.store import INDEXED_SCAN, Store, UnitOfWork
 
 __all__ = ["SETTINGS_KEY", "Batch", "Repository", "Snapshot", "resident_id_key", "stamp"]
 
@@ -50,8 +50,9 @@ def resident_id_key(resident_id: str) -> str:
 class Snapshot:
     """One call's view of the store, each kind read at most once."""
 
-    def __init__(self, store: Store | UnitOfWork) -> None:
+    def __init__(self, store: Store | UnitOfWork, *, indexed: bool = False) -> None:
         self._store = store
+        self._indexed = indexed
         self._memo: dict[Any, Any] = {}
 
     def _all(self, kind: str, cls: type[T]) -> dict[str, T]:
@@ -151,6 +152,39 @@ class Snapshot:
         where = {"child_id": child_id}
         return [structure_trusted(d, Record) for _, d in self._store.scan(kinds.RECORD, where)]
 
+    def _few(self, kind: str) -> bool:
+        """Whether to read a few children's documents of ``kind`` one child at a time: when the
+        store serves such scans from an index and the kind is not loaded already."""
+        return self._indexed and kind not in self._memo
+
+    def records_of(self, child_ids: Iterable[str]) -> list[Record]:
+        """The records of these children (read child by child on an indexed store)."""
+        ids = set(child_ids)
+        if not self._few(kinds.RECORD):
+            return [r for r in self.records() if r.child_id in ids]
+        return [r for cid in sorted(ids) for r in self.records(child_id=cid)]
+
+    def timelines_of(self, child_ids: Iterable[str]) -> dict[str, Timeline]:
+        """The timelines of these children under the county's policy."""
+        ids = set(child_ids)
+        if not self._few(kinds.TIMELINE):
+            return {k: t for k, t in self.timelines().items() if k in ids}
+        found = ((cid, self.timeline(cid)) for cid in sorted(ids))
+        return {cid: t for cid, t in found if t is not None}
+
+    def assignments_of(self, child_ids: Iterable[str]) -> Assignments:
+        """The assignments to these children, the study groups' guides included."""
+        ids = set(child_ids)
+        if not self._few(kinds.ASSIGNMENT):
+            return Assignments(a for a in self.assignments().all if a.child_id in ids)
+        stored = [
+            structure_trusted(d, Assignment)
+            for cid in sorted(ids)
+            for _, d in self._store.scan(kinds.ASSIGNMENT, {"child_id": cid})
+        ]
+        guides = [a for g in self.groups().values() for a in g.assignments() if a.child_id in ids]
+        return Assignments([*stored, *guides])
+
     def record(self, key: str) -> Record | None:
         return self._one(kinds.RECORD, key, Record)
 
@@ -233,7 +267,7 @@ class Repository:
 
     def snapshot(self) -> Snapshot:
         """A fresh view for one call."""
-        return Snapshot(self.store)
+        return Snapshot(self.store, indexed=INDEXED_SCAN in self.store.capabilities)
 
     def batch(self) -> Batch:
         """A unit of work for one command."""
