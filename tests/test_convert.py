@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import SCHOOLS, absences, children, dates, guardians, parents, schools
 
 from leftbehind.convert import MAX_TEXT, from_json, structure, to_json, unstructure
 from leftbehind.domain.eligibility import (
@@ -26,6 +25,15 @@ from leftbehind.domain.eligibility import (
 from leftbehind.domain.errors import Issue, ValidationError
 from leftbehind.domain.ids import check_digit
 from leftbehind.domain.model import Absence, Child, Enrolment, Guardian, Parent, School, Sex
+from leftbehind.testing.strategies import (
+    SCHOOLS,
+    absences,
+    children,
+    dates,
+    guardians,
+    parents,
+    schools,
+)
 
 SCHOOL_MAP = {s.id: s for s in SCHOOLS}
 TODAY = date(2026, 3, 1)

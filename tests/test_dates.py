@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import dates, month_end_dates
 
 from leftbehind.domain.dates import (
     Interval,
@@ -17,6 +16,7 @@ from leftbehind.domain.dates import (
     merge_intervals,
     school_year_of,
 )
+from leftbehind.testing.strategies import dates, month_end_dates
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.strategies import SCHOOLS, absences, children, dates, parents
 
 from leftbehind.domain.dates import add_months, merge_intervals
 from leftbehind.domain.eligibility import (
@@ -19,6 +18,7 @@ from leftbehind.domain.eligibility import (
     Timeline,
 )
 from leftbehind.domain.model import Absence, Child, Enrolment, Parent, School, Sex
+from leftbehind.testing.strategies import SCHOOLS, absences, children, dates, parents
 
 BOTH, ONE = Category.LEFT_BEHIND_BOTH, Category.LEFT_BEHIND_ONE
 ORPHAN, ABANDONED, SINGLE = Category.ORPHAN, Category.ABANDONED, Category.SINGLE_PARENT

@@ -7,7 +7,6 @@ from typing import Any
 
 import attrs
 from hypothesis import given
-from tests.strategies import children, dates
 
 from leftbehind.domain.model import (
     Absence,
@@ -19,6 +18,7 @@ from leftbehind.domain.model import (
     Sex,
 )
 from leftbehind.domain.profile import ProfileArea, profile_completeness
+from leftbehind.testing.strategies import children, dates
 
 DAY = date(2026, 5, 1)
 FULL = Child(

@@ -18,7 +18,6 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from tests import strategies
 
 import leftbehind
 from leftbehind.access import Actor
@@ -43,6 +42,7 @@ from leftbehind.io.roster import (
 )
 from leftbehind.io.roster_columns import COLUMNS_BY_KEY
 from leftbehind.service import County
+from leftbehind.testing import strategies
 from leftbehind.testing.synthetic import resident_id, synthetic_facts
 
 SYSTEM = Actor.system("tests")

@@ -31,7 +31,6 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, insert, inspect
 from tests.kills import await_acks
 from tests.postgres import new_schema, with_schema
-from tests.strategies import SCHOOLS
 
 from leftbehind import kinds
 from leftbehind.access import Actor
@@ -71,6 +70,7 @@ from leftbehind.store import (
     matches,
 )
 from leftbehind.testing.contract import PushdownContract, StoreContract
+from leftbehind.testing.strategies import SCHOOLS
 from leftbehind.testing.synthetic import synthetic_facts
 from leftbehind.testing.worlds import World
 
@@ -458,7 +458,7 @@ def ledger_store(
 
 
 def _random_county() -> st.SearchStrategy[list[Child]]:
-    from tests.strategies import children
+    from leftbehind.testing.strategies import children
 
     return st.lists(children(), max_size=10, unique_by=lambda c: c.id)
 

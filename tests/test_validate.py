@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
-from tests.strategies import SCHOOLS, children
 
 import leftbehind.domain
 from leftbehind.domain.errors import Issue
@@ -32,6 +31,7 @@ from leftbehind.domain.validate import (
     check_school,
     errors_only,
 )
+from leftbehind.testing.strategies import SCHOOLS, children
 
 TODAY = date(2026, 3, 1)
 BORN = date(2016, 3, 2)

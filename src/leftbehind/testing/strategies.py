@@ -3,7 +3,7 @@
 Every strategy here makes *valid* facts (what the converter and :mod:`leftbehind.domain.validate`
 accept), so properties can build on them; tests of bad input perturb them explicitly.
 Dates lean towards the days that make month arithmetic hard: the 28th to the 31st and February.
-leftbehind's own tests use them (``tests/strategies.py`` re-exports this module), and so does the
+leftbehind's own tests use them, and so does the
 pushdown contract (:class:`leftbehind.testing.contract.PushdownContract`). Importing this module
 needs Hypothesis.
 """
