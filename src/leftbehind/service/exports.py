@@ -10,12 +10,11 @@ code or class).
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from leftbehind.domain.ids import shown_key
 from leftbehind.io import render
@@ -27,17 +26,17 @@ from leftbehind.service.context import Context
 
 __all__ = ["LEVELS", "export_ledger", "export_roster"]
 
-T = TypeVar("T")
 
 #: The ledgers :func:`export_ledger` renders.
 LEVELS = ("county", "school", "schools", "teacher", "teachers", "commend")
 
 
-def _audited(ctx: Context, what: str, key: str, export: Callable[[], T]) -> T:
-    """``export()``; an export that fails for any reason (refused, a bad path, a bad option)
-    is written to the audit log as ``export_denied`` before the error is raised."""
+@contextlib.contextmanager
+def _audited(ctx: Context, what: str, key: str) -> Iterator[None]:
+    """An export that fails for any reason (refused, a bad path, a bad option) is written to
+    the audit log as ``export_denied`` before the error is raised."""
     try:
-        return export()
+        yield
     except Exception as exc:
         error = exc.code if isinstance(exc, ExportPathError) else type(exc).__name__
         # If the log itself cannot be written, the export's own error is the one to raise.
@@ -80,9 +79,8 @@ def export_ledger(
     path: str | os.PathLike[str] | None,
     unmasked: bool,
 ) -> str:
-    what = f"ledger.{level}" if level in LEVELS else "ledger"
-    run = functools.partial(_ledger, ctx, level, key, as_of, format, path, unmasked)
-    return _audited(ctx, what, key or level, run)
+    with _audited(ctx, f"ledger.{level}" if level in LEVELS else "ledger", key or level):
+        return _ledger(ctx, level, key, as_of, format, path, unmasked)
 
 
 def _ledger(
@@ -134,24 +132,14 @@ def export_roster(
     unmasked: bool,
     as_of: date | None,
 ) -> int:
-    run = functools.partial(_roster, ctx, path, format, unmasked, as_of)
-    return _audited(ctx, "roster", "roster", run)
-
-
-def _roster(
-    ctx: Context,
-    path: str | os.PathLike[str],
-    format: Format | None,
-    unmasked: bool,
-    as_of: date | None,
-) -> int:
-    target: Path = safe_export_path(path, store_path=ctx.url)
-    fmt: Format = format or ("csv" if target.suffix.lower() == ".csv" else "xlsx")
-    children = list(reads.children(ctx, False))
-    schools = reads.schools(ctx)
-    context = ExportContext(as_of or ctx.today(), school_labels(schools.values()))
-    with staged(target) as stage:
-        n = write_roster(stage.path, children, context, format=fmt, unmasked=unmasked)
-        _note(ctx, "roster", "roster", fmt, unmasked, n)
-        stage.publish()
-    return n
+    with _audited(ctx, "roster", "roster"):
+        target: Path = safe_export_path(path, store_path=ctx.url)
+        fmt: Format = format or ("csv" if target.suffix.lower() == ".csv" else "xlsx")
+        children = list(reads.children(ctx, False))
+        schools = reads.schools(ctx)
+        context = ExportContext(as_of or ctx.today(), school_labels(schools.values()))
+        with staged(target) as stage:
+            n = write_roster(stage.path, children, context, format=fmt, unmasked=unmasked)
+            _note(ctx, "roster", "roster", fmt, unmasked, n)
+            stage.publish()
+        return n
