@@ -406,8 +406,17 @@ def test_every_export_and_unmask_is_audited_once_without_personal_values(
         county.put_children(children)
         county.put_staff(data.staff)
         county.put_assignments(data.assignments)
-        assert {e.op for e in county.audit()} == {"create"}
-        n = len(county.audit())
+        # one entry per command, naming the keys it created
+        written = county.audit()
+        assert [e.op for e in written] == [
+            "put_schools",
+            "put_children",
+            "put_staff",
+            "put_assignments",
+        ]
+        assert written[1].changes["child"]["created"] == sorted(c.id for c in children)
+        assert written[3].keys() == {a.id for a in data.assignments}
+        n = len(written)
         county.export_ledger("county", as_of=AS_OF, format="xlsx", path=tmp_path / "c.xlsx")
         county.export_roster(tmp_path / "r.csv", unmasked=True)
         value = county.unmask(children[0].id, "resident_id", reason="核對學籍")
@@ -417,14 +426,16 @@ def test_every_export_and_unmask_is_audited_once_without_personal_values(
         county.put_child(changed)  # no change: nothing to log
         entries = county.audit()
         new = entries[n:]
-        assert [e.op for e in new] == ["export", "export", "unmask", "update"]
+        assert [e.op for e in new] == ["export", "export", "unmask", "put_children"]
         assert new[0].fields == {"format": "xlsx", "unmasked": False, "rows": 7}
         assert new[1].kind == "roster"
         assert new[1].fields["unmasked"] is True
         assert new[2].fields == {"field": "resident_id"}
         assert new[2].reason == "核對學籍"
-        assert new[3].fields["changed"]["name"] == "changed"
-        assert new[3].fields["changed"]["father"] == "removed"
+        assert (new[3].kind, new[3].record) == ("child", children[0].id)
+        assert new[3].changes == {
+            "child": {"updated": {children[0].id: {"name": "changed", "father": "removed"}}}
+        }
         assert [e.key for e in entries] == sorted(e.key for e in entries)
         log = repr(entries)
         for child in children:
@@ -446,6 +457,32 @@ def test_a_write_and_its_audit_entry_are_one_unit_of_work(store_url: str) -> Non
             county.put_children([data.facts.children[1], bad])
         assert county.store.count("audit") == before
         assert county.store.count("child") == 0
+
+
+def test_a_command_writes_one_audit_entry_naming_its_keys_and_fields(store_url: str) -> None:
+    data = synthetic_county(seed=5, children=40, as_of=AS_OF)
+    clock = iter(NOW + timedelta(seconds=i) for i in range(1000))
+    with leftbehind.open(
+        store_url, actor=SYSTEM, today=lambda: AS_OF, now=lambda: next(clock)
+    ) as county:
+        county.put_schools(data.facts.schools)
+        county.put_children(data.facts.children)
+        county.put_staff(data.staff)
+        county.put_assignments(data.assignments)
+        before = county.store.count("audit")
+        county.add_records(data.records)
+        assert county.store.count("audit") == before + 1
+        entry = county.audit()[-1]
+        assert (entry.op, entry.kind, entry.record) == ("add_records", "record", "")
+        assert entry.changes == {"record": {"created": sorted(r.id for r in data.records)}}
+        county.add_records(data.records)  # nothing changed: nothing to log
+        assert county.store.count("audit") == before + 1
+        first, second = data.records[0], data.records[1]
+        changed = [attrs.evolve(first, on=first.on - timedelta(days=1)), second]
+        county.add_records(changed)
+        entry = county.audit()[-1]
+        assert (entry.op, entry.record) == ("add_records", first.id)
+        assert entry.changes == {"record": {"updated": {first.id: {"on": "changed"}}}}
 
 
 def test_writes_follow_the_roles(world: World) -> None:
@@ -626,8 +663,10 @@ def test_purge_removes_old_leavers_and_keeps_a_tombstone(store_url: str, tmp_pat
         assert county.child(recent.id).id == recent.id
         assert county.store.get("assignment", "A-old") is None
         assert county.store.get("timeline", old.id) is None
-        tomb = [e for e in county.audit() if e.op == "purged"]
-        assert [(e.kind, e.record, dict(e.fields)) for e in tomb] == [("child", old.id, {})]
+        tomb = [e for e in county.audit() if e.op == "purge"]
+        assert len(tomb) == 1
+        assert tomb[0].changes["child"] == {"deleted": [old.id]}
+        assert "A-old" in tomb[0].changes["assignment"]["deleted"]
         out = tmp_path / "r.csv"
         county.export_roster(out, unmasked=True)
         assert old.id not in out.read_text("utf-8-sig")

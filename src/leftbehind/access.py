@@ -353,10 +353,15 @@ def files_visible(standing: Standing) -> bool:
 class AuditEntry:
     """One line of the audit log.
 
-    ``op`` is ``create``, ``update``, ``export``, ``unmask``, ``unmask_denied`` or ``purged``;
-    ``kind`` and ``record`` name the record (or the export: ``ledger.school`` and the school's
-    id); ``fields`` names the fields a change touched (``father.phone``: ``changed``) or
-    describes an export (``format``, ``unmasked``, ``rows``) — never a personal value.
+    A command that changes files writes one entry: ``op`` is the command (``put_children``,
+    ``add_records``, ``end_assignment``, ``purge``, ``set_policy`` …), ``kind`` the kinds it
+    changed (comma-separated), ``record`` the key when it changed one document only, and
+    ``fields["changes"]`` says per kind which keys were ``created`` and ``deleted`` and, for each
+    key ``updated``, which fields (``{"father.phone": "changed"}``). Other acts write an entry
+    each: ``export``, ``export_denied``, ``unmask``, ``unmask_denied`` and ``refused`` (a
+    duplicate resident ID), with ``kind`` and ``record`` naming what was asked for and
+    ``fields`` describing it (``format``, ``unmasked``, ``rows``). No entry holds a personal
+    value.
     """
 
     key: str
@@ -368,6 +373,21 @@ class AuditEntry:
     record: str
     fields: Mapping[str, Any] = attrs.field(factory=dict)
     reason: str = ""
+
+    @property
+    def changes(self) -> dict[str, dict[str, Any]]:
+        """A command's changes by kind (``created``, ``updated``, ``deleted``); empty for
+        other entries."""
+        found = self.fields.get("changes")
+        return dict(found) if isinstance(found, Mapping) else {}
+
+    def keys(self) -> set[str]:
+        """Every key a command's entry names (created, updated or deleted)."""
+        out: set[str] = set()
+        for change in self.changes.values():
+            for what in ("created", "updated", "deleted"):
+                out.update(change.get(what, ()))
+        return out
 
     @classmethod
     def from_document(cls, key: str, doc: Mapping[str, Any]) -> AuditEntry:

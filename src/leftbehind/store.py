@@ -485,6 +485,11 @@ class BaseStore(ABC):
     def _count(self, kind: str, where: dict[str, JSONScalar]) -> int:
         return sum(1 for _ in self._scan(kind, where))
 
+    def _get_many(self, kind: str, keys: Sequence[str]) -> dict[str, Document]:
+        """The committed documents of ``keys`` that exist (override to read them at once)."""
+        found = ((key, self._get(kind, key)) for key in keys)
+        return {key: doc for key, doc in found if doc is not None}
+
     # The port, done once for every backend.
 
     def _open(self) -> None:
@@ -494,6 +499,13 @@ class BaseStore(ABC):
     def get(self, kind: str, key: str) -> Document | None:
         self._open()
         return self._get(check_kind(kind), check_key(kind, key))
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> dict[str, Document]:
+        """The documents of ``keys`` that exist, read together (missing keys are left out)."""
+        self._open()
+        kind = check_kind(kind)
+        wanted = sorted({check_key(kind, key) for key in keys})
+        return self._get_many(kind, wanted) if wanted else {}
 
     def scan(self, kind: str, where: Where | None = None) -> Iterator[tuple[str, Document]]:
         self._open()
@@ -554,6 +566,30 @@ class BufferedUnitOfWork:
         if at not in self._reads:
             self._reads[at] = None if doc is None else copy_document(doc)
         return doc
+
+    def get_many(self, kind: str, keys: Iterable[str]) -> dict[str, Document]:
+        """:meth:`get` of each of ``keys`` (its own pending writes first), read together;
+        missing keys are left out."""
+        store = self._open()
+        kind = check_kind(kind)
+        wanted = {check_key(kind, key) for key in keys}
+        found: dict[str, Document] = {}
+        unread: list[str] = []
+        for key in sorted(wanted):
+            if (kind, key) in self._writes:
+                doc = self._writes[kind, key]
+                if doc is not None:
+                    found[key] = copy_document(doc)
+            else:
+                unread.append(key)
+        committed = store._get_many(kind, unread) if unread else {}
+        for key in unread:
+            doc = committed.get(key)
+            if (kind, key) not in self._reads:
+                self._reads[kind, key] = None if doc is None else copy_document(doc)
+            if doc is not None:
+                found[key] = doc
+        return found
 
     def scan(self, kind: str, where: Where | None = None) -> Iterator[tuple[str, Document]]:
         store = self._open()

@@ -606,6 +606,16 @@ class SQLStore(BaseStore):
             doc: Document | None = conn.execute(_GET, {"kind": kind, "key": key}).scalar()
         return doc
 
+    def _get_many(self, kind: str, keys: Sequence[str]) -> dict[str, Document]:
+        found: dict[str, Document] = {}
+        with self._reading() as conn:
+            for chunk in _chunks(keys):
+                stmt = select(document.c.key, document.c.doc).where(
+                    document.c.kind == kind, document.c.key.in_(chunk)
+                )
+                found.update((key, doc) for key, doc in conn.execute(stmt))
+        return found
+
     def _scan(self, kind: str, where: dict[str, JSONScalar]) -> Iterable[tuple[str, Document]]:
         indexed = self._indexed(kind, where)
         if indexed is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, ParamSpec, TypeVar
 
@@ -425,6 +425,32 @@ def export(
             click.echo(f"wrote {written}")
 
 
+def _fields(fields: Mapping[str, object]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+
+
+def _keys(keys: Sequence[str], shown: int = 3) -> str:
+    more = f" … +{len(keys) - shown}" if len(keys) > shown else ""
+    return " ".join(keys[:shown]) + more
+
+
+def _changes(changes: Mapping[str, Mapping[str, Any]]) -> str:
+    """A command's changes on one line: per kind, the keys created, updated and deleted."""
+    parts = []
+    for kind, change in changes.items():
+        said = []
+        for what in ("created", "deleted"):
+            if keys := list(change.get(what, ())):
+                said.append(f"{what} {len(keys)} ({_keys(keys)})")
+        updated: Mapping[str, Mapping[str, str]] = change.get("updated", {})
+        if updated:
+            first = [f"{k}[{', '.join(sorted(v))}]" for k, v in list(updated.items())[:3]]
+            more = f" … +{len(updated) - 3}" if len(updated) > 3 else ""
+            said.append(f"updated {len(updated)} ({' '.join(first)}{more})")
+        parts.append(f"{kind}: " + "; ".join(said))
+    return " | ".join(parts)
+
+
 def _moment(value: date | None) -> datetime | None:
     return None if value is None else datetime.combine(value, time(), tzinfo=UTC)
 
@@ -441,8 +467,7 @@ def audit(since: date | None, until: date | None, store: str | None, actor: Acto
     with _open(store, actor) as county:
         entries = county.audit(_moment(since), _moment(until))
     for e in entries:
-        fields = e.fields.get("changed", e.fields)
-        detail = ", ".join(f"{k}={v}" for k, v in sorted(dict(fields).items()))
+        detail = _changes(e.changes) if e.changes else _fields(e.fields)
         who = e.actor if e.actor == "system" else f"{e.actor}:{e.actor_id}"
         reason = f"  ({e.reason})" if e.reason else ""
         click.echo(f"{e.at}  {who}  {e.op} {e.kind} {e.record}  {detail}{reason}".rstrip())

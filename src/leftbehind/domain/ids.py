@@ -35,6 +35,8 @@ _PERSONAL = re.compile(
     r"|0[1-9][0-9]{1,2}-[1-9][0-9]{6,7}|[0-9]{6}-[0-9]{8}-[0-9]{3}[0-9Xx]"
 )
 # Spaces, dots, brackets and the Unicode dashes (not the ASCII hyphen, common in keys).
+#: No pattern of :data:`_PERSONAL` matches fewer digits (a landline: 3 + 7).
+_FEWEST_DIGITS = 10
 _SEPARATORS = re.compile(r"[\s.()（）\u2010-\u2015\u2212\uff0d]")
 
 
@@ -99,6 +101,8 @@ def looks_personal(text: str) -> bool:
     >>> looks_personal("c-13812345678"), looks_personal("(0310) 123 4567")
     (True, True)
     """
+    if text.isascii() and sum(ch.isdigit() for ch in text) < _FEWEST_DIGITS:
+        return False
     folded = "".join(
         str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in normalize_digits(text)
     )

@@ -47,13 +47,22 @@ _INDEXED = "resident_id_index"
 
 
 def write_timelines(
-    ctx: Context, batch: Batch, child: Child, schools: Mapping[str, School], policy: Policy
-) -> Timeline:
-    """Recompute and store the child's timelines (the county's policy and the national rule)."""
-    timeline = policy.timeline(child, schools)
-    batch.put_quiet(kinds.TIMELINE, child.id, timeline)
-    batch.put_quiet(kinds.NATIONAL, child.id, ctx.national.timeline(child, schools))
-    return timeline
+    ctx: Context,
+    batch: Batch,
+    children: Iterable[Child],
+    schools: Mapping[str, School],
+    policy: Policy,
+) -> dict[str, Timeline]:
+    """Recompute and store the children's timelines (the county's policy and the national
+    rule); returns those under the county's policy."""
+    timelines: dict[str, Timeline] = {}
+    national: dict[str, Timeline] = {}
+    for child in children:
+        timelines[child.id] = policy.timeline(child, schools)
+        national[child.id] = ctx.national.timeline(child, schools)
+    batch.put_many(kinds.TIMELINE, timelines.items())
+    batch.put_many(kinds.NATIONAL, national.items())
+    return timelines
 
 
 def _put_settings(batch: Batch, changes: Mapping[str, Any]) -> None:
@@ -69,12 +78,11 @@ def set_policy(ctx: Context, name: str) -> int:
     _, gate = ctx.begin()
     gate.require("settings.write", "change the policy")
     policy = ctx.plugins.policy(name)
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("set_policy") as batch:
         schools = batch.view.schools()
         children = batch.view.children()
         _put_settings(batch, {"policy": policy.name})
-        for child in children.values():
-            write_timelines(ctx, batch, child, schools, policy)
+        write_timelines(ctx, batch, children.values(), schools, policy)
         batch.commit()
     return len(children)
 
@@ -96,7 +104,7 @@ def set_calendar(
         "terms": None if terms is None else [unstructure(t) for t in terms],
         "extra_days_off": sorted(d.isoformat() for d in extra_days_off),
     }
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("set_calendar") as batch:
         _put_settings(batch, {"calendar": calendar})
         batch.commit()
 
@@ -106,7 +114,7 @@ def set_channels(ctx: Context, channels: Mapping[str, Mapping[str, str]]) -> Non
     _, gate = ctx.begin()
     gate.require("notices.manage", "configure channels")
     outbox.build_notifiers(ctx.plugins, channels)
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("set_channels") as batch:
         _put_settings(batch, {"channels": {k: dict(v) for k, v in channels.items()}})
         batch.commit()
 
@@ -119,9 +127,8 @@ def put_schools(ctx: Context, schools: Iterable[School | Mapping[str, Any]]) -> 
     _, gate = ctx.begin()
     gate.require("schools.write", "change schools")
     checked = validate(schools, School, "schools")
-    with ctx.repo.batch() as batch:
-        for s in checked:
-            batch.put(kinds.SCHOOL, s.id, s)
+    with ctx.repo.batch("put_schools") as batch:
+        batch.put_many(kinds.SCHOOL, ((s.id, s) for s in checked))
         batch.commit()
     return checked
 
@@ -130,9 +137,12 @@ def _index_resident_ids(batch: Batch) -> None:
     """Build the resident-ID index of a store written before it existed (once)."""
     if batch.view.settings().get(_INDEXED):
         return
-    for key, child in batch.view.children().items():
-        if child.resident_id:
-            batch.put_quiet(kinds.RESIDENT_ID, resident_id_key(child.resident_id), {"child": key})
+    index = {
+        resident_id_key(child.resident_id): {"child": key}
+        for key, child in batch.view.children().items()
+        if child.resident_id
+    }
+    batch.put_many(kinds.RESIDENT_ID, index.items())
     _put_settings(batch, {_INDEXED: 1})
 
 
@@ -141,11 +151,15 @@ def _duplicate_ids(view: Snapshot, checked: list[Child]) -> list[Issue]:
     read inside the unit of work, so two imports at once cannot both store one ID)."""
     issues: list[Issue] = []
     owner: dict[str, str] = {}
+    wanted = {c.id: c.resident_id.upper() for c in checked}
+    stored = view.resident_id_owners(rid for rid in wanted.values() if rid)
     for i, child in enumerate(checked):
-        rid = child.resident_id.upper()
+        rid = wanted[child.id]
         if not rid:
             continue
-        holder = owner.get(rid) or view.resident_id_owner(rid)
+        holder = owner.get(rid) or stored.get(rid)
+        if holder in wanted and wanted[holder] != rid:  # given up in this same put
+            holder = None
         if holder is not None and holder != child.id:
             issues.append(
                 Issue(
@@ -163,9 +177,12 @@ def put_children(ctx: Context, children: Iterable[Child | Mapping[str, Any]]) ->
     _, gate = ctx.begin()
     gate.require("children.write", "write children's files")
     checked = validate(children, Child, "children", today=today)
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("put_children") as batch:
         view = batch.view
         gate = Gate(ctx.actor, today, view)
+        ids = [c.id for c in checked]
+        view.prefetch(kinds.CHILD, ids)
+        view.prefetch(kinds.TIMELINE, ids)
         stored = {c.id: view.child(c.id) for c in checked}
         for child in checked:
             gate.check_child(child, stored[child.id])
@@ -185,20 +202,24 @@ def put_children(ctx: Context, children: Iterable[Child | Mapping[str, Any]]) ->
         if issues:
             raise ValidationError(issues, subject="children")
         policy = ctx.policy(view)
-        flips: list[tuple[Child, str]] = []
+        was = {
+            c.id: (t := view.timeline(c.id)) is not None and bool(t.categories_on(today))
+            for c in checked
+        }
+        # an ID given up first, so that two children trading IDs keep both in the index
         for child in checked:
             old = stored[child.id]
-            before = view.timeline(child.id)
-            was = before is not None and bool(before.categories_on(today))
             if old is not None and old.resident_id and old.resident_id != child.resident_id:
                 batch.delete(kinds.RESIDENT_ID, resident_id_key(old.resident_id))
-            if child.resident_id:
-                key = resident_id_key(child.resident_id)
-                batch.put_quiet(kinds.RESIDENT_ID, key, {"child": child.id})
-            batch.put(kinds.CHILD, child.id, child)
-            now = write_timelines(ctx, batch, child, schools, policy)
-            if bool(now.categories_on(today)) != was:
-                flips.append((child, "left" if was else "served"))
+        index = {resident_id_key(c.resident_id): {"child": c.id} for c in checked if c.resident_id}
+        batch.put_many(kinds.RESIDENT_ID, index.items())
+        batch.put_many(kinds.CHILD, ((c.id, c) for c in checked))
+        now = write_timelines(ctx, batch, checked, schools, policy)
+        flips = [
+            (child, "left" if was[child.id] else "served")
+            for child in checked
+            if bool(now[child.id].categories_on(today)) != was[child.id]
+        ]
         for child, what in flips:
             notices.queue_status(batch, view, child, what, today)
         batch.commit()
@@ -221,6 +242,8 @@ def _check_refs(
     staff = snap.staff()
     issues: list[Issue] = []
     day_list = list(days) if days is not None else None
+    pairs = list(pairs)
+    snap.prefetch(kinds.CHILD, [child_id for _, child_id in pairs])
     for i, (staff_id, child_id) in enumerate(pairs):
         if staff_id not in staff:
             issues.append(Issue(f"{name}[{i}]", "unknown_staff", "no such staff member"))
@@ -234,7 +257,7 @@ def put_staff(ctx: Context, staff: Iterable[Staff | Mapping[str, Any]]) -> list[
     _, gate = ctx.begin()
     gate.require("staff.write", "write staff")
     checked = validate(staff, Staff, "staff")
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("put_staff") as batch:
         view = batch.view
         schools = view.schools()
         issues = [
@@ -245,10 +268,10 @@ def put_staff(ctx: Context, staff: Iterable[Staff | Mapping[str, Any]]) -> list[
         if issues:
             raise ValidationError(issues, subject="staff")
         gate = Gate(ctx.actor, gate.today, view)
+        view.prefetch(kinds.STAFF, [person.id for person in checked])
         for person in checked:
             gate.check_staff(person, view.staff_member(person.id))
-        for person in checked:
-            batch.put(kinds.STAFF, person.id, person)
+        batch.put_many(kinds.STAFF, ((person.id, person) for person in checked))
         batch.commit()
     return checked
 
@@ -259,17 +282,17 @@ def put_assignments(
     _, gate = ctx.begin()
     gate.require("assignments.write", "assign staff")
     checked = validate(assignments, Assignment, "assignments")
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("put_assignments") as batch:
         view = batch.view
         gate = Gate(ctx.actor, gate.today, view)
         issues = _check_refs(gate, view, "assignments", [(a.staff_id, a.child_id) for a in checked])
         if issues:
             raise ValidationError(issues, subject="assignments")
+        view.prefetch(kinds.ASSIGNMENT, [a.id for a in checked])
         for a in checked:
             gate.check_assignment(a.id, a.staff_id, a.child_id)
             gate.check_stored_assignment(view.assignment(a.id))
-        for a in checked:
-            batch.put(kinds.ASSIGNMENT, a.id, a)
+        batch.put_many(kinds.ASSIGNMENT, ((a.id, a) for a in checked))
         batch.commit()
     return checked
 
@@ -277,7 +300,7 @@ def put_assignments(
 def end_assignment(ctx: Context, assignment_id: str, on: date) -> Assignment:
     _, gate = ctx.begin()
     gate.require("assignments.write", "assign staff")
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("end_assignment") as batch:
         gate = Gate(ctx.actor, gate.today, batch.view)
         current = batch.view.assignment(assignment_id)
         if current is None:
@@ -296,7 +319,7 @@ def put_groups(ctx: Context, groups: Iterable[StudyGroup | Mapping[str, Any]]) -
     _, gate = ctx.begin()
     gate.require("groups.write", "write study groups")
     checked = validate(groups, StudyGroup, "groups")
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("put_groups") as batch:
         view = batch.view
         gate = Gate(ctx.actor, gate.today, view)
         pairs = [(g.guide_staff_id, cid) for g in checked for cid in g.child_ids]
@@ -305,8 +328,7 @@ def put_groups(ctx: Context, groups: Iterable[StudyGroup | Mapping[str, Any]]) -
             raise ValidationError(issues, subject="groups")
         for g in checked:
             gate.check_group(g, view.group(g.id))
-        for g in checked:
-            batch.put(kinds.GROUP, g.id, g)
+        batch.put_many(kinds.GROUP, ((g.id, g) for g in checked))
         batch.commit()
     return checked
 
@@ -325,16 +347,16 @@ def add_records(ctx: Context, records: Iterable[Record | Mapping[str, Any]]) -> 
     for i, record in enumerate(checked):
         for issue in check_record(record, today=today, kinds=duty_kinds):
             issues.append(Issue(f"records[{i}].{issue.path}", issue.code, issue.message))
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("add_records") as batch:
         view = batch.view
         gate = Gate(ctx.actor, today, view)
         pairs = [(r.staff_id, r.child_id) for r in checked]
         issues += _check_refs(gate, view, "records", pairs, [r.on for r in checked])
         if issues:
             raise ValidationError(issues, subject="records")
+        view.prefetch(kinds.RECORD, [r.id for r in checked])
         for r in checked:
             gate.check_record(r, view.record(r.id))
-        for r in checked:
-            batch.put(kinds.RECORD, r.id, r)
+        batch.put_many(kinds.RECORD, ((r.id, r) for r in checked))
         batch.commit()
     return checked

@@ -162,7 +162,7 @@ def queue_status_changes(ctx: Context, since: date, until: date | None) -> int:
             after = timeline.categories_on(change.on)
             if bool(before) != bool(after):
                 changed.append((children[child_id], "served" if after else "left", change.on))
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("queue_status_changes") as batch:
         n = sum(queue_status(batch, snap, child, what, on) for child, what, on in changed)
         batch.commit()
     return n

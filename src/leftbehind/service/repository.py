@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
+import attrs
+
 from leftbehind import kinds
 from leftbehind.access import Actor, AuditEntry, field_changes
 from leftbehind.convert import structure_trusted, unstructure
@@ -23,9 +25,9 @@ from leftbehind.domain.duties import Record
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Staff, StudyGroup
-from leftbehind.store import INDEXED_SCAN, Store, UnitOfWork
+from leftbehind.store import INDEXED_SCAN, Document, Store, UnitOfWork
 
-__all__ = ["SETTINGS_KEY", "Batch", "Repository", "Snapshot", "resident_id_key", "stamp"]
+__all__ = ["DERIVED", "SETTINGS_KEY", "Batch", "Repository", "Snapshot", "resident_id_key", "stamp"]
 
 T = TypeVar("T")
 
@@ -45,6 +47,38 @@ def resident_id_key(resident_id: str) -> str:
     """The key of a resident ID's index document: a digest, so the key is not the number."""
     digest = hashlib.sha256(f"leftbehind/resident-id/{resident_id.upper()}".encode())
     return "rid-" + digest.hexdigest()[:40]
+
+
+#: Up to how many children a read of theirs goes child by child on an indexed store; past it,
+#: one scan of the kind costs less than as many queries.
+FEW = 500
+
+#: The class each kind's documents structure as.
+_CLASS: Mapping[str, type[Any]] = {
+    kinds.SCHOOL: School,
+    kinds.CHILD: Child,
+    kinds.TIMELINE: Timeline,
+    kinds.NATIONAL: Timeline,
+    kinds.STAFF: Staff,
+    kinds.ASSIGNMENT: Assignment,
+    kinds.GROUP: StudyGroup,
+    kinds.RECORD: Record,
+}
+
+#: Kinds derived from others (timelines, the resident-ID index): written with what they derive
+#: from, never a change of a file in the audit log.
+DERIVED = frozenset({kinds.TIMELINE, kinds.NATIONAL, kinds.RESIDENT_ID})
+
+
+def _read_many(store: Store | UnitOfWork, kind: str, keys: list[str]) -> dict[str, Document]:
+    """The documents of ``keys``, read together where the store can (stores built on
+    :class:`~leftbehind.store.BaseStore` can), else one by one."""
+    many = getattr(store, "get_many", None)
+    if many is not None:
+        found: dict[str, Document] = many(kind, keys)
+        return found
+    pairs = ((key, store.get(kind, key)) for key in keys)
+    return {key: doc for key, doc in pairs if doc is not None}
 
 
 class Snapshot:
@@ -68,9 +102,51 @@ class Snapshot:
             return cached.get(key)
         seen: dict[str, T | None] = self._memo.setdefault(("one", kind), {})
         if key not in seen:
-            doc = self._store.get(kind, key)
-            seen[key] = None if doc is None else structure_trusted(doc, cls)
+            self.prefetch(kind, [key])
         return seen[key]
+
+    def prefetch(self, kind: str, keys: Iterable[str]) -> None:
+        """Read the documents of ``keys`` together, so that a command about many of them asks
+        the store once (a kind read whole already is left as it is)."""
+        if kind in self._memo:
+            return
+        seen: dict[str, Any] = self._memo.setdefault(("one", kind), {})
+        raw: dict[str, Document | None] = self._memo.setdefault(("raw", kind), {})
+        todo = sorted({key for key in keys if key not in seen})
+        if not todo:
+            return
+        docs = _read_many(self._store, kind, todo)
+        cls = _CLASS[kind]
+        for key in todo:
+            doc = docs.get(key)
+            raw[key] = doc
+            seen[key] = None if doc is None else structure_trusted(doc, cls)
+
+    def documents(self, kind: str, keys: Iterable[str]) -> dict[str, Document]:
+        """The stored documents of ``keys`` that exist (as this snapshot's store sees them)."""
+        raw: dict[str, Document | None] = self._memo.get(("raw", kind), {})
+        found = {key: doc for key in keys if (doc := raw.get(key)) is not None}
+        rest = sorted({key for key in keys if key not in raw})
+        loaded: dict[str, Any] | None = self._memo.get(kind)
+        if loaded is not None:
+            rest = [key for key in rest if key in loaded]
+        if rest:
+            found.update(_read_many(self._store, kind, rest))
+        return found
+
+    def forget(self, kind: str, changed: Iterable[str]) -> None:
+        """Forget what this snapshot holds of ``changed`` keys of ``kind`` (written or deleted),
+        so that it reads them again when asked. What it handed out before stays as it was."""
+        self._memo.pop(kind, None)
+        keys = list(changed)
+        for memo in (self._memo.get(("one", kind)), self._memo.get(("raw", kind))):
+            if memo is not None:
+                for key in keys:
+                    memo.pop(key, None)
+        if kind in (kinds.ASSIGNMENT, kinds.GROUP):
+            self._memo.pop("assignments", None)
+        if kind == kinds.SETTINGS:
+            self._memo.pop("settings", None)
 
     def settings(self) -> dict[str, Any]:
         """The county's settings (policy name, county name, calendar, channels)."""
@@ -152,22 +228,23 @@ class Snapshot:
         where = {"child_id": child_id}
         return [structure_trusted(d, Record) for _, d in self._store.scan(kinds.RECORD, where)]
 
-    def _few(self, kind: str) -> bool:
-        """Whether to read a few children's documents of ``kind`` one child at a time: when the
-        store serves such scans from an index and the kind is not loaded already."""
-        return self._indexed and kind not in self._memo
+    def _few(self, kind: str, ids: set[str]) -> bool:
+        """Whether to read these children's documents of ``kind`` one child at a time: when they
+        are few (:data:`FEW`), the store serves such scans from an index and the kind is not
+        loaded already."""
+        return self._indexed and len(ids) <= FEW and kind not in self._memo
 
     def records_of(self, child_ids: Iterable[str]) -> list[Record]:
         """The records of these children (read child by child on an indexed store)."""
         ids = set(child_ids)
-        if not self._few(kinds.RECORD):
+        if not self._few(kinds.RECORD, ids):
             return [r for r in self.records() if r.child_id in ids]
         return [r for cid in sorted(ids) for r in self.records(child_id=cid)]
 
     def timelines_of(self, child_ids: Iterable[str]) -> dict[str, Timeline]:
         """The timelines of these children under the county's policy."""
         ids = set(child_ids)
-        if not self._few(kinds.TIMELINE):
+        if not self._few(kinds.TIMELINE, ids):
             return {k: t for k, t in self.timelines().items() if k in ids}
         found = ((cid, self.timeline(cid)) for cid in sorted(ids))
         return {cid: t for cid, t in found if t is not None}
@@ -175,7 +252,7 @@ class Snapshot:
     def assignments_of(self, child_ids: Iterable[str]) -> Assignments:
         """The assignments to these children, the study groups' guides included."""
         ids = set(child_ids)
-        if not self._few(kinds.ASSIGNMENT):
+        if not self._few(kinds.ASSIGNMENT, ids):
             return Assignments(a for a in self.assignments().all if a.child_id in ids)
         stored = [
             structure_trusted(d, Assignment)
@@ -190,8 +267,13 @@ class Snapshot:
 
     def resident_id_owner(self, resident_id: str) -> str | None:
         """The child holding ``resident_id`` by the index (read through this snapshot's store)."""
-        doc = self._store.get(kinds.RESIDENT_ID, resident_id_key(resident_id))
-        return None if doc is None else str(doc.get("child", ""))
+        return self.resident_id_owners([resident_id]).get(resident_id.upper())
+
+    def resident_id_owners(self, resident_ids: Iterable[str]) -> dict[str, str]:
+        """The children holding these resident IDs by the index, by ID (upper case)."""
+        by_key = {resident_id_key(rid): rid.upper() for rid in resident_ids}
+        docs = _read_many(self._store, kinds.RESIDENT_ID, sorted(by_key))
+        return {by_key[key]: str(doc.get("child", "")) for key, doc in docs.items()}
 
     def audit(self) -> Iterator[AuditEntry]:
         for key, doc in self._store.scan(kinds.AUDIT):
@@ -199,17 +281,22 @@ class Snapshot:
 
 
 class Batch:
-    """One command's unit of work: domain values written as documents, each change audited.
+    """One command's unit of work: domain values written as documents, the changes audited.
 
     ``view`` reads inside the unit of work, so what a command checked before writing is
-    checked again for conflicts on commit; read through it before writing (a kind, once read,
-    is kept). Leaving the block without :meth:`commit` writes nothing.
+    checked again for conflicts on commit; read through it before writing. Leaving the block
+    without :meth:`commit` writes nothing. The changes of files (every kind but the
+    :data:`DERIVED` ones) go into one audit entry for the whole command, written on commit with
+    them: the command's name, and per kind the keys created and deleted and the fields changed
+    of each key updated.
     """
 
-    def __init__(self, repository: Repository) -> None:
+    def __init__(self, repository: Repository, command: str) -> None:
         self._repo = repository
         self._uow = repository.store.unit_of_work()
+        self.command = command
         self.view = Snapshot(self._uow)
+        self._log: dict[str, _KindLog] = {}
 
     def __enter__(self) -> Self:
         self._uow.__enter__()
@@ -223,36 +310,89 @@ class Batch:
         """The unit of work itself, for the outbox (its documents are not domain values)."""
         return self._uow
 
-    def put(self, kind: str, key: str, value: object, *, audit: bool = True) -> None:
-        """Write ``value`` (a domain value or a document) and audit the fields it changed."""
-        doc = value if isinstance(value, Mapping) else unstructure(value)
-        old = self._uow.get(kind, key)
-        self._uow.put(kind, key, doc)
-        if not audit:
-            return
-        new = self._uow.get(kind, key) or {}
-        changes = field_changes(dict(old) if old is not None else {}, new)
-        if old is not None and not changes:
-            return
-        op = "create" if old is None else "update"
-        self.audit(op, kind, key, {"changed": changes})
+    def put(self, kind: str, key: str, value: object) -> None:
+        """Write ``value`` (a domain value or a document)."""
+        self.put_many(kind, [(key, value)])
 
-    def put_quiet(self, kind: str, key: str, value: object) -> None:
-        """Write derived data (timelines, the resident-ID index): not a change of a file."""
-        self.put(kind, key, value, audit=False)
+    def put_many(self, kind: str, items: Iterable[tuple[str, object]]) -> None:
+        """Write each ``(key, value)``: a domain value or a document."""
+        values = dict(items)
+        if not values:
+            return
+        docs = {
+            key: value if isinstance(value, Mapping) else unstructure(value)
+            for key, value in values.items()
+        }
+        before = {} if kind in DERIVED else self.view.documents(kind, docs)
+        self._uow.put_many(kind, docs)
+        self.view.forget(kind, values)
+        if kind in DERIVED:
+            return
+        log = self._log.setdefault(kind, _KindLog())
+        for key in docs:
+            old = before.get(key)
+            if old is None or key in log.created:
+                log.created.add(key)
+                log.deleted.discard(key)
+                continue
+            changes = field_changes(dict(old), self._uow.get(kind, key) or {})
+            if changes:
+                log.updated.setdefault(key, {}).update(changes)
 
     def delete(self, kind: str, key: str) -> None:
         self._uow.delete(kind, key)
+        self.view.forget(kind, [key])
+        if kind in DERIVED:
+            return
+        log = self._log.setdefault(kind, _KindLog())
+        if key in log.created:
+            log.created.discard(key)
+        else:
+            log.deleted.add(key)
+        log.updated.pop(key, None)
 
     def scan_keys(self, kind: str, where: Mapping[str, str] | None = None) -> list[str]:
         return [key for key, _ in self._uow.scan(kind, where)]
 
-    def audit(self, op: str, kind: str, key: str, fields: Mapping[str, Any]) -> None:
-        """Append one audit entry (field names only) to this unit of work."""
-        self._repo.append_audit(self._uow, op, kind, key, fields)
-
     def commit(self) -> None:
+        """Write everything, with the command's audit entry if it changed a file."""
+        changes = {kind: log.document() for kind, log in sorted(self._log.items()) if log}
+        if changes:
+            keys = {key for log in self._log.values() for key in log.touched()}
+            self._repo.append_audit(
+                self._uow,
+                self.command,
+                ",".join(changes),
+                next(iter(keys)) if len(keys) == 1 else "",
+                {"changes": changes},
+            )
         self._uow.commit()
+        self._log = {}
+
+
+@attrs.define
+class _KindLog:
+    """What one command changed of one kind."""
+
+    created: set[str] = attrs.field(factory=set)
+    updated: dict[str, dict[str, str]] = attrs.field(factory=dict)
+    deleted: set[str] = attrs.field(factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.updated or self.deleted)
+
+    def touched(self) -> set[str]:
+        return self.created | set(self.updated) | self.deleted
+
+    def document(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.created:
+            out["created"] = sorted(self.created)
+        if self.updated:
+            out["updated"] = {key: self.updated[key] for key in sorted(self.updated)}
+        if self.deleted:
+            out["deleted"] = sorted(self.deleted)
+        return out
 
 
 class Repository:
@@ -269,9 +409,9 @@ class Repository:
         """A fresh view for one call."""
         return Snapshot(self.store, indexed=INDEXED_SCAN in self.store.capabilities)
 
-    def batch(self) -> Batch:
-        """A unit of work for one command."""
-        return Batch(self)
+    def batch(self, command: str) -> Batch:
+        """A unit of work for one command (``command`` names it in the audit log)."""
+        return Batch(self, command)
 
     def append_audit(
         self,

@@ -54,7 +54,7 @@ def purge(ctx: Context, older_than_years: int, as_of: date | None) -> list[str]:
         msg = "older_than_years must be 0 or more"
         raise ValueError(msg)
     cutoff = add_months(as_of or gate.today, -12 * older_than_years)
-    with ctx.repo.batch() as batch:
+    with ctx.repo.batch("purge") as batch:
         view = batch.view
         timelines = view.timelines()
         children = view.children()
@@ -75,7 +75,6 @@ def purge(ctx: Context, older_than_years: int, as_of: date | None) -> list[str]:
             for kind in (kinds.RECORD, kinds.ASSIGNMENT):
                 for key in batch.scan_keys(kind, {"child_id": cid}):
                     batch.delete(kind, key)
-            batch.audit("purged", kinds.CHILD, cid, {})
         outbox.forget_children(batch.uow, gone)
         for key, group in view.groups().items():
             kept = tuple(c for c in group.child_ids if c not in targets)

@@ -419,6 +419,34 @@ class StoreContract:
                 first.commit()
         assert store.get("child", "C001") == {"v": 2}
 
+    def test_get_many_reads_committed_and_pending_documents(self, store: Store) -> None:
+        if getattr(store, "get_many", None) is None:
+            pytest.skip("this store reads one key at a time (get_many is optional)")
+        _commit(store, "child", {"C001": {"v": 1}, "C002": {"v": 2}, "C003": {"v": 3}})
+        keys = ["C003", "C001", "C009", "C001"]
+        assert store.get_many("child", keys) == {"C001": {"v": 1}, "C003": {"v": 3}}  # type: ignore[attr-defined]
+        assert store.get_many("child", []) == {}  # type: ignore[attr-defined]
+        with store.unit_of_work() as uow:
+            uow.put("child", "C009", {"v": 9})
+            uow.delete("child", "C003")
+            found = uow.get_many("child", keys)  # type: ignore[attr-defined]
+            assert found == {"C001": {"v": 1}, "C009": {"v": 9}}
+            found["C001"]["v"] = 100  # the caller's to keep
+            assert uow.get("child", "C001") == {"v": 1}
+
+    def test_a_conflicting_get_many_read_fails_the_commit(self, store: Store) -> None:
+        if getattr(store, "get_many", None) is None:
+            pytest.skip("this store reads one key at a time (get_many is optional)")
+        _commit(store, "child", {"C001": {"v": 1}})
+        with store.unit_of_work() as first:
+            assert first.get_many("child", ["C001", "C002"]) == {"C001": {"v": 1}}  # type: ignore[attr-defined]
+            _commit(store, "child", {"C002": {"v": 2}})
+            first.put("child", "C003", {"v": 3})
+            with pytest.raises(ConflictError) as info:
+                first.commit()
+            assert (info.value.kind, info.value.key) == ("child", "C002")
+        assert store.get("child", "C003") is None
+
     def test_blind_writes_do_not_conflict(self, store: Store) -> None:
         _commit(store, "child", {"C001": {"v": 1}})
         with store.unit_of_work() as first:
