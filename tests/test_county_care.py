@@ -17,7 +17,7 @@ from leftbehind.domain.errors import ValidationError
 from leftbehind.domain.model import Child, Parent
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.sample import sample_county
-from leftbehind.service import County, default_period
+from leftbehind.service import County, default_period, ledgers
 from leftbehind.service.repository import Snapshot
 from leftbehind.store import LEDGER_PUSHDOWN
 from leftbehind.testing.synthetic import SyntheticCounty, domain_ledger_facts, synthetic_county
@@ -41,6 +41,7 @@ def load(county: County, data: SyntheticCounty) -> None:
     county.add_records(data.records)
 
 
+@pytest.mark.parametrize("pushdown", [False, True], ids=["facts", "pushdown"])
 @pytest.mark.parametrize(
     "backend", ["tinydb", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
@@ -48,11 +49,15 @@ def test_a_term_in_a_store_gives_the_ledgers_of_the_domain(
     county_data: SyntheticCounty,
     tmp_path: Path,
     backend: str,
+    pushdown: bool,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The handle's three ledgers equal the domain's computed in memory — on SQL stores, whose
-    duty columns the store counts itself, as on the embedded store."""
+    """The handle's three ledgers equal the domain's computed in memory — from the records'
+    facts (a county's year), and on SQL stores past ``PUSHDOWN_AFTER`` records, whose duty
+    columns the store counts itself, as on the embedded store. No record's text is read."""
+    if pushdown:
+        monkeypatch.setattr(ledgers, "PUSHDOWN_AFTER", 0)
     path: str | Path
     if backend == "tinydb":
         path = tmp_path / "county.json"
@@ -66,12 +71,13 @@ def test_a_term_in_a_store_gives_the_ledgers_of_the_domain(
     period = default_period(AS_OF)
     expected = domain_ledger_facts(county_data)
     with leftbehind.open(path, today=lambda: AS_OF, actor=SYSTEM) as county:
-        if backend != "tinydb":  # the SQL store counts the duties: no record is loaded
 
-            def no_records(*args: object, **kwargs: object) -> None:
-                raise AssertionError("records loaded")
+        def no_records(*args: object, **kwargs: object) -> None:
+            raise AssertionError("records loaded")
 
-            monkeypatch.setattr(Snapshot, "records", no_records)
+        monkeypatch.setattr(Snapshot, "records", no_records)
+        if pushdown and backend != "tinydb":  # the SQL store counts the duties
+            monkeypatch.setattr(Snapshot, "duty_records", no_records)
         table = county.county_table(AS_OF)
         assert (
             table.to_json() == ledger.county_table(expected, as_of=AS_OF, period=period).to_json()

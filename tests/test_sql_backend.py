@@ -299,7 +299,7 @@ def test_a_version_1_store_is_upgraded_and_its_projections_built(tmp_path: Path)
     path = tmp_path / "old.db"
     _version_1(path, docs)
     with SQLStore(f"sqlite:///{path}") as store:
-        assert store.schema_version() == SCHEMA_VERSION == 4
+        assert store.schema_version() == SCHEMA_VERSION == 5
         assert {(k, key): d for k in store.kinds() for key, d in store.scan(k)} == docs
         with store.engine.connect() as conn:
             indexes = {
@@ -307,10 +307,21 @@ def test_a_version_1_store_is_upgraded_and_its_projections_built(tmp_path: Path)
                 for t in ("lb_record", "lb_assignment")
                 for i in inspect(conn).get_indexes(t)
             }
+            assert inspect(conn).has_table("lb_version")
         assert {"lb_record_child", "lb_assignment_staff"} <= indexes
         served = store.served_counts(facts.as_of)
         expected = domain_served(county.children(), county.timelines(), facts.schools, facts.as_of)
         assert served == expected
+        before = store.version("child")
+        assert store.version("child") is before
+        with store.unit_of_work() as uow:
+            uow.put("staff", "T-new", {"v": 1})
+            uow.commit()
+        assert store.version("child") is before
+        with store.unit_of_work() as uow:
+            uow.put("child", "C-new", {"v": 1})
+            uow.commit()
+        assert store.version("child") is not before
         assert sum(n for key, n in served.items() if key.category is None) > 0
 
 

@@ -15,7 +15,7 @@ from leftbehind.backends.memory import MemoryStore
 from leftbehind.backends.tinydb import TinyDBStore
 from leftbehind.errors import InvalidDocumentError
 from leftbehind.plugins import Plugins
-from leftbehind.store import DURABLE, MULTIPROCESS, Document, Store, to_document
+from leftbehind.store import DURABLE, MULTIPROCESS, VERSIONED, Document, Store, to_document
 from leftbehind.testing.contract import StoreContract, json_documents, json_values
 
 _names = itertools.count()
@@ -25,8 +25,8 @@ class TestPrivateMemoryStore(StoreContract):
     def make_store(self, path: Path) -> Store:
         return Plugins.load(load_entrypoints=False).open_store("memory://")
 
-    def test_has_no_optional_capabilities(self, store: Store) -> None:
-        assert store.capabilities == frozenset()
+    def test_is_neither_durable_nor_shared_but_versioned(self, store: Store) -> None:
+        assert store.capabilities == frozenset({VERSIONED})
 
 
 class TestNamedMemoryStore(StoreContract):

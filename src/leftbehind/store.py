@@ -59,6 +59,7 @@ __all__ = [
     "LEDGER_PUSHDOWN",
     "MAX_DEPTH",
     "MULTIPROCESS",
+    "VERSIONED",
     "BaseStore",
     "Changes",
     "Document",
@@ -89,6 +90,10 @@ LEDGER_PUSHDOWN = "ledger-pushdown"
 #: assignments, cost what they return (an index serves them), so a reader of a few children
 #: asks for each; without it, one scan of the kind is cheaper than many.
 INDEXED_SCAN = "indexed-scan"
+#: ``version(kind)`` returns an object that stays the same object while no commit (from this
+#: handle or any other) has changed a document of ``kind``, and is a new one after; a reader
+#: may keep what it made of a kind as long as its version is the same object.
+VERSIONED = "versioned"
 
 #: Deepest nesting of lists and dicts a document may have.
 MAX_DEPTH = 32

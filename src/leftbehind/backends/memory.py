@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from leftbehind._markers import hookimpl
 from leftbehind.errors import StoreURLError
 from leftbehind.hookspecs import BackendRecord
-from leftbehind.store import BaseStore, Changes, Document, JSONScalar, copy_document, matches
+from leftbehind.store import (
+    VERSIONED,
+    BaseStore,
+    Changes,
+    Document,
+    JSONScalar,
+    check_kind,
+    copy_document,
+    matches,
+)
 
 __all__ = ["MemoryStore", "open_memory"]
 
@@ -31,6 +41,9 @@ class _Data:
         self.lock = threading.Lock()
 
 
+#: The version of a kind without documents.
+_NO_TABLE: Mapping[str, Document] = MappingProxyType({})
+
 _named: weakref.WeakValueDictionary[str, _Data] = weakref.WeakValueDictionary()
 _named_lock = threading.Lock()
 
@@ -38,7 +51,7 @@ _named_lock = threading.Lock()
 class MemoryStore(BaseStore):
     """Documents in dicts, guarded by a lock; a commit swaps in the changed tables at once."""
 
-    capabilities: frozenset[str] = frozenset()
+    capabilities: frozenset[str] = frozenset({VERSIONED})
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__()
@@ -68,6 +81,11 @@ class MemoryStore(BaseStore):
 
     def _kinds(self) -> Iterable[str]:
         return list(self._data.tables)
+
+    def version(self, kind: str) -> object:
+        """The kind's table itself: commits replace the tables they change, never mutate."""
+        self._open()
+        return self._data.tables.get(check_kind(kind), _NO_TABLE)
 
     def _apply(self, changes: Changes) -> None:
         data = self._data

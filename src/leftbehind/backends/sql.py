@@ -91,6 +91,7 @@ from leftbehind.backends.sql_schema import (
     projected_kinds,
     projections,
     record,
+    version,
 )
 from leftbehind.backends.sql_urls import SCHEMES, scheme_of
 from leftbehind.domain.duties import DutyPlan
@@ -107,10 +108,12 @@ from leftbehind.store import (
     INDEXED_SCAN,
     LEDGER_PUSHDOWN,
     MULTIPROCESS,
+    VERSIONED,
     BaseStore,
     Changes,
     Document,
     JSONScalar,
+    check_kind,
     matches,
 )
 
@@ -128,7 +131,7 @@ __all__ = [
 ]
 
 #: The schema version this code writes; older stores are upgraded on open.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 #: Seconds to wait for a busy database (SQLite) or a locked row (PostgreSQL).
 DEFAULT_TIMEOUT: Final = 10.0
 
@@ -300,6 +303,12 @@ def _to_v4(conn: Connection, layout: Layout) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _to_v5(conn: Connection, layout: Layout) -> None:
+    """Version 5: a count of commits per kind, so that a handle keeps what it read of a kind
+    until a commit changes it (:data:`~leftbehind.store.VERSIONED`)."""
+    metadata.create_all(conn, tables=[version])
+
+
 #: The upgrade step to each schema version from the one before; opening a store runs the steps
 #: it is missing, in order, in one transaction.
 UPGRADES: Final[Mapping[int, Callable[[Connection, Layout], None]]] = {
@@ -307,6 +316,7 @@ UPGRADES: Final[Mapping[int, Callable[[Connection, Layout], None]]] = {
     2: _to_v2,
     3: _to_v3,
     4: _to_v4,
+    5: _to_v5,
 }
 
 
@@ -499,7 +509,9 @@ class SQLStore(BaseStore):
     :param layout: where the ledger's facts sit in documents (default: the county handle's).
     """
 
-    capabilities: frozenset[str] = frozenset({DURABLE, MULTIPROCESS, LEDGER_PUSHDOWN, INDEXED_SCAN})
+    capabilities: frozenset[str] = frozenset(
+        {DURABLE, MULTIPROCESS, LEDGER_PUSHDOWN, INDEXED_SCAN, VERSIONED}
+    )
 
     def __init__(self, url: str, *, layout: Layout = DEFAULT_LAYOUT) -> None:
         super().__init__()
@@ -518,6 +530,7 @@ class SQLStore(BaseStore):
             self.engine = _postgresql_engine(sa_url, self.timeout, self.schema)
         self._projected = projected_kinds(layout)
         self._unanalysed = 0
+        self._versions: dict[str, tuple[int, object]] = {}
         try:
             self._upgrade()
         except BaseException:
@@ -660,6 +673,29 @@ class SQLStore(BaseStore):
             .order_by(document.c.key)
         )
 
+    def record_facts(
+        self, children: Sequence[str] | None = None
+    ) -> list[tuple[str, str, str, str | None, int]] | None:
+        """``(key, duty, child, owner, day ordinal)`` of every record (or of ``children``'s)
+        from the record projection, without reading a document. For every record, ``None`` when
+        the projection does not hold every record document, so that the caller reads the
+        documents instead; a few children's are found through the projection, as
+        :data:`~leftbehind.store.INDEXED_SCAN` scans by child are."""
+        layout = self.layout
+        cols = select(record.c.key, record.c.duty, record.c.child, record.c.owner, record.c.day)
+        with self._reading() as conn:
+            if children is None:
+                projected = conn.execute(select(func.count()).select_from(record)).scalar_one()
+                stored = conn.execute(_COUNT, {"kind": layout.record_kind}).scalar_one()
+                if projected != stored:
+                    return None
+                return [tuple(row) for row in conn.execute(cols)]
+            out: list[tuple[str, str, str, str | None, int]] = []
+            for chunk in _chunks(sorted(set(children))):
+                rows = conn.execute(cols.where(record.c.child.in_(chunk)))
+                out.extend(tuple(row) for row in rows)
+            return out
+
     def _count(self, kind: str, where: dict[str, JSONScalar]) -> int:
         if where:
             return sum(1 for _ in self._scan(kind, where))
@@ -676,11 +712,36 @@ class SQLStore(BaseStore):
     def _apply(self, changes: Changes) -> None:
         with self._writing() as conn:
             absent = self._check(conn, changes)
-            for kind, writes in sorted(changes.by_kind().items()):
+            written = sorted(changes.by_kind().items())
+            for kind, writes in written:
                 self._write_kind(conn, kind, writes, absent)
+            self._bump(conn, [kind for kind, _ in written])
         self._unanalysed += len(changes.writes)
         if self._unanalysed >= ANALYZE_AFTER:
             self.analyze()
+
+    def _bump(self, conn: Connection, kinds: Sequence[str]) -> None:
+        """Count one more commit for each kind written (in kind order, as every commit does,
+        so that two commits never wait on each other's counts)."""
+        insert = (pg_dialect if self.dialect == "postgresql" else sqlite_dialect).insert(version)
+        stmt = insert.on_conflict_do_update(
+            index_elements=[version.c.kind], set_={"n": version.c.n + 1}
+        )
+        for kind in kinds:
+            conn.execute(stmt, {"kind": kind, "n": 1})
+
+    def version(self, kind: str) -> object:
+        """A token for the number of commits that changed ``kind``: the same object while the
+        number stays the same (see :data:`~leftbehind.store.VERSIONED`)."""
+        self._open()
+        kind = check_kind(kind)
+        with self._reading() as conn:
+            found = conn.execute(select(version.c.n).where(version.c.kind == kind)).scalar()
+        n = int(found or 0)
+        held = self._versions.get(kind)
+        if held is None or held[0] != n:
+            held = self._versions[kind] = (n, object())
+        return held[1]
 
     def analyze(self) -> None:
         """Gather the planner's statistics (``ANALYZE``), as a commit does after a bulk write

@@ -35,6 +35,7 @@ from typing import Any
 
 from attrs import asdict, field, frozen
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -67,6 +68,7 @@ __all__ = [
     "record",
     "school",
     "span",
+    "version",
 ]
 
 #: Stored as the end day of an open interval: the day after :attr:`datetime.date.max`.
@@ -149,6 +151,15 @@ meta = Table(
     metadata,
     Column("name", _Kind, primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+#: How many commits have changed each kind (schema version 5): a reader keeps what it made of
+#: a kind while its count stays the same.
+version = Table(
+    "lb_version",
+    metadata,
+    Column("kind", _Kind, primary_key=True),
+    Column("n", BigInteger, nullable=False),
 )
 
 document = Table(

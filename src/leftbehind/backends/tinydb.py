@@ -29,8 +29,9 @@ import os
 import secrets
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any
 from urllib.parse import parse_qsl
 
@@ -49,10 +50,12 @@ from leftbehind.hookspecs import PLAIN_PATH, BackendRecord
 from leftbehind.store import (
     DURABLE,
     MULTIPROCESS,
+    VERSIONED,
     BaseStore,
     Changes,
     Document,
     JSONScalar,
+    check_kind,
     copy_document,
     matches,
 )
@@ -86,6 +89,10 @@ def _identity(st: os.stat_result) -> _Identity:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+#: The version of a kind without documents.
+_NO_TABLE: Mapping[str, Any] = MappingProxyType({})
 
 
 class DurableJSONStorage(Storage):
@@ -236,7 +243,7 @@ def _fsync_folder(folder: Path) -> None:
 class TinyDBStore(BaseStore):
     """A store in one JSON file, safe across threads and processes (see the module docs)."""
 
-    capabilities: frozenset[str] = frozenset({DURABLE, MULTIPROCESS})
+    capabilities: frozenset[str] = frozenset({DURABLE, MULTIPROCESS, VERSIONED})
 
     def __init__(
         self,
@@ -298,6 +305,12 @@ class TinyDBStore(BaseStore):
                 ),
                 stacklevel=4,
             )
+
+    def version(self, kind: str) -> object:
+        """The kind's table as last read from the file: a commit here or a file changed by
+        another process gives new tables (they are replaced, never mutated)."""
+        self._open()
+        return self._refresh().get(check_kind(kind), _NO_TABLE)
 
     def _get(self, kind: str, key: str) -> Document | None:
         doc = self._refresh().get(kind, {}).get(key)

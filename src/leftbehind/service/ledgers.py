@@ -14,10 +14,11 @@ from datetime import date
 
 import attrs
 
+from leftbehind import kinds
 from leftbehind.access import Field, Standing, mask_child, may_see
 from leftbehind.domain import ledger
 from leftbehind.domain.dates import Interval
-from leftbehind.domain.duties import DutyBook, duty_plan
+from leftbehind.domain.duties import Compliance, DutyBook, Record, duty_plan
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child
 from leftbehind.errors import NotFoundError
@@ -29,6 +30,7 @@ from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown
 __all__ = [
     "book",
     "commendations",
+    "compliance",
     "county_table",
     "diff",
     "duty_book",
@@ -42,6 +44,11 @@ __all__ = [
 
 Visible = Mapping[str, tuple[Child, Standing]]
 
+#: Past how many records the county and school tables have the store count the duties
+#: (:class:`~leftbehind.store.LedgerPushdown`) instead of reading the records' facts: below it
+#: (a county's year) reading them is faster; above it (a province) memory stays bounded.
+PUSHDOWN_AFTER = 1_000_000
+
 
 def book(
     ctx: Context,
@@ -50,17 +57,24 @@ def book(
     visible: Visible | None,
     *,
     records: bool = True,
+    texts: bool = False,
 ) -> DutyBook:
     """The duty book of every child (``visible=None``) or of the children given; without
-    ``records``, a book that knows no record (for its calendar, kinds and assignments)."""
+    ``records``, a book that knows no record (for its calendar, kinds and assignments). Its
+    records carry their texts only with ``texts`` (a book handed out); the duties need only
+    who, for whom, what and when."""
     if visible is None:
         timelines = snap.timelines()
         assignments = snap.assignments()
-        found = snap.records() if records else []
     else:  # a few children: read only theirs
         timelines = snap.timelines_of(visible)
         assignments = snap.assignments_of(visible)
-        found = snap.records_of(visible) if records else []
+    if not records:
+        found: list[Record] = []
+    elif texts:
+        found = snap.records() if visible is None else snap.records_of(visible)
+    else:
+        found = snap.duty_records(None if visible is None else visible)
     return DutyBook(
         ctx.calendar(snap, period),
         ctx.duty_kinds(),
@@ -81,8 +95,9 @@ def facts(
 ) -> ledger.LedgerFacts:
     """Ledger facts of every child (``visible=None``) or of the children given, unmasked.
 
-    With ``pushdown`` and a store that counts duties itself
-    (:class:`~leftbehind.store.LedgerPushdown`), the duty tallies come from the store, summed
+    With ``pushdown``, a store that counts duties itself
+    (:class:`~leftbehind.store.LedgerPushdown`) and more than :data:`PUSHDOWN_AFTER` records,
+    the duty tallies come from the store, summed
     over owners (enough for the county and school tables, not for teacher tables), and no record
     is loaded.
     """
@@ -93,6 +108,7 @@ def facts(
         and visible is None
         and LEDGER_PUSHDOWN in store.capabilities
         and isinstance(store, LedgerPushdown)
+        and store.count(kinds.RECORD) > PUSHDOWN_AFTER
         else None
     )
     duty_book = book(ctx, snap, period, visible, records=pushed is None)
@@ -233,7 +249,13 @@ def commendations(
 def duty_book(ctx: Context, period: Interval) -> DutyBook:
     snap, gate = ctx.begin()
     gate.require("files.read", "read the duty book")
-    return book(ctx, snap, period, gate.files())
+    return book(ctx, snap, period, gate.files(), texts=True)
+
+
+def compliance(ctx: Context, period: Interval, as_of: date) -> Compliance:
+    snap, gate = ctx.begin()
+    gate.require("files.read", "read the duty book")
+    return book(ctx, snap, period, gate.files()).compliance(period, as_of)
 
 
 def _township_rows(table: ledger.CountyTable, township: str) -> ledger.CountyTable:

@@ -213,7 +213,7 @@ def records(ctx: Context, child_id: str | None) -> Iterator[Record]:
 def compliance(ctx: Context, as_of: date | None, period: Interval | None) -> Compliance:
     day = as_of or ctx.today()
     span = period or default_period(day)
-    return ledgers.duty_book(ctx, span).compliance(span, day)
+    return ledgers.compliance(ctx, span, day)
 
 
 def digest(ctx: Context, staff_id: str, week_of: date | None, as_of: date | None) -> Digest:

@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Self, TypeVar
 
 import attrs
@@ -25,7 +25,7 @@ from leftbehind.domain.duties import Record
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Staff, StudyGroup
-from leftbehind.store import INDEXED_SCAN, Document, Store, UnitOfWork
+from leftbehind.store import INDEXED_SCAN, VERSIONED, Document, Store, UnitOfWork
 
 __all__ = ["DERIVED", "SETTINGS_KEY", "Batch", "Repository", "Snapshot", "resident_id_key", "stamp"]
 
@@ -52,6 +52,20 @@ def resident_id_key(resident_id: str) -> str:
 #: Up to how many children a read of theirs goes child by child on an indexed store; past it,
 #: one scan of the kind costs less than as many queries.
 FEW = 500
+
+#: The kinds a handle keeps between calls on a versioned store (the records, by far the most,
+#: are read for duties from their projection or as skeletons instead).
+KEPT = frozenset(
+    {
+        kinds.SCHOOL,
+        kinds.CHILD,
+        kinds.TIMELINE,
+        kinds.NATIONAL,
+        kinds.STAFF,
+        kinds.ASSIGNMENT,
+        kinds.GROUP,
+    }
+)
 
 #: The class each kind's documents structure as.
 _CLASS: Mapping[str, type[Any]] = {
@@ -81,20 +95,53 @@ def _read_many(store: Store | UnitOfWork, kind: str, keys: list[str]) -> dict[st
     return {key: doc for key, doc in pairs if doc is not None}
 
 
+def _skeleton(key: str, doc: Document) -> Record:
+    """A stored record as the duty book needs it (its texts left empty)."""
+    return Record(
+        key,
+        str(doc["kind"]),
+        str(doc["child_id"]),
+        str(doc["staff_id"]),
+        date.fromisoformat(str(doc["on"])),
+    )
+
+
 class Snapshot:
     """One call's view of the store, each kind read at most once."""
 
-    def __init__(self, store: Store | UnitOfWork, *, indexed: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store | UnitOfWork,
+        *,
+        indexed: bool = False,
+        kept: dict[str, tuple[object, dict[str, Any]]] | None = None,
+    ) -> None:
         self._store = store
         self._indexed = indexed
         self._memo: dict[Any, Any] = {}
+        self._kept = kept
 
     def _all(self, kind: str, cls: type[T]) -> dict[str, T]:
         cached: dict[str, T] | None = self._memo.get(kind)
         if cached is None:
-            cached = {key: structure_trusted(doc, cls) for key, doc in self._store.scan(kind)}
+            cached = self._read_all(kind, cls)
             self._memo[kind] = cached
-        return cached
+        return dict(cached)
+
+    def _read_all(self, kind: str, cls: type[T]) -> dict[str, T]:
+        """Every document of ``kind`` structured; on a versioned store, what an earlier call
+        of this handle made of it while no commit has changed the kind since."""
+        kept = self._kept if kind in KEPT else None
+        if kept is None:
+            return {key: structure_trusted(doc, cls) for key, doc in self._store.scan(kind)}
+        version = self._store.version(kind)  # type: ignore[union-attr]
+        held = kept.get(kind)
+        if held is not None and held[0] is version:
+            found: dict[str, T] = held[1]
+            return found
+        found = {key: structure_trusted(doc, cls) for key, doc in self._store.scan(kind)}
+        kept[kind] = (version, found)
+        return found
 
     def _one(self, kind: str, key: str, cls: type[T]) -> T | None:
         cached: dict[str, T] | None = self._memo.get(kind)
@@ -262,6 +309,51 @@ class Snapshot:
         guides = [a for g in self.groups().values() for a in g.assignments() if a.child_id in ids]
         return Assignments([*stored, *guides])
 
+    def duty_records(self, child_ids: Iterable[str] | None = None) -> list[Record]:
+        """The records of every child (or of these) as the duty book needs them: key, kind,
+        child, staff and day, their texts left empty. On a store that keeps the record
+        projection (``record_facts``) no document is read; elsewhere no text is structured.
+        For computing duties only: what is shown of a record comes from :meth:`records`."""
+        ids = None if child_ids is None else set(child_ids)
+        loaded: dict[str, Record] | None = self._memo.get(kinds.RECORD)
+        if loaded is not None:
+            return [r for r in loaded.values() if ids is None or r.child_id in ids]
+        if ids is not None and not self._few(kinds.RECORD, ids):
+            return [r for r in self.duty_records() if r.child_id in ids]
+        memo_key = ("duty_records", None if ids is None else frozenset(ids))
+        if memo_key in self._memo:
+            found: list[Record] = self._memo[memo_key]
+            return found
+        kept = self._kept if ids is None else None
+        version = None
+        if kept is not None:
+            version = self._store.version(kinds.RECORD)  # type: ignore[union-attr]
+            held = kept.get("duty_records")
+            if held is not None and held[0] is version:
+                found = held[1]["all"]
+                self._memo[memo_key] = found
+                return found
+        facts = getattr(self._store, "record_facts", None)
+        rows = facts(None if ids is None else sorted(ids)) if facts is not None else None
+        if rows is not None:
+            ordinal = date.fromordinal
+            found = [
+                Record(key, duty, child, owner or "", ordinal(day))
+                for key, duty, child, owner, day in rows
+            ]
+        elif ids is None:
+            found = [_skeleton(key, doc) for key, doc in self._store.scan(kinds.RECORD)]
+        else:
+            found = [
+                _skeleton(key, doc)
+                for cid in sorted(ids)
+                for key, doc in self._store.scan(kinds.RECORD, {"child_id": cid})
+            ]
+        self._memo[memo_key] = found
+        if kept is not None:
+            kept["duty_records"] = (version, {"all": found})
+        return found
+
     def record(self, key: str) -> Record | None:
         return self._one(kinds.RECORD, key, Record)
 
@@ -404,10 +496,14 @@ class Repository:
         self._now = now
         self._token = secrets.token_hex(3)
         self._counter = itertools.count()
+        self._kept: dict[str, tuple[object, dict[str, Any]]] = {}
 
     def snapshot(self) -> Snapshot:
-        """A fresh view for one call."""
-        return Snapshot(self.store, indexed=INDEXED_SCAN in self.store.capabilities)
+        """A fresh view for one call (on a versioned store, sharing what earlier calls made of
+        the kinds no commit has changed since)."""
+        capabilities = self.store.capabilities
+        kept = self._kept if VERSIONED in capabilities else None
+        return Snapshot(self.store, indexed=INDEXED_SCAN in capabilities, kept=kept)
 
     def batch(self, command: str) -> Batch:
         """A unit of work for one command (``command`` names it in the audit log)."""

@@ -48,19 +48,25 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from leftbehind.access import Actor
+from leftbehind.convert import unstructure
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import DutyBook, DutyKind, DutyPlan, duty_plan
 from leftbehind.domain.ledger import county_table
+from leftbehind.domain.model import School
 from leftbehind.errors import (
     ConflictError,
     InvalidDocumentError,
     StoreClosedError,
     StoreError,
 )
+from leftbehind.plugins import Plugins
+from leftbehind.service import County
 from leftbehind.store import (
     DURABLE,
     JSON,
     LEDGER_PUSHDOWN,
+    VERSIONED,
     Document,
     LedgerPushdown,
     Store,
@@ -454,6 +460,41 @@ class StoreContract:
             _commit(store, "child", {"C001": {"v": 2}})
             first.commit()
         assert store.get("child", "C001") == {"v": 3}
+
+    def test_a_handle_sees_each_commit_and_a_version_changes_with_its_kind_only(
+        self, store: Store, tmp_path: Path
+    ) -> None:
+        # Whatever the store advertises, a county handle sees each commit on its next call.
+        county = County(
+            store, actor=Actor.system("contract"), plugins=Plugins.load(load_entrypoints=False)
+        )
+        assert county.schools() == {}
+        school = School("S1", "一小", "甲鎮")
+        _commit(store, "school", {"S1": unstructure(school)})
+        assert county.schools() == {"S1": school}
+        _commit(store, "school", {"S1": unstructure(attrs.evolve(school, name="二小"))})
+        assert county.schools()["S1"].name == "二小"
+        if VERSIONED not in store.capabilities:
+            return
+        version = store.version  # type: ignore[attr-defined]
+        empty = version("child")
+        assert version("child") is empty
+        _commit(store, "child", {"C001": {"v": 1}})
+        first = version("child")
+        assert first is not empty
+        assert version("child") is first
+        _commit(store, "staff", {"T001": {"v": 1}})
+        assert version("child") is first
+        with store.unit_of_work() as uow:
+            uow.put("child", "C002", {"v": 2})  # not committed
+        assert version("child") is first
+        other = self.other_handle(store, tmp_path)
+        if other is not None:
+            try:
+                _commit(other, "child", {"C003": {"v": 3}})
+            finally:
+                other.close()
+            assert version("child") is not first
 
     def test_other_handles_see_commits_only(self, store: Store, tmp_path: Path) -> None:
         other = self.other_handle(store, tmp_path) or store
