@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from datetime import date
 from pathlib import Path
 
@@ -89,6 +91,34 @@ def test_demo_writes_the_county_prints_its_ledger_and_writes_three_workbooks(
     with leftbehind.open(demo_store, actor=SYSTEM) as county:
         assert len(county.timelines()) == 300
         assert sum(1 for _ in county.records()) > 0
+
+
+def test_the_demo_is_a_county_by_default_and_small_on_asking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default is a county of Guangping's size; ``--small`` a quick look; the run says how
+    long each phase took. (The sizes are read off the sample it was asked to make.)"""
+    made: list[int] = []
+    demo_module = importlib.import_module("leftbehind.cli.demo")
+    real = demo_module.synthetic_county
+
+    def counted(*, seed: int, children: int, as_of: date) -> object:
+        made.append(children)
+        return real(seed=seed, children=min(children, 40), as_of=as_of)
+
+    monkeypatch.setattr(demo_module, "synthetic_county", counted)
+    monkeypatch.chdir(tmp_path)
+    first = CliRunner().invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert (tmp_path / "leftbehind.db").exists()  # the embedded default store
+    assert re.search(
+        r"making [0-9.]+ s, writing [0-9.]+ s, reading [0-9.]+ s, ledgers", first.output
+    )
+    assert CliRunner().invoke(main, ["demo", "--small"]).exit_code == 0
+    assert made == [20_000, 1_200]
+    both = CliRunner().invoke(main, ["demo", "--small", "--children", "50"])
+    assert both.exit_code == 2
+    assert "--children or --small" in both.output
 
 
 def test_the_demo_runs_again_over_its_own_store_but_not_over_another_county(

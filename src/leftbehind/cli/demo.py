@@ -8,13 +8,16 @@ the candidates for commendation, and the three ledgers written as XLSX.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import Progress, TimeElapsedColumn
 from rich.table import Table
 
 import leftbehind
@@ -27,7 +30,7 @@ from leftbehind.io import render
 from leftbehind.service import County, default_period
 from leftbehind.testing.synthetic import synthetic_county
 
-__all__ = ["DemoStoreError", "run_demo", "write_ledgers"]
+__all__ = ["COUNTY_SIZE", "SMALL_SIZE", "DemoStoreError", "run_demo", "write_ledgers"]
 
 _MARK = "demo"
 #: Short column labels for the compliance grid.
@@ -65,6 +68,34 @@ def _prepare(county: County) -> None:
         uow.commit()
 
 
+#: Pupils in the sample county: a county of Guangping's size by default, a quick look with
+#: ``--small``.
+COUNTY_SIZE = 20_000
+SMALL_SIZE = 1_200
+
+
+class _Phases:
+    """The demo's phases on a progress bar, each timed (the timings are printed at the end)."""
+
+    def __init__(self, bar: Progress, total: int) -> None:
+        self.bar = bar
+        self.task = bar.add_task("", total=total)
+        self.took: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, phase: str, what: str) -> Iterator[None]:
+        self.bar.update(self.task, description=what)
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.took[phase] = self.took.get(phase, 0.0) + time.perf_counter() - began
+            self.bar.advance(self.task)
+
+    def summary(self) -> str:
+        return "用時 phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.took.items())
+
+
 def run_demo(
     console: Console,
     *,
@@ -75,26 +106,29 @@ def run_demo(
     out: str,
 ) -> None:
     """Write the sample county into ``store`` and print its care action as of ``as_of``."""
-    with Progress(console=console, transient=True) as bar:
-        task = bar.add_task("making the sample county", total=7)
-        data = synthetic_county(seed=seed, children=children, as_of=as_of)
+    columns = (*Progress.get_default_columns(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        phases = _Phases(bar, total=1)
+        with phases.step("making", f"making a sample county of {children:,} pupils"):
+            data = synthetic_county(seed=seed, children=children, as_of=as_of)
+        bar.update(phases.task, total=1 + 7 + len(_READS) + 3)
         county = leftbehind.open(store, actor=Actor.system("demo"), today=lambda: as_of)
         try:
-            _prepare(county)
+            with phases.step("writing", "emptying the demo's store"):
+                _prepare(county)
             steps = (
                 ("schools", lambda: county.put_schools(data.facts.schools)),
                 ("children and timelines", lambda: county.put_children(data.facts.children)),
                 ("staff", lambda: county.put_staff(data.staff)),
                 ("assignments", lambda: county.put_assignments(data.assignments)),
                 ("study groups", lambda: county.put_groups(data.groups)),
-                ("duty records", lambda: county.add_records(data.records)),
             )
-            bar.advance(task)
-            for name, step in steps:
-                bar.update(task, description=f"writing {name}")
-                step()
-                bar.advance(task)
-            with county.store.unit_of_work() as uow:
+            for name, write in steps:
+                with phases.step("writing", f"writing {name}"):
+                    write()
+            with phases.step("writing", f"writing {len(data.records):,} duty records"):
+                county.add_records(data.records)
+            with phases.step("writing", "naming the county"), county.store.unit_of_work() as uow:
                 uow.put(
                     kinds.SETTINGS, "county", {**county.settings(), _MARK: True, "name": "廣平縣"}
                 )
@@ -102,12 +136,20 @@ def run_demo(
         except BaseException:
             county.close()
             raise
-    with county:
-        _report(console, county, as_of, out, len(data.records))
+        with county:
+            _report(console, county, as_of, out, len(data.records), phases)
+    console.print(phases.summary(), style="dim")
 
 
-def _report(console: Console, county: County, as_of: date, out: str, records: int) -> None:
-    timelines = county.timelines()
+#: What the demo reads, in order (each a step of the progress bar).
+_READS = ("工作對象", "信息匯總表", "compliance", "digest", "commendations")
+
+
+def _report(
+    console: Console, county: County, as_of: date, out: str, records: int, phases: _Phases
+) -> None:
+    with phases.step("reading", "reading who is served"):
+        timelines = county.timelines()
     served = {cid: t.categories_on(as_of) for cid, t in timelines.items()}
     served = {cid: cats for cid, cats in served.items() if cats}
     by_category = Counter(c.label for cats in served.values() for c in cats)
@@ -126,16 +168,20 @@ def _report(console: Console, county: County, as_of: date, out: str, records: in
     )[:3]
     for _on, cid, text in coming:
         console.print(f"  {cid}: {text}")
-    table = county.county_table(as_of)
+    with phases.step("reading", "reading the county table"):
+        table = county.county_table(as_of)
     console.print()
     console.print(render.render_text(render.county_sheet(table)))
     console.print()
-    _print_compliance(console, county, as_of)
-    teacher = _busiest_teacher(county, as_of)
-    if teacher is not None:
-        console.print()
-        print_digest(console, county, teacher, as_of, as_of)
-    schools, _staff = county.commendations(as_of)
+    with phases.step("reading", "reading compliance per school"):
+        _print_compliance(console, county, as_of)
+    with phases.step("reading", "reading the busiest teacher's digest"):
+        teacher = _busiest_teacher(county, as_of)
+        if teacher is not None:
+            console.print()
+            print_digest(console, county, teacher, as_of, as_of)
+    with phases.step("reading", "reading the commendations"):
+        schools, _staff = county.commendations(as_of)
     if schools:
         console.print()
         console.print(
@@ -143,7 +189,7 @@ def _report(console: Console, county: County, as_of: date, out: str, records: in
             + "；".join(f"{s.name} {s.rate:.0%}" for s in schools[:3])
         )
     console.print()
-    for written in write_ledgers(county, as_of, out):
+    for written in write_ledgers(county, as_of, out, phases=phases):
         console.print(f"wrote {written}")
 
 
@@ -186,7 +232,12 @@ def _busiest_teacher(county: County, as_of: date) -> str | None:
 
 
 def write_ledgers(
-    county: County, as_of: date, folder: str | os.PathLike[str], *, unmasked: bool = False
+    county: County,
+    as_of: date,
+    folder: str | os.PathLike[str],
+    *,
+    unmasked: bool = False,
+    phases: _Phases | None = None,
 ) -> list[Path]:
     """The three ledgers as XLSX in ``folder``, those the county handle's actor may read:
     county (信息匯總表; county and township officers), schools (動態狀況表, a sheet per school
@@ -202,11 +253,12 @@ def write_ledgers(
     if actor.is_official:
         levels.append(("schools", f"動態狀況表-{stamp}.xlsx"))
     levels.append(("teachers", f"聯絡信息表-{stamp}.xlsx"))
-    return [
-        Path(
-            county.export_ledger(
+    written = []
+    for level, name in levels:
+        step = phases.step("ledgers", f"writing {name}") if phases else contextlib.nullcontext()
+        with step:
+            path = county.export_ledger(
                 level, as_of=as_of, format="xlsx", path=target / name, unmasked=unmasked
             )
-        )
-        for level, name in levels
-    ]
+        written.append(Path(path))
+    return written
