@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -296,13 +297,14 @@ def test_a_crash_between_send_and_mark_resends_that_one_notice_only(store: Store
     with pytest.raises(Crash):
         deliver(store, {"default": CrashAfterSend(receiver, "n:002")}, now=T0)
     assert receiver.received == ["n:000", "n:001", "n:002"]
-    # Restarted at once: the claim still holds, so the others go and n:002 waits.
+    # Restarted at once: the crashed run's claim on its batch still holds, so nothing goes.
     report = deliver(store, {"default": receiver}, now=T0 + timedelta(minutes=1))
-    assert report.sent == ("n:003", "n:004")
-    assert [e.notice.key for e in pending(store)] == ["n:002"]
-    # When the claim lapses it is sent again, with the same key; nothing else is.
+    assert report.sent == ()
+    assert report.busy == ()  # claimed notices are not due until the claim lapses
+    assert [e.notice.key for e in pending(store)] == ["n:002", "n:003", "n:004"]
+    # When the claim lapses they go; only n:002, the one in flight, a second time.
     report = deliver(store, {"default": receiver}, now=T0 + timedelta(minutes=11))
-    assert report.sent == ("n:002",)
+    assert report.sent == ("n:002", "n:003", "n:004")
     assert Counter(receiver.received) == {
         "n:000": 1,
         "n:001": 1,
@@ -326,13 +328,52 @@ def test_two_deliverers_never_send_the_same_claimed_notice(store: Store) -> None
         def send(self, n: Notice) -> None:
             if n.key == "n:001":
                 other = deliver(store, {"default": receiver}, now=T0)
-                assert other.sent == ("n:002",)
+                assert other.sent == ()  # both are claimed by the first deliverer
             receiver.send(n)
 
     report = deliver(store, {"default": Reentrant()}, now=T0)
-    assert report.sent == ("n:001",)
-    assert report.busy == ("n:002",)  # the other deliverer had already sent it
+    assert report.sent == ("n:001", "n:002")
     assert sorted(receiver.received) == ["n:001", "n:002"]
+    # one by one: while the first sends n:001, the second takes n:002 and sends it
+    put(store, notice(3), notice(4))
+    seen: list[tuple[str, ...]] = []
+
+    class OneByOne:
+        def send(self, n: Notice) -> None:
+            if n.key == "n:003":
+                seen.append(deliver(store, {"default": receiver}, now=T0, batch=1).sent)
+            receiver.send(n)
+
+    report = deliver(store, {"default": OneByOne()}, now=T0, batch=1)
+    assert (report.sent, report.busy, seen) == (("n:003",), ("n:004",), [("n:004",)])
+    assert Counter(receiver.received) == Counter(["n:001", "n:002", "n:003", "n:004"])
+
+
+def test_a_batch_is_claimed_in_one_commit_and_each_notice_marked_in_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put(store, *(notice(i) for i in range(45)))
+    commits = 0
+    unit_of_work = store.unit_of_work
+
+    def counted() -> Any:
+        uow = unit_of_work()
+        commit = uow.commit
+
+        def counting() -> None:
+            nonlocal commits
+            commits += 1
+            commit()
+
+        uow.commit = counting  # type: ignore[method-assign]
+        return uow
+
+    monkeypatch.setattr(store, "unit_of_work", counted)
+    report = deliver(store, {"default": Recorder()}, now=T0, batch=20)
+    assert len(report.sent) == 45
+    assert commits == 3 + 45  # three claims (20, 20, 5), then one mark per notice
+    with pytest.raises(ValueError, match="batch"):
+        deliver(store, {"default": Recorder()}, now=T0, batch=0)
 
 
 def test_limit_caps_a_run(store: Store) -> None:

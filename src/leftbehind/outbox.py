@@ -214,19 +214,25 @@ def deliver(
     backoff: Callable[[int], timedelta] = Backoff(),
     lease: timedelta = timedelta(minutes=10),
     limit: int | None = None,
+    batch: int = 20,
 ) -> DeliveryReport:
-    """Send the pending notices due at ``now``, oldest first, each in units of work of its own.
+    """Send the pending notices due at ``now``, oldest first, ``batch`` at a time.
 
     ``notifiers`` maps channel names to notifiers, or is a :data:`Router`. Each notice is
     claimed until ``now + lease`` (a notifier's own timeout must be shorter), sent, and marked
     ``sent``; or, when the notifier raises, its failure is recorded and it waits
-    ``backoff(failures)``; after ``max_attempts`` failures it is parked as ``failed``. Only
+    ``backoff(failures)``; after ``max_attempts`` failures it is parked as ``failed``. A batch is
+    claimed in one unit of work, and each notice marked as soon as it was sent, so a run that
+    dies sends again only the notice in flight (the rest of its batch waits for the claim to
+    lapse). Only
     :class:`Exception` is caught: an interrupt propagates and leaves the notice claimed, to be
     sent again when the claim lapses. ``limit`` caps how many notices are tried in this run.
     """
     now = _utc(now)
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
     route = _router(notifiers)
     sent_keys: list[str] = []
     retrying: list[str] = []
@@ -235,30 +241,41 @@ def deliver(
     busy: list[str] = []
     errors: dict[str, str] = {}
     tried = 0
+    waiting: list[tuple[str, Notice, Notifier]] = []
+
+    def flush() -> None:
+        nonlocal tried, waiting
+        claimed = set(_claim_many(store, [key for key, _, _ in waiting], now, now + lease))
+        batch_, waiting = waiting, []
+        for key, notice, notifier in batch_:
+            if key not in claimed:
+                busy.append(key)
+                continue
+            tried += 1
+            error: str | None = None
+            try:
+                notifier.send(notice)
+            except Exception as exc:
+                error = errors[key] = _describe(exc)
+            # marked at once, so that a run dying later sends this notice no second time
+            if not _record(store, {key: error}, now, max_attempts, backoff)[key]:
+                (sent_keys if error is None else retrying).append(key)
+            else:
+                parked.append(key)
+
     for key, doc in _due(store, now):
-        if limit is not None and tried >= limit:
+        if limit is not None and tried + len(waiting) >= limit:
             break
         notice = _notice(doc)
         notifier = route(notice, _str(doc.get("channel")) or DEFAULT_CHANNEL)
         if notifier is None:
             unrouted.append(key)
             continue
-        if not _claim(store, key, now, now + lease):
-            busy.append(key)
-            continue
-        tried += 1
-        try:
-            notifier.send(notice)
-        except Exception as exc:
-            error = _describe(exc)
-            errors[key] = error
-            if _fail(store, key, now, error, max_attempts, backoff):
-                parked.append(key)
-            else:
-                retrying.append(key)
-        else:
-            _mark_sent(store, key, now)
-            sent_keys.append(key)
+        waiting.append((key, notice, notifier))
+        if len(waiting) >= batch:
+            flush()
+    if waiting:
+        flush()
     return DeliveryReport(
         sent=tuple(sent_keys),
         retrying=tuple(retrying),
@@ -330,56 +347,69 @@ def _claim(store: Store, key: str, now: datetime, until: datetime) -> bool:
     return True
 
 
-def _update(store: Store, key: str, change: Callable[[Document], None]) -> None:
-    # We hold the claim, so no other deliverer writes this notice; a concurrent enqueue of the
-    # same key leaves it alone. A conflict is therefore another writer's retry race: try again.
-    for _ in range(10):
-        try:
-            with store.unit_of_work() as uow:
+def _claim_many(store: Store, keys: list[str], now: datetime, until: datetime) -> list[str]:
+    """Take the notices of ``keys`` still pending and free, in one unit of work; when another
+    writer changed one meanwhile, one by one."""
+    if not keys:
+        return []
+    try:
+        with store.unit_of_work() as uow:
+            claimed = []
+            for key in keys:
                 doc = uow.get(KIND, key)
-                if doc is None:
-                    return
-                change(doc)
+                if doc is None or doc.get("state") != "pending":
+                    continue
+                lease = _time(doc.get("lease"))
+                if lease is not None and lease > now:
+                    continue
+                doc["lease"] = _iso(until)
                 uow.put(KIND, key, doc)
-                uow.commit()
-                return
-        except ConflictError:
-            continue
-    raise ConflictError(KIND, key)
+                claimed.append(key)
+            uow.commit()
+    except ConflictError:
+        return [key for key in keys if _claim(store, key, now, until)]
+    return claimed
 
 
-def _mark_sent(store: Store, key: str, now: datetime) -> None:
-    def change(doc: Document) -> None:
-        doc.update(state="sent", sent_at=_iso(now), lease=None, attempts=_int(doc) + 1)
-
-    _update(store, key, change)
-
-
-def _fail(
+def _record(
     store: Store,
-    key: str,
+    outcomes: Mapping[str, str | None],
     now: datetime,
-    error: str,
     max_attempts: int,
     backoff: Callable[[int], timedelta],
-) -> bool:
-    """Record a failed attempt; ``True`` if the notice is now parked as failed."""
-    parked = False
-
-    def change(doc: Document) -> None:
-        nonlocal parked
-        attempts = _int(doc) + 1
-        parked = attempts >= max_attempts
-        doc.update(
-            attempts=attempts,
-            last_error=error,
-            lease=None,
-            state="failed" if parked else "pending",
-            due=_iso(now + backoff(attempts)),
-        )
-
-    _update(store, key, change)
-    return parked
+) -> dict[str, bool]:
+    """Record claimed notices' outcomes (``None``: sent; else the error) in one unit of work;
+    returns, per notice, whether it is now parked as failed."""
+    if not outcomes:
+        return {}
+    for _ in range(10):
+        parked: dict[str, bool] = {}
+        try:
+            with store.unit_of_work() as uow:
+                for key, error in outcomes.items():
+                    doc = uow.get(KIND, key)
+                    if doc is None:  # purged meanwhile
+                        parked[key] = False
+                        continue
+                    attempts = _int(doc) + 1
+                    if error is None:
+                        doc.update(state="sent", sent_at=_iso(now), lease=None, attempts=attempts)
+                        parked[key] = False
+                    else:
+                        parked[key] = attempts >= max_attempts
+                        doc.update(
+                            attempts=attempts,
+                            last_error=error,
+                            lease=None,
+                            state="failed" if parked[key] else "pending",
+                            due=_iso(now + backoff(attempts)),
+                        )
+                    uow.put(KIND, key, doc)
+                uow.commit()
+        except ConflictError:
+            continue
+        return parked
+    raise ConflictError(KIND, next(iter(outcomes)))
 
 
 def _describe(exc: Exception) -> str:
