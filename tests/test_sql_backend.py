@@ -308,7 +308,7 @@ def test_a_version_1_store_is_upgraded_and_its_projections_built(tmp_path: Path)
                 for i in inspect(conn).get_indexes(t)
             }
             assert inspect(conn).has_table("lb_version")
-        assert {"lb_record_child", "lb_assignment_staff"} <= indexes
+        assert {"lb_record_child", "lb_assignment_staff", "lb_record_duty_owner"} <= indexes
         served = store.served_counts(facts.as_of)
         expected = domain_served(county.children(), county.timelines(), facts.schools, facts.as_of)
         assert served == expected

@@ -83,6 +83,7 @@ from leftbehind.backends.sql_schema import (
     KIND_KEYED,
     PROJECTIONS,
     RECORD_BY_CHILD,
+    RECORD_BY_OWNER,
     Layout,
     assignment,
     document,
@@ -305,8 +306,10 @@ def _to_v4(conn: Connection, layout: Layout) -> None:
 
 def _to_v5(conn: Connection, layout: Layout) -> None:
     """Version 5: a count of commits per kind, so that a handle keeps what it read of a kind
-    until a commit changes it (:data:`~leftbehind.store.VERSIONED`)."""
+    until a commit changes it (:data:`~leftbehind.store.VERSIONED`), and the records' index by
+    duty, child, owner and day for the duty tallies of kinds owed per owner."""
     metadata.create_all(conn, tables=[version])
+    RECORD_BY_OWNER.create(conn, checkfirst=True)
 
 
 #: The upgrade step to each schema version from the one before; opening a store runs the steps

@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_LAYOUT",
     "OPEN_END",
     "RECORD_BY_CHILD",
+    "RECORD_BY_OWNER",
     "Layout",
     "assignment",
     "document",
@@ -235,6 +236,11 @@ Index("lb_record_cover", record.c.duty, record.c.child, record.c.day)
 Index("lb_record_owner", record.c.owner, record.c.day)
 #: Records of one child (schema version 4).
 RECORD_BY_CHILD = Index("lb_record_child", record.c.child)
+#: A record of a duty kind for a child by an owner inside a window: the lookup of the duty
+#: tallies for kinds owed per owner (schema version 5).
+RECORD_BY_OWNER = Index(
+    "lb_record_duty_owner", record.c.duty, record.c.child, record.c.owner, record.c.day
+)
 
 assignment = Table(
     "lb_assignment",
