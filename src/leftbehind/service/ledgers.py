@@ -96,7 +96,7 @@ def facts(
     """Ledger facts of every child (``visible=None``) or of the children given, unmasked.
 
     With ``pushdown``, a store that counts duties itself
-    (:class:`~leftbehind.store.LedgerPushdown`) and more than :data:`PUSHDOWN_AFTER` records,
+    (:class:`~leftbehind.store.LedgerPushdown`) and more than ``PUSHDOWN_AFTER`` records,
     the duty tallies come from the store, summed
     over owners (enough for the county and school tables, not for teacher tables), and no record
     is loaded.
