@@ -11,6 +11,11 @@ nothing, and does not fsync the folder).
 - the commit time as the store grows, which sets the documented size limit.
 
 Documents are synthetic child-like records: 26 fields, CJK names and places, about 800 bytes.
+
+This is the TinyDB store on its own (``TinyDBStore`` and its units of work), compared with the
+least a durable JSON file must do; it is not the county handle, which also validates, writes the
+timelines and the ID index beside each child and an audit entry per command. What users see
+through ``leftbehind.open`` on a TinyDB county is measured by :mod:`benchmarks.bench_handle`.
 """
 
 from __future__ import annotations
