@@ -9,7 +9,7 @@ built from the children whose file the actor may read today, masked by the actor
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 import attrs
@@ -54,7 +54,7 @@ def book(
     ctx: Context,
     snap: Snapshot,
     period: Interval,
-    visible: Visible | None,
+    visible: Visible | Collection[str] | None,
     *,
     records: bool = True,
     texts: bool = False,

@@ -224,8 +224,13 @@ def digest(ctx: Context, staff_id: str, week_of: date | None, as_of: date | None
     gate.require_staff(staff_id, "read the digest of")
     day = as_of or gate.today
     week = week_of or day
+    # a digest speaks only of the children the person is assigned to (or guides), so the book
+    # is of those, as far as the actor may see them
+    theirs = snap.own_assignments(staff_id).children()
     visible = _digest_children(gate)
-    return ledgers.book(ctx, snap, default_period(day), visible).digest(staff_id, week, day)
+    if visible is not None:
+        theirs = [cid for cid in theirs if cid in visible]
+    return ledgers.book(ctx, snap, default_period(day), set(theirs)).digest(staff_id, week, day)
 
 
 def _digest_children(gate: Gate) -> Any:

@@ -407,7 +407,8 @@ class Batch:
         self.put_many(kind, [(key, value)])
 
     def put_many(self, kind: str, items: Iterable[tuple[str, object]]) -> None:
-        """Write each ``(key, value)``: a domain value or a document."""
+        """Write each ``(key, value)`` (a domain value or a document) that differs from the
+        stored document; an unchanged one is not written again."""
         values = dict(items)
         if not values:
             return
@@ -415,9 +416,12 @@ class Batch:
             key: value if isinstance(value, Mapping) else unstructure(value)
             for key, value in values.items()
         }
-        before = {} if kind in DERIVED else self.view.documents(kind, docs)
+        before = self.view.documents(kind, docs)
+        docs = {key: doc for key, doc in docs.items() if before.get(key) != doc}
+        if not docs:  # nothing changed: nothing to write
+            return
         self._uow.put_many(kind, docs)
-        self.view.forget(kind, values)
+        self.view.forget(kind, docs)
         if kind in DERIVED:
             return
         log = self._log.setdefault(kind, _KindLog())
