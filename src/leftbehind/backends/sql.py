@@ -765,11 +765,17 @@ class SQLStore(BaseStore):
     def _check(self, conn: Connection, changes: Changes) -> set[tuple[str, str]]:
         """Compare what the unit of work read with the rows now (locked on PostgreSQL).
 
-        Returns the (kind, key) pairs read as absent.
+        Returns the (kind, key) pairs read as absent: those written are inserted, never
+        upserted, so that one created meanwhile fails the commit.
         """
+        absent = {at for at, seen in changes.reads.items() if seen is None}
+        # A key read as absent and now written needs no look: its plain INSERT fails if another
+        # writer created it meanwhile (see _write_kind).
+        created = {at for at in absent if changes.writes.get(at) is not None}
         wanted: dict[str, list[str]] = {}
         for kind, key in sorted(changes.reads):
-            wanted.setdefault(kind, []).append(key)
+            if (kind, key) not in created:
+                wanted.setdefault(kind, []).append(key)
         current: dict[tuple[str, str], Document] = {}
         for kind, keys in wanted.items():
             for chunk in _chunks(keys):
@@ -780,8 +786,10 @@ class SQLStore(BaseStore):
                     stmt = stmt.order_by(document.c.key).with_for_update()
                 for key, doc in conn.execute(stmt):
                     current[kind, key] = doc
-        changes.check(lambda kind, key: current.get((kind, key)))
-        return {at for at, seen in changes.reads.items() if seen is None}
+        changes.check(
+            lambda kind, key: None if (kind, key) in created else current.get((kind, key))
+        )
+        return absent
 
     def _write_kind(
         self,
@@ -794,7 +802,7 @@ class SQLStore(BaseStore):
         puts = [(k, doc) for k in keys if (doc := writes[k]) is not None]
         gone = [k for k in keys if writes[k] is None]
         fresh: list[tuple[str, Document]] = []
-        if self.dialect == "postgresql" and absent:
+        if absent:
             fresh = [(k, doc) for k, doc in puts if (kind, k) in absent]
             if fresh:
                 puts = [(k, doc) for k, doc in puts if (kind, k) not in absent]

@@ -341,7 +341,8 @@ def add_records(ctx: Context, records: Iterable[Record | Mapping[str, Any]]) -> 
     today = ctx.today()
     _, gate = ctx.begin()
     gate.require("records.write", "add records")
-    checked = validate(records, Record, "records", today=today)
+    documents: dict[str, Any] = {}
+    checked = validate(records, Record, "records", today=today, documents=documents)
     duty_kinds = ctx.duty_kinds()
     issues: list[Issue] = []
     for i, record in enumerate(checked):
@@ -357,6 +358,6 @@ def add_records(ctx: Context, records: Iterable[Record | Mapping[str, Any]]) -> 
         view.prefetch(kinds.RECORD, [r.id for r in checked])
         for r in checked:
             gate.check_record(r, view.record(r.id))
-        batch.put_many(kinds.RECORD, ((r.id, r) for r in checked))
+        batch.put_many(kinds.RECORD, ((r.id, documents.get(r.id, r)) for r in checked))
         batch.commit()
     return checked

@@ -86,11 +86,14 @@ def validate(
     name: str,
     *,
     today: date | None = None,
+    documents: dict[str, Any] | None = None,
 ) -> list[T]:
     """Structure and check every item, collecting every issue before raising once.
 
     Keys must be unique in the batch and must not be (or hold) an ID number or a phone: a key
-    goes into the audit log and into messages.
+    goes into the audit log and into messages. With ``documents``, the document of each item
+    given as a domain value that came through unchanged is kept there by key, so that it need
+    not be made again to be stored.
     """
     out: list[T] = []
     issues: list[Issue] = []
@@ -117,6 +120,8 @@ def validate(
             issues.append(Issue(f"{path}.id", "duplicate_id", f"same id as {name}[{seen[key]}]"))
         seen[key] = i
         out.append(value)
+        if documents is not None and data is not item and value == item:
+            documents[key] = data
     if issues:
         raise ValidationError(issues, subject=name)
     return out
