@@ -168,8 +168,13 @@ def enqueue(
     """
     if uow.get(KIND, notice.key) is not None:
         return False
+    uow.put(KIND, notice.key, _document(notice, channel, at))
+    return True
+
+
+def _document(notice: Notice, channel: str, at: datetime | None) -> Document:
     created = None if at is None else _iso(at)
-    doc: Document = {
+    return {
         "v": _VERSION,
         "key": notice.key,
         "recipient": notice.recipient,
@@ -186,8 +191,6 @@ def enqueue(
         "last_error": None,
         "lease": None,
     }
-    uow.put(KIND, notice.key, doc)
-    return True
 
 
 def enqueue_many(
@@ -197,8 +200,19 @@ def enqueue_many(
     channel: str = DEFAULT_CHANNEL,
     at: datetime | None = None,
 ) -> int:
-    """:func:`enqueue` each notice; how many were new."""
-    return sum(enqueue(uow, n, channel=channel, at=at) for n in notices)
+    """:func:`enqueue` each notice (the keys read together where the unit of work can); how
+    many were new."""
+    todo = list(notices)
+    many = getattr(uow, "get_many", None)
+    if many is None or len(todo) < 2:
+        return sum(enqueue(uow, n, channel=channel, at=at) for n in todo)
+    there = many(KIND, [n.key for n in todo])
+    new: dict[str, Document] = {}
+    for n in todo:
+        if n.key not in there and n.key not in new:
+            new[n.key] = _document(n, channel, at)
+    uow.put_many(KIND, new)
+    return len(new)
 
 
 # ---------------------------------------------------------------------------------------------

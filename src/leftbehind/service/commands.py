@@ -220,8 +220,7 @@ def put_children(ctx: Context, children: Iterable[Child | Mapping[str, Any]]) ->
             for child in checked
             if bool(now[child.id].categories_on(today)) != was[child.id]
         ]
-        for child, what in flips:
-            notices.queue_status(batch, view, child, what, today)
+        notices.queue_statuses(batch, view, ((child, what, today) for child, what in flips))
         batch.commit()
     return checked
 

@@ -54,6 +54,16 @@ def class_label(child: Child, d: date) -> str:
 
 def queue_status(batch: Batch, snap: Snapshot, child: Child, what: str, on: date) -> int:
     """Queue the notices of ``child`` becoming served or leaving on ``on`` in ``batch``."""
+    return queue_statuses(batch, snap, [(child, what, on)])
+
+
+def queue_statuses(batch: Batch, snap: Snapshot, changes: Iterable[tuple[Child, str, date]]) -> int:
+    """Queue the notices of each ``(child, "served" or "left", day)`` in ``batch``, at once."""
+    made = [n for child, what, on in changes for n in _status_notices(snap, child, what, on)]
+    return outbox.enqueue_many(batch.uow, made)
+
+
+def _status_notices(snap: Snapshot, child: Child, what: str, on: date) -> list[Notice]:
     staff = snap.staff()
     day = on if what == "served" else on - timedelta(days=1)
     recipients = {
@@ -66,8 +76,8 @@ def queue_status(batch: Batch, snap: Snapshot, child: Child, what: str, on: date
     if school is not None and (head := head_of(school.id, staff)) is not None:
         recipients.add(head)
     if not recipients:
-        return 0
-    made = builders.status_notices(
+        return []
+    return builders.status_notices(
         child.id,
         change="served" if what == "served" else "left",
         on=on,
@@ -75,7 +85,6 @@ def queue_status(batch: Batch, snap: Snapshot, child: Child, what: str, on: date
         class_label=class_label(child, day),
         school_label=school.name if school else "",
     )
-    return outbox.enqueue_many(batch.uow, made)
 
 
 def _enqueue(ctx: Context, made: Iterable[Notice]) -> int:
@@ -163,7 +172,7 @@ def queue_status_changes(ctx: Context, since: date, until: date | None) -> int:
             if bool(before) != bool(after):
                 changed.append((children[child_id], "served" if after else "left", change.on))
     with ctx.repo.batch("queue_status_changes") as batch:
-        n = sum(queue_status(batch, snap, child, what, on) for child, what, on in changed)
+        n = queue_statuses(batch, snap, changed)
         batch.commit()
     return n
 
