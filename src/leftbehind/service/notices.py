@@ -28,8 +28,8 @@ __all__ = [
     "deliver",
     "notices",
     "queue_incomplete_files",
-    "queue_status",
     "queue_status_changes",
+    "queue_statuses",
     "queue_week",
 ]
 
@@ -50,11 +50,6 @@ def class_label(child: Child, d: date) -> str:
     if enrolment is None:
         return ""
     return f"{enrolment.grade_on(d)}年級{enrolment.class_name}"
-
-
-def queue_status(batch: Batch, snap: Snapshot, child: Child, what: str, on: date) -> int:
-    """Queue the notices of ``child`` becoming served or leaving on ``on`` in ``batch``."""
-    return queue_statuses(batch, snap, [(child, what, on)])
 
 
 def queue_statuses(batch: Batch, snap: Snapshot, changes: Iterable[tuple[Child, str, date]]) -> int:

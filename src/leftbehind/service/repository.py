@@ -30,6 +30,7 @@ from leftbehind.store import INDEXED_SCAN, VERSIONED, Document, Store, UnitOfWor
 __all__ = ["DERIVED", "SETTINGS_KEY", "Batch", "Repository", "Snapshot", "resident_id_key", "stamp"]
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 #: The key of the county's one settings document.
 SETTINGS_KEY = "county"
@@ -114,7 +115,7 @@ class Snapshot:
         store: Store | UnitOfWork,
         *,
         indexed: bool = False,
-        kept: dict[str, tuple[object, dict[str, Any]]] | None = None,
+        kept: dict[str, tuple[object, Any]] | None = None,
     ) -> None:
         self._store = store
         self._indexed = indexed
@@ -129,19 +130,26 @@ class Snapshot:
         return dict(cached)
 
     def _read_all(self, kind: str, cls: type[T]) -> dict[str, T]:
-        """Every document of ``kind`` structured; on a versioned store, what an earlier call
-        of this handle made of it while no commit has changed the kind since."""
-        kept = self._kept if kind in KEPT else None
-        if kept is None:
+        """Every document of ``kind`` structured (kept between calls, see :meth:`_keep`)."""
+
+        def read() -> dict[str, T]:
             return {key: structure_trusted(doc, cls) for key, doc in self._store.scan(kind)}
+
+        return self._keep(kind, kind, read) if kind in KEPT else read()
+
+    def _keep(self, name: str, kind: str, make: Callable[[], V]) -> V:
+        """``make()``, or on a versioned store what an earlier call of this handle made under
+        ``name`` while no commit has changed ``kind`` since."""
+        if self._kept is None:
+            return make()
         version = self._store.version(kind)  # type: ignore[union-attr]
-        held = kept.get(kind)
+        held = self._kept.get(name)
         if held is not None and held[0] is version:
-            found: dict[str, T] = held[1]
-            return found
-        found = {key: structure_trusted(doc, cls) for key, doc in self._store.scan(kind)}
-        kept[kind] = (version, found)
-        return found
+            kept: V = held[1]
+            return kept
+        made = make()
+        self._kept[name] = (version, made)
+        return made
 
     def _one(self, kind: str, key: str, cls: type[T]) -> T | None:
         cached: dict[str, T] | None = self._memo.get(kind)
@@ -321,38 +329,31 @@ class Snapshot:
         if ids is not None and not self._few(kinds.RECORD, ids):
             return [r for r in self.duty_records() if r.child_id in ids]
         memo_key = ("duty_records", None if ids is None else frozenset(ids))
-        if memo_key in self._memo:
-            found: list[Record] = self._memo[memo_key]
-            return found
-        kept = self._kept if ids is None else None
-        version = None
-        if kept is not None:
-            version = self._store.version(kinds.RECORD)  # type: ignore[union-attr]
-            held = kept.get("duty_records")
-            if held is not None and held[0] is version:
-                found = held[1]["all"]
-                self._memo[memo_key] = found
-                return found
+        if memo_key not in self._memo:
+            self._memo[memo_key] = (
+                self._keep("duty_records", kinds.RECORD, lambda: self._read_duty_records(None))
+                if ids is None
+                else self._read_duty_records(ids)
+            )
+        found: list[Record] = self._memo[memo_key]
+        return found
+
+    def _read_duty_records(self, ids: set[str] | None) -> list[Record]:
         facts = getattr(self._store, "record_facts", None)
         rows = facts(None if ids is None else sorted(ids)) if facts is not None else None
         if rows is not None:
-            ordinal = date.fromordinal
-            found = [
-                Record(key, duty, child, owner or "", ordinal(day))
-                for key, duty, child, owner, day in rows
+            day = date.fromordinal
+            return [
+                Record(key, kind, child, owner or "", day(on))
+                for key, kind, child, owner, on in rows
             ]
-        elif ids is None:
-            found = [_skeleton(key, doc) for key, doc in self._store.scan(kinds.RECORD)]
-        else:
-            found = [
-                _skeleton(key, doc)
-                for cid in sorted(ids)
-                for key, doc in self._store.scan(kinds.RECORD, {"child_id": cid})
-            ]
-        self._memo[memo_key] = found
-        if kept is not None:
-            kept["duty_records"] = (version, {"all": found})
-        return found
+        if ids is None:
+            return [_skeleton(key, doc) for key, doc in self._store.scan(kinds.RECORD)]
+        return [
+            _skeleton(key, doc)
+            for cid in sorted(ids)
+            for key, doc in self._store.scan(kinds.RECORD, {"child_id": cid})
+        ]
 
     def record(self, key: str) -> Record | None:
         return self._one(kinds.RECORD, key, Record)
@@ -500,7 +501,7 @@ class Repository:
         self._now = now
         self._token = secrets.token_hex(3)
         self._counter = itertools.count()
-        self._kept: dict[str, tuple[object, dict[str, Any]]] = {}
+        self._kept: dict[str, tuple[object, Any]] = {}
 
     def snapshot(self) -> Snapshot:
         """A fresh view for one call (on a versioned store, sharing what earlier calls made of
