@@ -39,7 +39,7 @@ import math
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self, TypeAlias, runtime_checkable
@@ -207,15 +207,29 @@ class Store(Protocol):
 class LedgerPushdown(Protocol):
     """What a store advertising :data:`LEDGER_PUSHDOWN` offers the county handle.
 
-    ``duty_tallies(plan, as_of)`` counts, for every child and duty kind, the occurrences of a
-    :class:`leftbehind.domain.duties.DutyPlan` due, done and overdue on ``as_of`` — from its
-    stored timelines (kind ``timeline``), assignments, study groups and records — with the same
-    result as :meth:`leftbehind.domain.duties.DutyBook.tallies` summed over owners. The county
-    and school tables then never load the records.
+    ``duty_tallies(plan, as_of)`` counts, for every child (or the ``children`` given) and duty
+    kind, the occurrences of a :class:`leftbehind.domain.duties.DutyPlan` due, done and overdue
+    on ``as_of`` — from its stored timelines (kind ``timeline``), assignments, study groups and
+    records — with the same result as :meth:`leftbehind.domain.duties.DutyBook.tallies` summed
+    over owners. The county and school tables then never load the records.
+
+    ``about_children`` and ``enrolled_children`` let the handle read a county too big to hold
+    at once a page of children at a time, and a school's table only that school's children.
     """
 
-    def duty_tallies(self, plan: DutyPlan, as_of: date) -> Sequence[ledger_facts.DutyCount]:
+    def duty_tallies(
+        self, plan: DutyPlan, as_of: date, *, children: Collection[str] | None = None
+    ) -> Sequence[ledger_facts.DutyCount]:
         """Per child and duty kind: due, done and overdue on ``as_of`` (rows with due > 0)."""
+        ...
+
+    def about_children(self, kind: str, children: Collection[str]) -> list[tuple[str, Document]]:
+        """``(key, document)`` of records, assignments or study groups (``kind``) naming one of
+        ``children``, in key order: what a scan of the kind keeping those would find."""
+        ...
+
+    def enrolled_children(self, schools: Collection[str]) -> list[str]:
+        """The keys of children with an enrolment at any time at one of ``schools``, sorted."""
         ...
 
 

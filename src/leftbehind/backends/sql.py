@@ -46,7 +46,7 @@ import os
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from itertools import islice
@@ -87,6 +87,7 @@ from leftbehind.backends.sql_schema import (
     Layout,
     assignment,
     document,
+    enrolment,
     meta,
     metadata,
     projected_kinds,
@@ -883,16 +884,77 @@ class SQLStore(BaseStore):
             return sql_ledger.duty_counts(conn, plan, as_of, kind)
 
     def duty_tallies(
-        self, plan: DutyPlan, as_of: date, *, timeline_kind: str | None = None
+        self,
+        plan: DutyPlan,
+        as_of: date,
+        *,
+        timeline_kind: str | None = None,
+        children: Collection[str] | None = None,
     ) -> list[sql_ledger.ChildDuty]:
-        """Per child and duty kind, the occurrences of ``plan`` due, done and overdue on
-        ``as_of``, counted in SQL: what the county and school tables sum (owners are not told
-        apart). See :func:`leftbehind.backends.sql_ledger.duty_tallies`.
+        """Per child (of every child, or of ``children``) and duty kind, the occurrences of
+        ``plan`` due, done and overdue on ``as_of``, counted in SQL: what the county and school
+        tables sum (owners are not told apart). See
+        :func:`leftbehind.backends.sql_ledger.duty_tallies`.
         """
         self._open()
         kind = timeline_kind or self.layout.timeline_kinds[0]
         with self._reading("counting") as conn:
-            return list(sql_ledger.duty_tallies(conn, plan, as_of, kind))
+            if children is None:
+                return list(sql_ledger.duty_tallies(conn, plan, as_of, kind))
+            return [
+                tally
+                for chunk in _chunks(sorted(set(children)), _CHUNK * 4)
+                for tally in sql_ledger.duty_tallies(conn, plan, as_of, kind, chunk)
+            ]
+
+    def about_children(self, kind: str, children: Collection[str]) -> list[tuple[str, Document]]:
+        """``(key, document)`` of ``kind`` — records, assignments or study groups — naming one
+        of ``children`` (a record's or an assignment's child, a group listing the child), in key
+        order, found through the projections' indexes by child: what scanning every document
+        of the kind and keeping those would find, at the cost of what it returns."""
+        self._open()
+        layout = self.layout
+        if kind == layout.record_kind:
+            table, column = record, record.c.child
+        elif kind in (layout.assignment_kind, layout.group_kind):
+            table, column = assignment, assignment.c.child
+        else:
+            msg = f"documents of {kind!r} are not found by child"
+            raise ValueError(msg)
+        wanted = set(children)
+        found: dict[str, Document] = {}
+        with self._reading() as conn:
+            for chunk in _chunks(sorted(wanted)):
+                naming = select(table.c.key).where(column.in_(chunk))
+                if table is assignment:
+                    naming = naming.where(assignment.c.kind == kind)
+                stmt = select(document.c.key, document.c.doc).where(
+                    document.c.kind == kind, document.c.key.in_(naming)
+                )
+                found.update((key, doc) for key, doc in conn.execute(stmt))
+        named = sorted(key for key, doc in found.items() if _names(layout, kind, doc, wanted))
+        return [(key, found[key]) for key in named]
+
+    def enrolled_children(self, schools: Collection[str]) -> list[str]:
+        """The keys of the children with an enrolment (past, present or to come) at one of
+        ``schools``, in key order, from the enrolment projection."""
+        self._open()
+        out: set[str] = set()
+        with self._reading() as conn:
+            for chunk in _chunks(sorted(set(schools))):
+                stmt = select(enrolment.c.key).where(enrolment.c.school.in_(chunk)).distinct()
+                out.update(conn.execute(stmt).scalars())
+        return sorted(out)
+
+
+def _names(layout: Layout, kind: str, doc: Document, children: set[str]) -> bool:
+    """Whether the document of ``kind`` names one of ``children`` (checked on the document
+    itself, as a scan's filter is)."""
+    if kind == layout.group_kind:
+        listed = doc.get(layout.group_children)
+        return type(listed) is list and any(c in children for c in listed if type(c) is str)
+    field = layout.record_child if kind == layout.record_kind else layout.assignment_child
+    return doc.get(field) in children
 
 
 def open_sql(url: str) -> SQLStore:

@@ -25,7 +25,7 @@ in the group falls inside the window on or before ``D``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -201,8 +201,11 @@ def _bool(value: object) -> bool | None:
     return None if value is None else bool(value)
 
 
-def _occurrences(plan: DutyPlan, as_of: date, timeline_kind: str) -> Any | None:
-    """A subquery of the occurrences begun by ``as_of``: ``child, duty, we, done``."""
+def _occurrences(
+    plan: DutyPlan, as_of: date, timeline_kind: str, children: Collection[str] | None = None
+) -> Any | None:
+    """A subquery of the occurrences begun by ``as_of``: ``child, duty, we, done`` (of
+    ``children`` only, when given)."""
     day = as_of.toordinal()
     rows = [row for row in plan.windows if row[1] <= day and row[3] < row[4]]
     owed = [(rule.code, role, rule.per_owner) for rule in plan.rules for role in sorted(rule.roles)]
@@ -231,6 +234,7 @@ def _occurrences(plan: DutyPlan, as_of: date, timeline_kind: str) -> Any | None:
         .cte("r")
     )
     a = assignment
+    chosen = () if children is None else (span.c.key.in_(sorted(children)),)
     start = case((span.c.start_day > a.c.start_day, span.c.start_day), else_=a.c.start_day)
     end = case((span.c.end_day < a.c.end_day, span.c.end_day), else_=a.c.end_day)
     piece = (
@@ -251,7 +255,7 @@ def _occurrences(plan: DutyPlan, as_of: date, timeline_kind: str) -> Any | None:
                 a.c.start_day < a.c.end_day,
             ),
         )
-        .where(span.c.kind == timeline_kind, span.c.start_day < span.c.end_day)
+        .where(span.c.kind == timeline_kind, span.c.start_day < span.c.end_day, *chosen)
         .cte("piece")
     )
     hit = (
@@ -296,11 +300,18 @@ class ChildDuty(NamedTuple):
 
 
 def duty_tallies(
-    conn: Connection, plan: DutyPlan, as_of: date, timeline_kind: str
+    conn: Connection,
+    plan: DutyPlan,
+    as_of: date,
+    timeline_kind: str,
+    children: Collection[str] | None = None,
 ) -> Iterator[ChildDuty]:
-    """Per child and duty kind, the occurrences of ``plan`` due, done and overdue on ``as_of``
-    (the rule of :class:`~leftbehind.domain.duties.DutyPlan`), in child then kind order."""
-    occ = _occurrences(plan, as_of, timeline_kind)
+    """Per child (of every child, or of ``children``) and duty kind, the occurrences of ``plan``
+    due, done and overdue on ``as_of`` (the rule of
+    :class:`~leftbehind.domain.duties.DutyPlan`), in child then kind order."""
+    if children is not None and not children:
+        return
+    occ = _occurrences(plan, as_of, timeline_kind, children)
     if occ is None:
         return
     day = as_of.toordinal()

@@ -10,8 +10,9 @@ materialised: the tallies come from :attr:`LedgerFacts.duties` already counted.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
+from itertools import chain
 
 from attrs import frozen
 
@@ -161,94 +162,134 @@ def _duty_school(child: Child, as_of: date, now: Enrolment | None) -> Enrolment 
     return max(began, key=lambda e: e.start) if began else None
 
 
+Facts = LedgerFacts | Iterable[LedgerFacts]
+
+
+def _parts(facts: Facts) -> tuple[LedgerFacts, Iterator[LedgerFacts]]:
+    """The first part (whose schools, county and policies every part shares) and all parts."""
+    if isinstance(facts, LedgerFacts):
+        return facts, iter((facts,))
+    it = iter(facts)
+    head = next(it, None)
+    if head is None:
+        msg = "no ledger facts: give at least one part"
+        raise ValueError(msg)
+    return head, chain((head,), it)
+
+
+def _same_county(head: LedgerFacts, part: LedgerFacts) -> None:
+    if part is head:
+        return
+    if (part.county, part.policy, part.national_policy) != (
+        head.county,
+        head.policy,
+        head.national_policy,
+    ) or part.schools.keys() != head.schools.keys():
+        msg = "the parts of ledger facts must share their county, policies and schools"
+        raise ValueError(msg)
+
+
 def _run(
-    facts: LedgerFacts,
+    facts: Facts,
     as_of: date,
     period: Interval,
     *,
     opening_timelines: Mapping[str, Timeline] | None = None,
     only: str | None = None,
-) -> _Pass:
-    stamp_of(facts, as_of, period)  # validates the dates
+    lists: bool = True,
+) -> tuple[LedgerFacts, _Pass]:
+    """One pass over every child of ``facts`` (or of each of its parts in turn); without
+    ``lists`` the movements and overdue children are counted but not listed."""
+    head, parts = _parts(facts)
+    stamp_of(head, as_of, period)  # validates the dates
     out = _Pass()
-    schools = facts.schools
+    schools = head.schools
     rows = out.rows
     for school_id in schools:
         if only is None or school_id == only:
             rows[school_id] = Counter()
     eve = period.start - timedelta(days=1)
-    timelines, national = facts.timelines, facts.national
     earlier = opening_timelines
-    tallies = _tallies(facts, period, as_of)
     staff_seen: set[tuple[str, str, str]] = set()
-    of_child = facts.assignments.of_child
     empty: frozenset[Category] = frozenset()
     keys_of: dict[frozenset[Category], tuple[str, ...]] = {}
     year = school_year_of(as_of)
-    for i, child in enumerate(facts.children):
-        cid = child.id
-        now = was = None
-        for e in child.enrolments:
-            start, end = e.start, e.end
-            if start <= as_of and (end is None or as_of < end):
-                now = e
-            if start <= eve and (end is None or eve < end):
-                was = e
-            if e.school_id not in schools:
-                raise _unknown_school(i, child.enrolments.index(e))
-        timeline = timelines.get(cid) or Timeline(cid, "", "")
-        then = timeline if earlier is None else earlier.get(cid)
-        cats = timeline.categories_on(as_of) if now is not None else empty
-        cats_then = then.categories_on(eve) if then is not None and was is not None else empty
-        sid = now.school_id if cats and now is not None else None
-        sid_then = was.school_id if cats_then and was is not None else None
-        if sid_then is not None and (only is None or sid_then == only):
-            rows[sid_then]["opening"] += 1
-            if sid != sid_then and was is not None:
-                m = left_reason(child, sid_then, eve, as_of, was, now, timeline, then)
-                out.movements.append(m)
-                rows[sid_then][m.key] += 1
-        if (
-            sid is not None
-            and sid != sid_then
-            and now is not None
-            and (only is None or sid == only)
-        ):
-            m = entered_reason(child, sid, eve, as_of, was, now, timeline, then)
-            out.movements.append(m)
-            rows[sid][m.key] += 1
-        mine = tallies.get(cid)
-        if mine:
-            duty_enrolment = _duty_school(child, as_of, now)
-            if duty_enrolment is not None and (only is None or duty_enrolment.school_id == only):
-                _count_duties(out, rows[duty_enrolment.school_id], duty_enrolment, child, mine)
-        if now is None or (only is not None and now.school_id != only):
-            continue
-        row = rows[now.school_id]
-        row["enrolled"] += 1
-        nt = national.get(cid)
-        if nt is not None and nt.categories_on(as_of):
-            row["national"] += 1
-        if sid is None:
-            continue
-        keys = keys_of.get(cats)
-        if keys is None:
-            keys = keys_of[cats] = _served_keys(cats)
-        for key in keys:
-            row[key] += 1
-        row[_SEX[child.sex]] += 1
-        grade = now.grade + year - school_year_of(now.start)
-        row[_GRADE.get(grade) or f"grade.{grade}"] += 1
-        row["stage.primary" if grade <= 6 else "stage.junior"] += 1
-        row["boarding.yes" if child.boarding else "boarding.no"] += 1
-        for key in _CLEAR_KEYS[profile_completeness(child, as_of).complete]:
-            row[key] += 1
-        held = of_child(cid)
-        if held:
-            _count_care(row, sid, held, as_of, staff_seen)
+    offset = 0
+    for part in parts:
+        _same_county(head, part)
+        timelines, national = part.timelines, part.national
+        tallies = _tallies(part, period, as_of)
+        of_child = part.assignments.of_child
+        for i, child in enumerate(part.children, start=offset):
+            cid = child.id
+            now = was = None
+            for e in child.enrolments:
+                start, end = e.start, e.end
+                if start <= as_of and (end is None or as_of < end):
+                    now = e
+                if start <= eve and (end is None or eve < end):
+                    was = e
+                if e.school_id not in schools:
+                    raise _unknown_school(i, child.enrolments.index(e))
+            timeline = timelines.get(cid) or Timeline(cid, "", "")
+            then = timeline if earlier is None else earlier.get(cid)
+            cats = timeline.categories_on(as_of) if now is not None else empty
+            cats_then = then.categories_on(eve) if then is not None and was is not None else empty
+            sid = now.school_id if cats and now is not None else None
+            sid_then = was.school_id if cats_then and was is not None else None
+            if sid_then is not None and (only is None or sid_then == only):
+                rows[sid_then]["opening"] += 1
+                if sid != sid_then and was is not None:
+                    m = left_reason(child, sid_then, eve, as_of, was, now, timeline, then)
+                    if lists:
+                        out.movements.append(m)
+                    rows[sid_then][m.key] += 1
+            if (
+                sid is not None
+                and sid != sid_then
+                and now is not None
+                and (only is None or sid == only)
+            ):
+                m = entered_reason(child, sid, eve, as_of, was, now, timeline, then)
+                if lists:
+                    out.movements.append(m)
+                rows[sid][m.key] += 1
+            mine = tallies.get(cid)
+            if mine:
+                duty_enrolment = _duty_school(child, as_of, now)
+                if duty_enrolment is not None and (
+                    only is None or duty_enrolment.school_id == only
+                ):
+                    row = rows[duty_enrolment.school_id]
+                    _count_duties(out if lists else None, row, duty_enrolment, child, mine)
+            if now is None or (only is not None and now.school_id != only):
+                continue
+            row = rows[now.school_id]
+            row["enrolled"] += 1
+            nt = national.get(cid)
+            if nt is not None and nt.categories_on(as_of):
+                row["national"] += 1
+            if sid is None:
+                continue
+            keys = keys_of.get(cats)
+            if keys is None:
+                keys = keys_of[cats] = _served_keys(cats)
+            for key in keys:
+                row[key] += 1
+            row[_SEX[child.sex]] += 1
+            grade = now.grade + year - school_year_of(now.start)
+            row[_GRADE.get(grade) or f"grade.{grade}"] += 1
+            row["stage.primary" if grade <= 6 else "stage.junior"] += 1
+            row["boarding.yes" if child.boarding else "boarding.no"] += 1
+            for key in _CLEAR_KEYS[profile_completeness(child, as_of).complete]:
+                row[key] += 1
+            held = of_child(cid)
+            if held:
+                _count_care(row, sid, held, as_of, staff_seen)
+        offset += len(part.children)
     for school_id, key, _ in staff_seen:
         rows[school_id][key] += 1
-    return out
+    return head, out
 
 
 def _served_keys(cats: frozenset[Category]) -> tuple[str, ...]:
@@ -287,7 +328,11 @@ def duty_keys(kind: str) -> tuple[str, str, str]:
 
 
 def _count_duties(
-    out: _Pass, row: Counter[str], enrolment: Enrolment, child: Child, tallies: list[DutyCount]
+    out: _Pass | None,
+    row: Counter[str],
+    enrolment: Enrolment,
+    child: Child,
+    tallies: list[DutyCount],
 ) -> None:
     overdue: Counter[str] = Counter()
     for t in tallies:
@@ -299,13 +344,15 @@ def _count_duties(
             overdue[t.kind] += t.overdue
     if overdue:
         row["overdue_children"] += 1
+        if out is None:
+            return
         kinds = tuple(sorted(overdue.items()))
         entry = OverdueChild(enrolment.class_name, child.id, kinds, child.name)
         out.overdue.setdefault(enrolment.school_id, []).append(entry)
 
 
 def county_table(
-    facts: LedgerFacts,
+    facts: Facts,
     *,
     as_of: date,
     period: Interval,
@@ -313,42 +360,46 @@ def county_table(
 ) -> CountyTable:
     """信息匯總表 of ``facts`` as of ``as_of``, with the dynamics since ``period.start``.
 
-    ``opening_timelines`` are the timelines that held on the eve of the period when the county
-    changed its policy during it (movements it explains are reasons 政策調整). The table is
-    checked before it is returned.
+    ``facts`` is one :class:`LedgerFacts`, or an iterable of parts of one county's facts (pages
+    of its children, each child in exactly one part, every part with the same schools, county
+    and policies): a county too big to hold at once is counted part by part, and only the
+    counts are kept between parts. ``opening_timelines`` are the timelines that held on the eve
+    of the period when the county changed its policy during it (movements it explains are
+    reasons 政策調整). The table is checked before it is returned.
     """
-    run = _run(facts, as_of, period, opening_timelines=opening_timelines)
-    county = facts.county
+    head, run = _run(facts, as_of, period, opening_timelines=opening_timelines, lists=False)
+    county = head.county
     rows: dict[RowKey, Counter[str]] = {}
     names: dict[RowKey, str] = {}
     for sid, counts in run.rows.items():
-        school = facts.schools[sid]
+        school = head.schools[sid]
         rows[(county, school.township, sid)] = counts
         names[(county, school.township, sid)] = school.name
         for key in ((county, school.township), (county,), ()):
             rows.setdefault(key, Counter()).update(counts)
-    return CountyTable(stamp_of(facts, as_of, period), rows, names).check()
+    return CountyTable(stamp_of(head, as_of, period), rows, names).check()
 
 
 def school_tables(
-    facts: LedgerFacts,
+    facts: Facts,
     *,
     as_of: date,
     period: Interval,
     opening_timelines: Mapping[str, Timeline] | None = None,
     only: str | None = None,
 ) -> dict[str, SchoolTable]:
-    """動態狀況表 of every school (or only the school ``only``), each checked."""
-    run = _run(facts, as_of, period, opening_timelines=opening_timelines, only=only)
-    stamp = stamp_of(facts, as_of, period)
+    """動態狀況表 of every school (or only the school ``only``), each checked; ``facts`` as
+    for :func:`county_table`."""
+    head, run = _run(facts, as_of, period, opening_timelines=opening_timelines, only=only)
+    stamp = stamp_of(head, as_of, period)
     moves: dict[str, list[Movement]] = {}
     for m in run.movements:
         moves.setdefault(m.school_id, []).append(m)
     return {
         sid: SchoolTable(
             stamp,
-            facts.county,
-            facts.schools[sid],
+            head.county,
+            head.schools[sid],
             dict(sorted((k, v) for k, v in counts.items() if v)),
             tuple(sorted(moves.get(sid, ()), key=_movement_order)),
             tuple(sorted(run.overdue.get(sid, ()))),
@@ -358,19 +409,21 @@ def school_tables(
 
 
 def school_table(
-    facts: LedgerFacts,
+    facts: Facts,
     school_id: str,
     *,
     as_of: date,
     period: Interval,
     opening_timelines: Mapping[str, Timeline] | None = None,
 ) -> SchoolTable:
-    """動態狀況表 of one school (a pass that counts only that school's children)."""
-    if school_id not in facts.schools:
+    """動態狀況表 of one school (a pass that counts only that school's children); ``facts``
+    as for :func:`county_table` (parts need hold only the children ever enrolled there)."""
+    head, parts = _parts(facts)
+    if school_id not in head.schools:
         msg = f"no school with id {school_id!r}"
         raise KeyError(msg)
     tables = school_tables(
-        facts, as_of=as_of, period=period, opening_timelines=opening_timelines, only=school_id
+        parts, as_of=as_of, period=period, opening_timelines=opening_timelines, only=school_id
     )
     return tables[school_id]
 
@@ -399,7 +452,7 @@ def diff(
     if before == after:
         return LedgerDiff(before, after, ())
     period = Interval(before + timedelta(days=1), after + timedelta(days=1))
-    run = _run(facts, after, period, opening_timelines=earlier)
+    _, run = _run(facts, after, period, opening_timelines=earlier)
     return LedgerDiff(before, after, tuple(sorted(run.movements, key=_diff_order)))
 
 

@@ -8,8 +8,7 @@ built from the children whose file the actor may read today, masked by the actor
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date
 
 import attrs
@@ -18,9 +17,11 @@ from leftbehind import kinds
 from leftbehind.access import Field, Standing, mask_child, may_see
 from leftbehind.domain import ledger
 from leftbehind.domain.dates import Interval
-from leftbehind.domain.duties import Compliance, DutyBook, Record, duty_plan
+from leftbehind.domain.duties import Compliance, DutyBook, DutyPlan, Record, duty_plan
+from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child
+from leftbehind.domain.people import Assignments, Staff
 from leftbehind.errors import NotFoundError
 from leftbehind.service.context import Context
 from leftbehind.service.gate import Gate, default_period
@@ -44,10 +45,15 @@ __all__ = [
 
 Visible = Mapping[str, tuple[Child, Standing]]
 
-#: Past how many records the county and school tables have the store count the duties
-#: (:class:`~leftbehind.store.LedgerPushdown`) instead of reading the records' facts: below it
-#: (a county's year) reading them is faster; above it (a province) memory stays bounded.
+#: Past how many records the county and school tables read the county a page of children at
+#: a time and have the store count the duties (:class:`~leftbehind.store.LedgerPushdown`),
+#: instead of holding every child and the records' facts: below it (a county's year) holding
+#: them is faster and a handle keeps them between calls; above it (a province) memory stays
+#: bounded by a page.
 PUSHDOWN_AFTER = 1_000_000
+
+#: How many children a page holds (see :func:`parts`).
+PAGE = 2000
 
 
 def book(
@@ -86,58 +92,127 @@ def book(
 
 
 def facts(
-    ctx: Context,
-    snap: Snapshot,
-    period: Interval,
-    visible: Visible | None,
-    *,
-    pushdown: bool = False,
+    ctx: Context, snap: Snapshot, period: Interval, visible: Visible | None
 ) -> ledger.LedgerFacts:
-    """Ledger facts of every child (``visible=None``) or of the children given, unmasked.
-
-    With ``pushdown``, a store that counts duties itself
-    (:class:`~leftbehind.store.LedgerPushdown`) and more than ``PUSHDOWN_AFTER`` records,
-    the duty tallies come from the store, summed
-    over owners (enough for the county and school tables, not for teacher tables), and no record
-    is loaded.
-    """
-    store = ctx.repo.store
-    pushed = (
-        store
-        if pushdown
-        and visible is None
-        and LEDGER_PUSHDOWN in store.capabilities
-        and isinstance(store, LedgerPushdown)
-        and store.count(kinds.RECORD) > PUSHDOWN_AFTER
-        else None
-    )
-    duty_book = book(ctx, snap, period, visible, records=pushed is None)
-    duties: ledger.DutySource = duty_book.tallies
-    if pushed is not None:
-        plan_of = functools.partial(duty_plan, duty_book.calendar, tuple(duty_book.kinds.values()))
-
-        def duties(span: Interval, as_of: date) -> Sequence[ledger.DutyCount]:
-            return pushed.duty_tallies(plan_of(span), as_of)
-
-    policy = ctx.policy(snap)
+    """Ledger facts of every child (``visible=None``) or of the children given, unmasked."""
+    duty_book = book(ctx, snap, period, visible)
     if visible is None:
         children = list(snap.children().values())
         national = snap.timelines(national=True)
     else:
         children = [c for c, _ in visible.values()]
         national = {k: t for k, t in snap.timelines(national=True).items() if k in visible}
+    return _facts(
+        ctx,
+        snap,
+        children,
+        duty_book.timelines,
+        national,
+        duty_book.assignments,
+        duty_book.tallies,
+        staff=snap.staff(),
+    )
+
+
+def _facts(
+    ctx: Context,
+    snap: Snapshot,
+    children: Collection[Child],
+    timelines: Mapping[str, Timeline],
+    national: Mapping[str, Timeline],
+    assignments: Assignments,
+    duties: ledger.DutySource,
+    *,
+    staff: Mapping[str, Staff],
+) -> ledger.LedgerFacts:
+    policy = ctx.policy(snap)
     return ledger.LedgerFacts(
         schools=snap.schools(),
         children=tuple(sorted(children, key=lambda c: c.id)),
-        timelines=duty_book.timelines,
+        timelines=timelines,
         national=national,
-        staff=snap.staff(),
-        assignments=duty_book.assignments,
+        staff=staff,
+        assignments=assignments,
         duties=duties,
         county=str(snap.settings().get("name", "")),
         policy=f"{policy.name}/{policy.version}",
         national_policy=f"{ctx.national.name}/{ctx.national.version}",
     )
+
+
+def _pushdown(ctx: Context) -> LedgerPushdown | None:
+    store = ctx.repo.store
+    if LEDGER_PUSHDOWN in store.capabilities and isinstance(store, LedgerPushdown):
+        return store
+    return None
+
+
+def parts(
+    ctx: Context,
+    snap: Snapshot,
+    period: Interval,
+    store: LedgerPushdown,
+    children: Collection[str] | None = None,
+) -> Iterator[ledger.LedgerFacts]:
+    """The ledger facts of every child (or of ``children``) a page of :data:`PAGE` at a
+    time, the duty tallies of each page counted by the store: for the county and school
+    tables (the tallies are summed over owners), holding one page at a time in memory."""
+    calendar = ctx.calendar(snap, period)
+    duty_kinds = ctx.duty_kinds()
+    plans: dict[Interval, DutyPlan] = {}
+
+    def plan_of(span: Interval) -> DutyPlan:
+        if span not in plans:
+            plans[span] = duty_plan(calendar, duty_kinds, span)
+        return plans[span]
+
+    empty = True
+    for page in snap.pages(children, PAGE):
+        empty = False
+        ids = list(page.children)
+
+        def duties(span: Interval, as_of: date, ids: list[str] = ids) -> Sequence[ledger.DutyCount]:
+            return store.duty_tallies(plan_of(span), as_of, children=ids)
+
+        yield _facts(
+            ctx,
+            snap,
+            page.children.values(),
+            page.timelines,
+            page.national,
+            page.assignments,
+            duties,
+            staff={},
+        )
+    if empty:  # no child at all: one part without children names the schools
+        yield _facts(ctx, snap, (), {}, {}, Assignments(()), _no_duties, staff={})
+
+
+def _no_duties(period: Interval, as_of: date) -> Sequence[ledger.DutyCount]:
+    return ()
+
+
+def _county_facts(
+    ctx: Context, snap: Snapshot, period: Interval
+) -> ledger.LedgerFacts | Iterator[ledger.LedgerFacts]:
+    """The facts of the whole county for its county and school tables: held at once, or past
+    :data:`PUSHDOWN_AFTER` records on a store that counts duties, read page by page."""
+    store = _pushdown(ctx)
+    if store is not None and ctx.repo.store.count(kinds.RECORD) > PUSHDOWN_AFTER:
+        return parts(ctx, snap, period, store)
+    return facts(ctx, snap, period, None)
+
+
+def _school_facts(
+    ctx: Context, snap: Snapshot, period: Interval, school_id: str
+) -> ledger.LedgerFacts | Iterator[ledger.LedgerFacts]:
+    """The facts of the children ever enrolled at one school (all its table can count):
+    read page by page, their duties counted by the store, where it can; else from the
+    children held."""
+    store = _pushdown(ctx)
+    if store is not None:
+        return parts(ctx, snap, period, store, store.enrolled_children([school_id]))
+    return facts(ctx, snap, period, None)
 
 
 def _span(day: date | None, period: Interval | None, today: date) -> tuple[date, Interval]:
@@ -158,7 +233,7 @@ def county_table(ctx: Context, as_of: date | None, period: Interval | None) -> l
     snap, gate = ctx.begin()
     gate.require("county_table.read", "read the county table")
     day, span = _span(as_of, period, gate.today)
-    table = ledger.county_table(facts(ctx, snap, span, None, pushdown=True), as_of=day, period=span)
+    table = ledger.county_table(_county_facts(ctx, snap, span), as_of=day, period=span)
     if gate.actor.sees_county:
         return table
     return _township_rows(table, str(gate.actor.township))
@@ -174,7 +249,7 @@ def school_table(
         raise NotFoundError("school", school_id)
     if not gate.school_in_scope(school_id):
         raise gate.deny("read the school table of", school_id)
-    found = facts(ctx, snap, span, None, pushdown=True)
+    found = _school_facts(ctx, snap, span, school_id)
     return _named_in_reach(ledger.school_table(found, school_id, as_of=day, period=span), gate)
 
 
@@ -184,9 +259,7 @@ def school_tables(
     snap, gate = ctx.begin()
     gate.require("school_tables.read", "read school tables")
     day, span = _span(as_of, period, gate.today)
-    tables = ledger.school_tables(
-        facts(ctx, snap, span, None, pushdown=True), as_of=day, period=span
-    )
+    tables = ledger.school_tables(_county_facts(ctx, snap, span), as_of=day, period=span)
     return {k: _named_in_reach(t, gate) for k, t in tables.items() if gate.school_in_scope(k)}
 
 

@@ -25,9 +25,25 @@ from leftbehind.domain.duties import Record
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Staff, StudyGroup
-from leftbehind.store import INDEXED_SCAN, VERSIONED, Document, Store, UnitOfWork
+from leftbehind.store import (
+    INDEXED_SCAN,
+    VERSIONED,
+    Document,
+    LedgerPushdown,
+    Store,
+    UnitOfWork,
+)
 
-__all__ = ["DERIVED", "SETTINGS_KEY", "Batch", "Repository", "Snapshot", "resident_id_key", "stamp"]
+__all__ = [
+    "DERIVED",
+    "SETTINGS_KEY",
+    "Batch",
+    "Page",
+    "Repository",
+    "Snapshot",
+    "resident_id_key",
+    "stamp",
+]
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -105,6 +121,22 @@ def _skeleton(key: str, doc: Document) -> Record:
         str(doc["staff_id"]),
         date.fromisoformat(str(doc["on"])),
     )
+
+
+@attrs.frozen
+class Page:
+    """A page of children with what the ledgers read of them (see :meth:`Snapshot.pages`)."""
+
+    children: dict[str, Child]
+    timelines: dict[str, Timeline]
+    national: dict[str, Timeline]
+    assignments: Assignments
+
+
+def _batched(items: Iterable[V], size: int) -> Iterator[list[V]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, size)):
+        yield batch
 
 
 class Snapshot:
@@ -354,6 +386,52 @@ class Snapshot:
             for cid in sorted(ids)
             for key, doc in self._store.scan(kinds.RECORD, {"child_id": cid})
         ]
+
+    def pages(self, keys: Iterable[str] | None, size: int) -> Iterator[Page]:
+        """The children of ``keys`` (every child with ``None``) ``size`` at a time, each page
+        with their timelines under both policies and their assignments (the study groups'
+        guides included): what a pass over a county too big to hold at once reads. Nothing of
+        it is kept, so memory holds one page; the store must be a
+        :class:`~leftbehind.store.LedgerPushdown` (it finds a page's assignments by child)."""
+        if keys is None:
+            docs: Iterator[list[tuple[str, Document]]] = _batched(
+                self._store.scan(kinds.CHILD), size
+            )
+        else:
+            docs = (
+                sorted(_read_many(self._store, kinds.CHILD, list(chunk)).items())
+                for chunk in _batched(sorted(set(keys)), size)
+            )
+        for page in docs:
+            if page:
+                yield self._page(dict(page))
+
+    def _page(self, docs: dict[str, Document]) -> Page:
+        store = self._store
+        assert isinstance(store, LedgerPushdown)  # noqa: S101 - see pages()
+        ids = list(docs)
+
+        def structured(kind: str, cls: type[T]) -> dict[str, T]:
+            found = _read_many(store, kind, ids)
+            return {key: structure_trusted(doc, cls) for key, doc in found.items()}
+
+        wanted = set(ids)
+        guides = (
+            a
+            for _, doc in store.about_children(kinds.GROUP, ids)
+            for a in structure_trusted(doc, StudyGroup).assignments()
+            if a.child_id in wanted
+        )
+        stored = (
+            structure_trusted(doc, Assignment)
+            for _, doc in store.about_children(kinds.ASSIGNMENT, ids)
+        )
+        return Page(
+            {key: structure_trusted(doc, Child) for key, doc in docs.items()},
+            structured(kinds.TIMELINE, Timeline),
+            structured(kinds.NATIONAL, Timeline),
+            Assignments([*stored, *guides]),
+        )
 
     def record(self, key: str) -> Record | None:
         return self._one(kinds.RECORD, key, Record)

@@ -48,6 +48,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from leftbehind import kinds
 from leftbehind.access import Actor
 from leftbehind.convert import unstructure
 from leftbehind.domain.dates import Interval
@@ -737,8 +738,36 @@ class PushdownContract:
             assert row.done + row.overdue <= row.due, at
         got = duty_totals(rows)
         assert got == want, _differences(got, want)
+        some = {c.id for c in world.children[::2]}
+        part = duty_totals(store.duty_tallies(plan, world.as_of, children=some))
+        assert part == Counter({k: n for k, n in want.items() if k[0] in some}), (
+            "the counts of some children differ from theirs among all"
+        )
+        assert list(store.duty_tallies(plan, world.as_of, children=())) == []
         self.check_world(store, world, plan, book)
         return want
+
+    def check_children_reads(self, store: Store, world: World) -> None:
+        """Assert that ``about_children`` and ``enrolled_children`` find what a scan finds."""
+        assert isinstance(store, LedgerPushdown)
+        docs = world.documents()
+        ids = [c.id for c in world.children]
+
+        def named(kind: str, doc: Document) -> set[Any]:
+            listed = doc["child_ids"] if kind == kinds.GROUP else [doc["child_id"]]
+            assert isinstance(listed, list)
+            return set(listed)
+
+        for some in ({*ids[::3]}, {*ids[1::2], "NO-SUCH-CHILD"}, set(ids), set()):
+            for kind in (kinds.RECORD, kinds.ASSIGNMENT, kinds.GROUP):
+                found = docs.get(kind, {}).items()
+                want = sorted((k, d) for k, d in found if named(kind, d) & some)
+                assert store.about_children(kind, some) == want, (kind, sorted(some)[:5])
+        for schools in ({s.id for s in world.schools[:1]}, {s.id for s in world.schools}, set()):
+            want_ids = sorted(
+                c.id for c in world.children if any(e.school_id in schools for e in c.enrolments)
+            )
+            assert store.enrolled_children(schools) == want_ids, sorted(schools)
 
     def check_school_columns(self, store: Store, world: World, days: Iterable[date]) -> None:
         """Assert that ``store``'s ``school_columns`` equal the county table's, school by school."""
@@ -791,8 +820,20 @@ class PushdownContract:
             empty_store(pushdown_store)
             write_world(pushdown_store, world)
             self.check_duties(pushdown_store, world)
+            self.check_children_reads(pushdown_store, world)
 
         check()
+
+    def test_pushdown_reads_a_synthetic_county_by_child(self, pushdown_store: Store) -> None:
+        world = synthetic_world(children=120)
+        write_world(pushdown_store, world)
+        assert world.records
+        assert world.assignments
+        assert world.groups
+        self.check_children_reads(pushdown_store, world)
+        assert isinstance(pushdown_store, LedgerPushdown)
+        with pytest.raises(ValueError, match="not found by child"):
+            pushdown_store.about_children(kinds.CHILD, {world.children[0].id})
 
     def test_pushdown_school_columns_of_a_synthetic_county(self, pushdown_store: Store) -> None:
         if not isinstance(pushdown_store, SchoolColumns):
