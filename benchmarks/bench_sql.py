@@ -44,9 +44,12 @@ own :meth:`SQLStore.analyze` (which its commits already ran) is timed for inform
 from __future__ import annotations
 
 import gc
+import json
 import os
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -383,6 +386,46 @@ def _peak(fn: Callable[[], T]) -> tuple[float, float, T]:
     return took, peak / 2**20, result
 
 
+_HANDLE = """
+import json, resource, sys, time
+from datetime import date
+import leftbehind
+from leftbehind.service import ledgers
+day = date.fromisoformat(sys.argv[2])
+actor = leftbehind.Actor.system("benchmark")
+t = time.perf_counter()
+with leftbehind.open(sys.argv[1], actor=actor, today=lambda: day) as county:
+    table = county.county_table(day)
+    took = time.perf_counter() - t
+    t = time.perf_counter()
+    school = county.school_table(sys.argv[3], day)
+    school_took = time.perf_counter() - t
+print(json.dumps({
+    "took": took,
+    "school_took": school_took,
+    "school_served": school.counts.get("served", 0),
+    "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "served": table.total.get("served", 0),
+    "due": sum(v for k, v in table.total.items() if k.startswith("due.")),
+    "page": ledgers.PAGE,
+}))
+"""
+
+
+def _through_handle(uri: str, school: str) -> dict[str, Any]:
+    """The county table and one school's table through ``leftbehind.open`` in a fresh process
+    (started through ``/bin/sh``, so its peak RSS is its own)."""
+    command = [sys.executable, "-c", _HANDLE, uri, AS_OF.isoformat(), school]
+    done = subprocess.run(
+        ["/bin/sh", "-c", 'exec "$@"', "sh", *command],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, Any] = json.loads(done.stdout)
+    return found
+
+
 def province(counties: int, per_county: int, folder: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -401,10 +444,14 @@ def province(counties: int, per_county: int, folder: Path) -> None:
         tracemalloc.stop()
         plan = duty_plan(data.calendar, DEFAULT_KINDS, data.period)
         n_records = len(data.records)
+        school = prefix + next(s.id for s in data.facts.schools if s.rural)
         del data, docs
         took_docs = took_records = 0.0
         timed_records = 0
+        early: tuple[int, dict[str, Any]] | None = None
         for k in range(1, counties):
+            if k == max(1, counties // 5):  # the handle on a fifth of the province, for the memory
+                early = (k * per_county, _through_handle(server.get_uri(), school))
             data, docs, prefix = _county_data(k, per_county)
             gc.collect()
             d, r = _write(store, docs, data, prefix)
@@ -439,16 +486,52 @@ def province(counties: int, per_county: int, folder: Path) -> None:
             f"{analyze:,.1f} s)"
         )
         took, peak, counts = _peak(lambda: store.duty_counts(plan, AS_OF))
+        due = sum(c.due for c in counts.values())
         print(
             f"sql.province.duties: {took:,.2f} s for the duty counts per kind (one call), "
-            f"{sum(c.due for c in counts.values()):,} occurrences due over {n_records:,} records "
-            f"(peak {peak:,.1f} MiB)"
+            f"{due:,} occurrences due over {n_records:,} records (peak {peak:,.1f} MiB)"
         )
         store.close()
+        _province_handle(server.get_uri(), school, early, total, (served, due, warm + took))
+
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server.cleanup()
+
+
+def _province_handle(
+    uri: str,
+    school: str,
+    early: tuple[int, dict[str, Any]] | None,
+    total: int,
+    pushed: tuple[int, int, float],
+) -> None:
+    """The province's tables through the handle: the county table's time beside the store's
+    own two queries of its columns and duties, and the peak RSS beside that of a fifth of the
+    province (memory holds a page of children, not the province)."""
+    found = _through_handle(uri, school)
+    served, due, queries = pushed
+    assert found["served"] == served, "the handle's served total differs from the store's"
+    assert found["due"] == due, "the handle's duties due differ from the store's"
+    print(
+        f"sql.province.handle: county_table through leftbehind.open on {total:,} children "
+        f"{found['took']:,.1f} s / the store's school_columns + duty_counts alone "
+        f"{queries:,.1f} s = {found['took'] / queries:.2f}x (pages of {found['page']:,} "
+        f"children; the table's totals equal the store's); one school's table "
+        f"({found['school_served']:,} served) {found['school_took'] * 1000:,.0f} ms",
+        flush=True,
+    )
+    if early is not None:
+        size, small = early
+        ratio = found["rss"] / small["rss"]
+        met = "met" if ratio <= 1.25 else "MISSED"
+        print(
+            f"sql.province.handle.rss: peak RSS {found['rss']:,.0f} MiB on {total:,} children / "
+            f"{small['rss']:,.0f} MiB on {size:,} = {ratio:.2f}x (goal ≤ 1.25x: {met}; each in "
+            f"a fresh process opening the store and computing both tables)",
+            flush=True,
+        )
 
 
 def _sizes(quick: bool, env: Mapping[str, str]) -> tuple[int, int, int]:
