@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -286,6 +287,59 @@ def test_counts_of_children_add_up_over_any_split_of_the_children(
                 assert merged.rows[key].get(col, 0) >= cells.get(col, 0)
             else:
                 assert merged.rows[key].get(col, 0) == cells.get(col, 0)
+
+
+def pages(facts: LedgerFacts, size: int) -> list[LedgerFacts]:
+    """The county's facts in parts of ``size`` children, as a handle reads a province."""
+    out = []
+    for i in range(0, max(len(facts.children), 1), size):
+        children = facts.children[i : i + size]
+        ids = {c.id for c in children}
+
+        def source(period: Interval, as_of: date, ids: set[str] = ids) -> Iterable[DutyCount]:
+            return (t for t in facts.duties(period, as_of) if t.child_id in ids)
+
+        out.append(
+            attrs.evolve(
+                facts,
+                children=children,
+                timelines={k: t for k, t in facts.timelines.items() if k in ids},
+                national={k: t for k, t in facts.national.items() if k in ids},
+                assignments=[a for a in facts.assignments.all if a.child_id in ids],
+                duties=source,
+            )
+        )
+    return out
+
+
+@settings(max_examples=25)
+@given(seeds, sizes, st.integers(1, 40), days)
+def test_tables_counted_in_parts_equal_the_tables_of_the_whole(
+    seed: int, n: int, size: int, as_of: date
+) -> None:
+    """A county counted a page of children at a time gives the same tables, staff counted
+    once per school across pages."""
+    facts = county_facts(seed, n)
+    period = Interval(date(as_of.year, 1, 1), date(as_of.year + 1, 1, 1))
+    parts = pages(facts, size)
+    whole = county_table(facts, as_of=as_of, period=period)
+    assert county_table(iter(parts), as_of=as_of, period=period).to_json() == whole.to_json()
+    assert school_tables(parts, as_of=as_of, period=period) == school_tables(
+        facts, as_of=as_of, period=period
+    )
+    sid = sorted(facts.schools)[seed % len(facts.schools)]
+    assert school_table(parts, sid, as_of=as_of, period=period) == school_table(
+        facts, sid, as_of=as_of, period=period
+    )
+
+
+def test_parts_must_share_the_county() -> None:
+    facts = county_facts(3, 20)
+    other = attrs.evolve(facts, county="乙縣")
+    with pytest.raises(ValueError, match="share"):
+        county_table([facts, other], as_of=date(2026, 9, 20), period=SEPTEMBER)
+    with pytest.raises(ValueError, match="at least one part"):
+        county_table([], as_of=date(2026, 9, 20), period=SEPTEMBER)
 
 
 @settings(max_examples=10)
