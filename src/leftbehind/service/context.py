@@ -62,13 +62,16 @@ class Context:
         """The county's school calendar for ``period`` (see :meth:`leftbehind.County.calendar`)."""
         conf = snap.settings().get("calendar") or {}
         last = period.end - timedelta(days=1) if period.end else period.start
-        years = range(period.start.year, last.year + 1)
+        touched = set(range(period.start.year, last.year + 1))
+        # Every term overlapping the period: an autumn term begun the year before reaches into
+        # January.
+        years = range(period.start.year - 1, last.year + 1)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             calendar = self.plugins.calendar(str(conf.get("name") or "china"), years)
         for w in caught:
             message = w.message
-            if isinstance(message, CalendarFallbackWarning) and not set(message.years) & set(years):
+            if isinstance(message, CalendarFallbackWarning) and not set(message.years) & touched:
                 continue
             warnings.warn_explicit(message, w.category, w.filename, w.lineno)
         if conf.get("terms"):

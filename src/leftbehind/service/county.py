@@ -338,9 +338,9 @@ class County:
         commands.set_calendar(self._ctx, name, terms, extra_days_off)
 
     def calendar(self, period: Interval) -> SchoolCalendar:
-        """The county's school calendar for ``period``: every term beginning in a calendar year
-        the period touches, official holidays and make-up days (調休), the county's own terms
-        and extra days off.
+        """The county's school calendar for ``period``: every term overlapping it (an autumn
+        term reaches into January), official holidays and make-up days (調休), the county's own
+        terms and extra days off.
 
         A :class:`~leftbehind.calendars.CalendarFallbackWarning` is passed on only for years
         the period itself touches (an autumn term reaching into an unpublished January is not
