@@ -16,7 +16,8 @@ sex, boarding, school, township) is a sum over these rows.
 **Duties** (:func:`duty_tallies`, :func:`duty_counts`): the rule of
 :class:`~leftbehind.domain.duties.DutyPlan`, which is :class:`~leftbehind.domain.duties.DutyBook`'s.
 The plan's windows and runs and its rules' owner roles go in as ``VALUES``; the child's served
-spans joined with the ``lb_assignment`` rows of owning roles give the days each owner holds; an
+spans joined with the ``lb_assignment`` rows of owning roles, both as they stood on the day asked
+(begun by then, an end after it not known yet), give the days each owner holds; an
 owner hits a window when those days meet one of its runs; the hits grouped by child, kind,
 window (and owner, for ``per_owner`` kinds) are the occurrences, done when a record of an owner
 in the group falls inside the window on or before ``D``.
@@ -46,7 +47,7 @@ from sqlalchemy import (
     values,
 )
 
-from leftbehind.backends.sql_schema import assignment, enrolment, record, school, span
+from leftbehind.backends.sql_schema import OPEN_END, assignment, enrolment, record, school, span
 from leftbehind.domain.duties import DutyPlan
 from leftbehind.domain.ledger_table import PRIMARY_ORDER
 
@@ -235,8 +236,11 @@ def _occurrences(
     )
     a = assignment
     chosen = () if children is None else (span.c.key.in_(sorted(children)),)
+    # As they stood on the day: an end after it is not known yet.
+    span_end = case((span.c.end_day > day, OPEN_END), else_=span.c.end_day)
+    a_end = case((a.c.end_day > day, OPEN_END), else_=a.c.end_day)
     start = case((span.c.start_day > a.c.start_day, span.c.start_day), else_=a.c.start_day)
-    end = case((span.c.end_day < a.c.end_day, span.c.end_day), else_=a.c.end_day)
+    end = case((span_end < a_end, span_end), else_=a_end)
     piece = (
         select(
             span.c.key.label("child"),
@@ -250,12 +254,18 @@ def _occurrences(
             a,
             and_(
                 a.c.child == span.c.key,
-                a.c.start_day < span.c.end_day,
-                a.c.end_day > span.c.start_day,
+                a.c.start_day < span_end,
+                a_end > span.c.start_day,
                 a.c.start_day < a.c.end_day,
+                a.c.start_day <= day,
             ),
         )
-        .where(span.c.kind == timeline_kind, span.c.start_day < span.c.end_day, *chosen)
+        .where(
+            span.c.kind == timeline_kind,
+            span.c.start_day < span.c.end_day,
+            span.c.start_day <= day,
+            *chosen,
+        )
         .cte("piece")
     )
     hit = (

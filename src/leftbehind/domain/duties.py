@@ -481,6 +481,15 @@ class _Windows:
         self.ends = [w.end.toordinal() for w in self.intervals if w.end is not None]
 
 
+def _end(end: date | None) -> int:
+    return _FOREVER if end is None else end.toordinal()
+
+
+def _known(days: tuple[int, int], today: int) -> tuple[int, int]:
+    """A range begun by ``today`` as it stood then: an end after ``today`` is not known yet."""
+    return days if days[1] <= today else (days[0], _FOREVER)
+
+
 def _merge(ranges: _Ranges) -> _Ranges:
     if len(ranges) < 2:
         return ranges
@@ -571,25 +580,29 @@ class DutyBook:
                 group.append(r)
         self._records = groups
         self._sorted: dict[tuple[str, str], tuple[list[int], list[Record]]] = {}
-        self._served: dict[str, _Ranges] = {}
+        self._served: dict[tuple[str, date | None], _Ranges] = {}
         self._windows: dict[tuple[WindowKind, date, date], _Windows] = {}
 
     # -- inputs, prepared on first use ------------------------------------------------------
 
-    def served(self, child_id: str) -> _Ranges:
-        """The child's served days as ordinal ranges ``[start, end)``."""
-        got = self._served.get(child_id)
+    def served(self, child_id: str, as_of: date | None = None) -> _Ranges:
+        """The child's served days as ordinal ranges ``[start, end)``; with ``as_of``, as they
+        stood on that day: the spans begun by then, one ending later still going on (what
+        begins or ends later took effect after ``as_of``)."""
+        key = (child_id, as_of)
+        got = self._served.get(key)
         if got is None:
             timeline = self.timelines.get(child_id)
-            got = (
-                []
-                if timeline is None
-                else [
-                    (i.start.toordinal(), _FOREVER if i.end is None else i.end.toordinal())
-                    for i in timeline.served_intervals()
+            spans = () if timeline is None else timeline.spans
+            cut = _FOREVER if as_of is None else as_of.toordinal()
+            got = _merge(
+                [
+                    _known((s.start.toordinal(), _end(s.end)), cut)
+                    for s in spans
+                    if s.start.toordinal() <= cut
                 ]
             )
-            self._served[child_id] = got
+            self._served[key] = got
         return got
 
     def records_of(self, child_id: str, kind: str) -> tuple[list[int], list[Record]]:
@@ -622,7 +635,12 @@ class DutyBook:
 
     # -- the engine -------------------------------------------------------------------------
 
-    def _owners_of(self, child_id: str, kind: DutyKind, served: _Ranges) -> list[_Owner]:
+    def _owners_of(
+        self, child_id: str, kind: DutyKind, served: _Ranges, today: int
+    ) -> list[_Owner]:
+        """Who owes ``kind`` to the child and on which of its ``served`` days: the assignments
+        of an owning role as they stood on ``today`` (begun by then, one ending later still
+        going on)."""
         roles = kind.owner_roles
         ranges: dict[str, _Ranges] = {}
         keys: dict[str, tuple[int, int, str]] = {}
@@ -630,9 +648,10 @@ class DutyBook:
             if a.role not in roles:
                 continue
             s = a.start.toordinal()
-            e = _FOREVER if a.end is None else a.end.toordinal()
-            if s >= e:
+            e = _end(a.end)
+            if s >= e or s > today:
                 continue
+            s, e = _known((s, e), today)
             ranges.setdefault(a.staff_id, []).append((s, e))
             key = (a.role.rank, -s, a.staff_id)
             if a.staff_id not in keys or key < keys[a.staff_id]:
@@ -681,11 +700,11 @@ class DutyBook:
         wins = {k.window: self._windows_of(k.window, period) for k in chosen}
         today = as_of.toordinal()
         for cid in self.assignments.children() if child_ids is None else child_ids:
-            served = self.served(cid)
+            served = self.served(cid, as_of)
             if not served:
                 continue
             for kind in chosen:
-                owners = self._owners_of(cid, kind, served)
+                owners = self._owners_of(cid, kind, served, today)
                 if not owners or (
                     staff_id is not None and all(o.staff_id != staff_id for o in owners)
                 ):

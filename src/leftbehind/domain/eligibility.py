@@ -188,6 +188,24 @@ class Timeline:
             self.child_id, d, categories, reasons, self.policy, self.version, self.missing
         )
 
+    def known_on(self, day: date) -> Timeline:
+        """The timeline as it stood on ``day`` (SPEC §9, "as of"): the spans begun by then, a
+        span ending later still going on; itself when nothing begins or ends after ``day``."""
+        spans = self.spans
+        if all(s.start <= day and (s.end is None or s.end <= day) for s in spans):
+            return self
+        return Timeline(
+            self.child_id,
+            self.policy,
+            self.version,
+            tuple(
+                s if s.end is None or s.end <= day else Span(s.start, None, s.category, s.reasons)
+                for s in spans
+                if s.start <= day
+            ),
+            self.missing,
+        )
+
     def served_intervals(self) -> list[Interval]:
         """The days on which the child is in any category, merged."""
         return merge_intervals(s.interval for s in self.spans)

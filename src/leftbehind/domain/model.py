@@ -11,7 +11,7 @@ import enum
 from collections.abc import Iterable
 from datetime import date
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from leftbehind.domain.dates import Interval, school_year_of
 
@@ -27,6 +27,7 @@ __all__ = [
     "School",
     "Sex",
     "Stage",
+    "known_on",
 ]
 
 
@@ -225,3 +226,79 @@ class Child:
             if enrolment.interval.contains(d):
                 return enrolment
         return None
+
+
+def _by(d: date | None, day: date) -> date | None:
+    """A date taking effect by ``day``, else ``None`` (not yet known)."""
+    return d if d is not None and d <= day else None
+
+
+def _absences_known_on(absences: tuple[Absence, ...], day: date) -> tuple[Absence, ...]:
+    if all(a.start <= day and (a.end is None or a.end <= day) for a in absences):
+        return absences
+    return tuple(
+        a if a.end is None or a.end <= day else evolve(a, end=None)
+        for a in absences
+        if a.start <= day
+    )
+
+
+def _parent_known_on(parent: Parent | None, day: date) -> Parent | None:
+    if parent is None:
+        return None
+    absences = _absences_known_on(parent.absences, day)
+    dated = (parent.deceased_on, parent.missing_since, parent.divorced_out_on)
+    if absences is parent.absences and all(
+        d is None or d <= day for d in (*dated, parent.no_capacity_since)
+    ):
+        return parent
+    return evolve(
+        parent,
+        absences=absences,
+        deceased_on=_by(parent.deceased_on, day),
+        missing_since=_by(parent.missing_since, day),
+        divorced_out_on=_by(parent.divorced_out_on, day),
+        no_capacity_since=_by(parent.no_capacity_since, day),
+    )
+
+
+def _enrolments_known_on(enrolments: tuple[Enrolment, ...], day: date) -> tuple[Enrolment, ...]:
+    if all(e.start <= day and (e.end is None or e.end <= day) for e in enrolments):
+        return enrolments
+    return tuple(
+        e if e.end is None or e.end <= day else evolve(e, end=None, end_reason=None)
+        for e in enrolments
+        if e.start <= day
+    )
+
+
+def known_on(child: Child, day: date) -> Child:
+    """The child's facts as they stood on ``day`` (SPEC §9, "as of"): a fact taking effect
+    after it is not known yet. A spell away or an enrolment beginning later is left out, one
+    ending later is still going on; a death, disappearance, divorce, loss of guardianship
+    capacity or abandonment dated later is left out. The same object when nothing takes effect
+    after ``day``.
+
+    >>> c = Child("C1", "", Sex.MALE, date(2015, 3, 1),
+    ...           father=Parent(absences=(Absence(date(2026, 5, 1), date(2026, 9, 1)),)))
+    >>> known_on(c, date(2026, 10, 1)) is c
+    True
+    >>> known_on(c, date(2026, 6, 1)).father.absences
+    (Absence(start=datetime.date(2026, 5, 1), end=None, place=''),)
+    >>> known_on(c, date(2026, 4, 30)).father.absences
+    ()
+    """
+    father = _parent_known_on(child.father, day)
+    mother = _parent_known_on(child.mother, day)
+    enrolments = _enrolments_known_on(child.enrolments, day)
+    abandoned = _by(child.abandoned_on, day)
+    if (
+        father is child.father
+        and mother is child.mother
+        and enrolments is child.enrolments
+        and abandoned == child.abandoned_on
+    ):
+        return child
+    return evolve(
+        child, father=father, mother=mother, enrolments=enrolments, abandoned_on=abandoned
+    )

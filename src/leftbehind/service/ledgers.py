@@ -8,7 +8,7 @@ built from the children whose file the actor may read today, masked by the actor
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 import attrs
@@ -20,7 +20,7 @@ from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Compliance, DutyBook, DutyPlan, Record, duty_plan
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.ids import mask_phone, mask_resident_id
-from leftbehind.domain.model import Child
+from leftbehind.domain.model import Child, known_on
 from leftbehind.domain.people import Assignments, Staff
 from leftbehind.errors import NotFoundError
 from leftbehind.service.context import Context
@@ -62,11 +62,11 @@ def book(
     period: Interval,
     visible: Visible | Collection[str] | None,
     *,
-    records: bool = True,
+    as_of: date | None = None,
     texts: bool = False,
 ) -> DutyBook:
-    """The duty book of every child (``visible=None``) or of the children given; without
-    ``records``, a book that knows no record (for its calendar, kinds and assignments). Its
+    """The duty book of every child (``visible=None``) or of the children given. With
+    ``as_of``, their timelines as the facts known on that day make them (:func:`known`). Its
     records carry their texts only with ``texts`` (a book handed out); the duties need only
     who, for whom, what and when."""
     if visible is None:
@@ -75,38 +75,125 @@ def book(
     else:  # a few children: read only theirs
         timelines = snap.timelines_of(visible)
         assignments = snap.assignments_of(visible)
-    if not records:
-        found: list[Record] = []
-    elif texts:
+    if as_of is not None:
+        timelines = known(ctx, snap, _children(snap, visible), as_of, timelines).timelines
+    if texts:
         found = snap.records() if visible is None else snap.records_of(visible)
     else:
         found = snap.duty_records(None if visible is None else visible)
+    return _book(ctx, snap, period, timelines, assignments, found)
+
+
+def _book(
+    ctx: Context,
+    snap: Snapshot,
+    period: Interval,
+    timelines: Mapping[str, Timeline],
+    assignments: Assignments,
+    records: Iterable[Record],
+) -> DutyBook:
     return DutyBook(
         ctx.calendar(snap, period),
         ctx.duty_kinds(),
         timelines,
         assignments,
-        found,
+        records,
         staff=snap.staff().values(),
     )
 
 
-def facts(
-    ctx: Context, snap: Snapshot, period: Interval, visible: Visible | None
-) -> ledger.LedgerFacts:
-    """Ledger facts of every child (``visible=None``) or of the children given, unmasked."""
-    duty_book = book(ctx, snap, period, visible)
+def _children(snap: Snapshot, visible: Visible | Collection[str] | None) -> Collection[Child]:
     if visible is None:
-        children = list(snap.children().values())
+        return snap.children().values()
+    if isinstance(visible, Mapping):
+        return [c for c, _ in visible.values()]
+    return snap.children_of(visible).values()
+
+
+@attrs.frozen
+class Known:
+    """Children and their timelines as the facts known on a day make them (see :func:`known`).
+
+    ``changed`` holds the ids whose timeline under the county's policy differs from the stored
+    one (both as they stood on the day): a store counting duties from its stored timelines
+    cannot count theirs.
+    """
+
+    children: list[Child]
+    timelines: dict[str, Timeline]
+    national: dict[str, Timeline]
+    changed: frozenset[str]
+
+
+def known(
+    ctx: Context,
+    snap: Snapshot,
+    children: Iterable[Child],
+    as_of: date,
+    timelines: Mapping[str, Timeline],
+    national: Mapping[str, Timeline] | None = None,
+) -> Known:
+    """``children`` and their timelines (``national``: the 2016 rule's too) as of ``as_of``
+    (SPEC §9): a table as of a day depends only on the facts that took effect by then.
+
+    A child with a fact taking effect later (:func:`~leftbehind.domain.model.known_on`) is
+    taken as it stood, and its timelines are derived again from those facts — a later spell
+    away can otherwise bridge a home stay that, on the day, had not been bridged. Every
+    timeline is taken as it stood (:meth:`~leftbehind.domain.eligibility.Timeline.known_on`).
+    """
+    policy, schools = ctx.policy(snap), snap.schools()
+    rules = [(policy, timelines, dict(timelines))]
+    if national is not None:
+        rules.append((ctx.national, national, dict(national)))
+    stood: list[Child] = []
+    changed: set[str] = set()
+    for child in children:
+        then = known_on(child, as_of)
+        stood.append(then)
+        for rule, stored, out in rules:
+            was = stored.get(child.id)
+            if then is child:
+                if was is not None:
+                    out[child.id] = was.known_on(as_of)
+                continue
+            fresh = rule.timeline(then, schools).known_on(as_of)
+            out[child.id] = fresh
+            if rule is policy and (was is None or was.known_on(as_of) != fresh):
+                changed.add(child.id)
+    return Known(
+        stood, rules[0][2], rules[1][2] if national is not None else {}, frozenset(changed)
+    )
+
+
+def facts(
+    ctx: Context,
+    snap: Snapshot,
+    period: Interval,
+    visible: Visible | None,
+    as_of: date | None = None,
+) -> ledger.LedgerFacts:
+    """Ledger facts of every child (``visible=None``) or of the children given, unmasked;
+    with ``as_of``, as the facts known on that day make them (:func:`known`)."""
+    if visible is None:
+        children: Collection[Child] = list(snap.children().values())
+        timelines = snap.timelines()
         national = snap.timelines(national=True)
+        assignments = snap.assignments()
     else:
         children = [c for c, _ in visible.values()]
+        timelines = snap.timelines_of(visible)
         national = {k: t for k, t in snap.timelines(national=True).items() if k in visible}
+        assignments = snap.assignments_of(visible)
+    if as_of is not None:
+        found = known(ctx, snap, children, as_of, timelines, national)
+        children, timelines, national = found.children, found.timelines, found.national
+    records = snap.duty_records(None if visible is None else visible)
+    duty_book = _book(ctx, snap, period, timelines, assignments, records)
     return _facts(
         ctx,
         snap,
         children,
-        duty_book.timelines,
+        timelines,
         national,
         duty_book.assignments,
         duty_book.tallies,
@@ -151,12 +238,15 @@ def parts(
     ctx: Context,
     snap: Snapshot,
     period: Interval,
+    as_of: date,
     store: LedgerPushdown,
     children: Collection[str] | None = None,
 ) -> Iterator[ledger.LedgerFacts]:
-    """The ledger facts of every child (or of ``children``) a page of :data:`PAGE` at a
-    time, the duty tallies of each page counted by the store: for the county and school
-    tables (the tallies are summed over owners), holding one page at a time in memory."""
+    """The ledger facts as of ``as_of`` of every child (or of ``children``) a page of
+    :data:`PAGE` at a time, holding one page in memory: for the county and school tables (the
+    tallies are summed over owners). The store counts each page's duties, but for the children
+    whose timeline as known on ``as_of`` is not the stored one (:func:`known`): theirs are
+    counted here, from their records."""
     calendar = ctx.calendar(snap, period)
     duty_kinds = ctx.duty_kinds()
     plans: dict[Interval, DutyPlan] = {}
@@ -169,17 +259,38 @@ def parts(
     empty = True
     for page in snap.pages(children, PAGE):
         empty = False
-        ids = list(page.children)
+        found = known(ctx, snap, page.children.values(), as_of, page.timelines, page.national)
+        counted = [cid for cid in page.children if cid not in found.changed]
+        here: DutyBook | None = None
+        if found.changed:
+            mine = {cid: found.timelines[cid] for cid in found.changed if cid in found.timelines}
+            here = DutyBook(
+                calendar,
+                duty_kinds,
+                mine,
+                Assignments(a for a in page.assignments.all if a.child_id in found.changed),
+                snap.page_records(found.changed),
+            )
 
-        def duties(span: Interval, as_of: date, ids: list[str] = ids) -> Sequence[ledger.DutyCount]:
-            return store.duty_tallies(plan_of(span), as_of, children=ids)
+        def duties(
+            span: Interval,
+            day: date,
+            counted: list[str] = counted,
+            here: DutyBook | None = here,
+        ) -> list[ledger.DutyCount]:
+            out: list[ledger.DutyCount] = list(
+                store.duty_tallies(plan_of(span), day, children=counted)
+            )
+            if here is not None:
+                out.extend(here.tallies(span, day))
+            return out
 
         yield _facts(
             ctx,
             snap,
-            page.children.values(),
-            page.timelines,
-            page.national,
+            found.children,
+            found.timelines,
+            found.national,
             page.assignments,
             duties,
             staff={},
@@ -193,26 +304,27 @@ def _no_duties(period: Interval, as_of: date) -> Sequence[ledger.DutyCount]:
 
 
 def _county_facts(
-    ctx: Context, snap: Snapshot, period: Interval
+    ctx: Context, snap: Snapshot, period: Interval, as_of: date
 ) -> ledger.LedgerFacts | Iterator[ledger.LedgerFacts]:
-    """The facts of the whole county for its county and school tables: held at once, or past
-    :data:`PUSHDOWN_AFTER` records on a store that counts duties, read page by page."""
+    """The facts of the whole county as of ``as_of`` for its county and school tables: held
+    at once, or past :data:`PUSHDOWN_AFTER` records on a store that counts duties, read page by
+    page."""
     store = _pushdown(ctx)
     if store is not None and ctx.repo.store.count(kinds.RECORD) > PUSHDOWN_AFTER:
-        return parts(ctx, snap, period, store)
-    return facts(ctx, snap, period, None)
+        return parts(ctx, snap, period, as_of, store)
+    return facts(ctx, snap, period, None, as_of)
 
 
 def _school_facts(
-    ctx: Context, snap: Snapshot, period: Interval, school_id: str
+    ctx: Context, snap: Snapshot, period: Interval, as_of: date, school_id: str
 ) -> ledger.LedgerFacts | Iterator[ledger.LedgerFacts]:
-    """The facts of the children ever enrolled at one school (all its table can count):
-    read page by page, their duties counted by the store, where it can; else from the
-    children held."""
+    """The facts as of ``as_of`` of the children ever enrolled at one school (all its table
+    can count): read page by page, their duties counted by the store, where it can; else from
+    the children held."""
     store = _pushdown(ctx)
     if store is not None:
-        return parts(ctx, snap, period, store, store.enrolled_children([school_id]))
-    return facts(ctx, snap, period, None)
+        return parts(ctx, snap, period, as_of, store, store.enrolled_children([school_id]))
+    return facts(ctx, snap, period, None, as_of)
 
 
 def _span(day: date | None, period: Interval | None, today: date) -> tuple[date, Interval]:
@@ -233,7 +345,7 @@ def county_table(ctx: Context, as_of: date | None, period: Interval | None) -> l
     snap, gate = ctx.begin()
     gate.require("county_table.read", "read the county table")
     day, span = _span(as_of, period, gate.today)
-    table = ledger.county_table(_county_facts(ctx, snap, span), as_of=day, period=span)
+    table = ledger.county_table(_county_facts(ctx, snap, span, day), as_of=day, period=span)
     if gate.actor.sees_county:
         return table
     return _township_rows(table, str(gate.actor.township))
@@ -249,7 +361,7 @@ def school_table(
         raise NotFoundError("school", school_id)
     if not gate.school_in_scope(school_id):
         raise gate.deny("read the school table of", school_id)
-    found = _school_facts(ctx, snap, span, school_id)
+    found = _school_facts(ctx, snap, span, day, school_id)
     return _named_in_reach(ledger.school_table(found, school_id, as_of=day, period=span), gate)
 
 
@@ -259,7 +371,7 @@ def school_tables(
     snap, gate = ctx.begin()
     gate.require("school_tables.read", "read school tables")
     day, span = _span(as_of, period, gate.today)
-    tables = ledger.school_tables(_county_facts(ctx, snap, span), as_of=day, period=span)
+    tables = ledger.school_tables(_county_facts(ctx, snap, span, day), as_of=day, period=span)
     return {k: _named_in_reach(t, gate) for k, t in tables.items() if gate.school_in_scope(k)}
 
 
@@ -286,7 +398,9 @@ def teacher_table(
     day, span = _span(as_of, period, gate.today)
     gate.require_staff(staff_id, "read the teacher table of")
     files = gate.files()
-    table = ledger.teacher_table(facts(ctx, snap, span, files), staff_id, as_of=day, period=span)
+    table = ledger.teacher_table(
+        facts(ctx, snap, span, files, day), staff_id, as_of=day, period=span
+    )
     return _masked_table(table, files)
 
 
@@ -297,7 +411,7 @@ def teacher_tables(
     gate.require("teacher_tables.read", "read teacher tables")
     day, span = _span(as_of, period, gate.today)
     files = gate.files()
-    tables = ledger.teacher_tables(facts(ctx, snap, span, files), as_of=day, period=span)
+    tables = ledger.teacher_tables(facts(ctx, snap, span, files, day), as_of=day, period=span)
     return {k: _masked_table(t, files) for k, t in tables.items() if gate.staff_reachable(k)}
 
 
@@ -305,7 +419,8 @@ def diff(ctx: Context, before: date, after: date) -> ledger.LedgerDiff:
     snap, gate = ctx.begin()
     gate.require("files.read", "read movements")
     visible = None if gate.actor.sees_county else gate.files()
-    return ledger.diff(facts(ctx, snap, default_period(after), visible), before, after)
+    found = facts(ctx, snap, default_period(after), visible, after)
+    return ledger.diff(found, before, after)
 
 
 def commendations(
@@ -314,7 +429,7 @@ def commendations(
     snap, gate = ctx.begin()
     gate.require("commendations.read", "read the commendation ranking")
     day, span = _span(as_of, period, gate.today)
-    found = facts(ctx, snap, span, None)
+    found = facts(ctx, snap, span, None, day)
     table = ledger.county_table(found, as_of=day, period=span)
     return ledger.rank_schools(table), ledger.rank_staff(found, as_of=day, period=span)
 
@@ -328,7 +443,7 @@ def duty_book(ctx: Context, period: Interval) -> DutyBook:
 def compliance(ctx: Context, period: Interval, as_of: date) -> Compliance:
     snap, gate = ctx.begin()
     gate.require("files.read", "read the duty book")
-    return book(ctx, snap, period, gate.files()).compliance(period, as_of)
+    return book(ctx, snap, period, gate.files(), as_of=as_of).compliance(period, as_of)
 
 
 def _township_rows(table: ledger.CountyTable, township: str) -> ledger.CountyTable:

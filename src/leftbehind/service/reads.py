@@ -159,7 +159,15 @@ def timelines(ctx: Context, national: bool) -> dict[str, Timeline]:
 
 
 def decision(ctx: Context, child_id: str, as_of: date | None) -> Decision:
-    return timeline(ctx, child_id, False).decision(as_of or ctx.today())
+    """The decision as of a day, from the facts known on that day (SPEC §9)."""
+    snap, gate = ctx.begin()
+    found, _ = gate.file(child_id)
+    day = as_of or gate.today
+    stored = snap.timeline(child_id)
+    if stored is None:
+        raise NotFoundError(kinds.TIMELINE, child_id)
+    then = ledgers.known(ctx, snap, [found], day, {child_id: stored}).timelines[child_id]
+    return then.decision(day)
 
 
 def groups(ctx: Context) -> dict[str, StudyGroup]:
@@ -192,7 +200,9 @@ def coverage_gaps(ctx: Context, as_of: date | None) -> dict[str, frozenset[Role]
     gate.require("files.read", "read coverage")
     day = as_of or gate.today
     files = gate.files()
-    timelines = snap.timelines()
+    stored = snap.timelines()
+    children = [c for c, _ in files.values()]
+    timelines = ledgers.known(ctx, snap, children, day, stored).timelines
     served = [k for k in files if k in timelines and timelines[k].categories_on(day)]
     return dict(coverage(served, snap.assignments(), day))
 
@@ -230,7 +240,8 @@ def digest(ctx: Context, staff_id: str, week_of: date | None, as_of: date | None
     visible = _digest_children(gate)
     if visible is not None:
         theirs = [cid for cid in theirs if cid in visible]
-    return ledgers.book(ctx, snap, default_period(day), set(theirs)).digest(staff_id, week, day)
+    found = ledgers.book(ctx, snap, default_period(day), set(theirs), as_of=day)
+    return found.digest(staff_id, week, day)
 
 
 def _digest_children(gate: Gate) -> Any:

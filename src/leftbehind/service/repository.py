@@ -252,9 +252,12 @@ class Snapshot:
         return self._one(kinds.CHILD, key, Child)
 
     def children_of(self, keys: Iterable[str]) -> dict[str, Child]:
-        """The children of ``keys`` that exist (one read each, unless all are loaded)."""
+        """The children of ``keys`` that exist (read together, unless all are loaded)."""
+        wanted = sorted(set(keys))
+        if kinds.CHILD not in self._memo:
+            self.prefetch(kinds.CHILD, wanted)
         out: dict[str, Child] = {}
-        for key in sorted(set(keys)):
+        for key in wanted:
             child = self.child(key)
             if child is not None:
                 out[key] = child
@@ -369,6 +372,12 @@ class Snapshot:
             )
         found: list[Record] = self._memo[memo_key]
         return found
+
+    def page_records(self, child_ids: Iterable[str]) -> list[Record]:
+        """The records of these children as the duty book needs them (see
+        :meth:`duty_records`), read for them alone however many they are, and not kept: a
+        page of a county too big to hold at once."""
+        return self._read_duty_records(set(child_ids))
 
     def _read_duty_records(self, ids: set[str] | None) -> list[Record]:
         facts = getattr(self._store, "record_facts", None)
