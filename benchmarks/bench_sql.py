@@ -512,8 +512,6 @@ def _province_handle(
     province (memory holds a page of children, not the province)."""
     found = _through_handle(uri, school)
     served, due, queries = pushed
-    assert found["served"] == served, "the handle's served total differs from the store's"
-    assert found["due"] == due, "the handle's duties due differ from the store's"
     print(
         f"sql.province.handle: county_table through leftbehind.open on {total:,} children "
         f"{found['took']:,.1f} s / the store's school_columns + duty_counts alone "
@@ -522,6 +520,8 @@ def _province_handle(
         f"({found['school_served']:,} served) {found['school_took'] * 1000:,.0f} ms",
         flush=True,
     )
+    assert found["served"] == served, f"the handle's served {found['served']:,} is not {served:,}"
+    assert found["due"] == due, f"the handle's duties due {found['due']:,} are not {due:,}"
     if early is not None:
         size, small = early
         ratio = found["rss"] / small["rss"]
