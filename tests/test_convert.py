@@ -253,6 +253,83 @@ def test_cross_field_checks_run_after_the_fields() -> None:
     assert ("father.absences[1].start", "future_date") not in problems(doc)
 
 
+def test_one_child_with_six_problems_gets_six_issues() -> None:
+    """Errors do not hide errors: a bad check digit and a short phone (read as the fields are)
+    do not stop the cross-field checks (a future birth date, an absence ending before it
+    starts, overlapping spells, a spell after the parent's death)."""
+    doc = good()
+    doc["birth_date"] = "2026-05-01"
+    doc["resident_id"] = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
+    doc["father"]["phone"] = "1381234"
+    doc["father"]["absences"] = [{"start": "2025-05-01", "end": "2025-04-01"}]
+    doc["mother"] = {
+        "deceased_on": "2024-07-01",
+        "absences": [{"start": "2024-03-01", "end": "2024-09-01"}, {"start": "2024-08-01"}],
+    }
+    found = set(problems(doc, today=TODAY))
+    assert found >= {
+        ("resident_id", "id_check_digit"),
+        ("father.phone", "phone_format"),
+        ("birth_date", "future_date"),
+        ("father.absences[0].end", "absence_order"),
+        ("mother.absences[1]", "absence_overlap"),
+    }
+    assert any(code == "death_before_absence" for _, code in found)
+
+
+def test_a_part_cut_for_a_bad_field_is_left_out_of_the_cross_checks() -> None:
+    """An enrolment whose end date is unreadable is not also told that its reason for leaving
+    needs an end: the reading names the date, the rest of the child is still checked."""
+    doc = good()
+    doc["enrolments"][0]["end"] = "2026-02-30"
+    doc["enrolments"][0]["end_reason"] = "graduated"
+    doc["father"]["absences"] = [{"start": "2025-05-01", "end": "2025-04-01"}]
+    assert problems(doc, today=TODAY) == [
+        ("enrolments[0].end", "date_invalid"),
+        ("father.absences[0].end", "absence_order"),
+    ]
+
+
+#: Independent problems, each confined to its own part of a child: (where, how, code).
+_PROBLEMS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("resident_id", lambda d: d.update(resident_id=VALID_ID[:-1] + "Y"), "id_format"),
+    ("father.phone", lambda d: d["father"].update(phone="12"), "phone_format"),
+    ("birth_date", lambda d: d.update(birth_date="2027-01-01"), "future_date"),
+    (
+        "father.absences[0].end",
+        lambda d: d["father"]["absences"][0].update(end="2025-01-01"),
+        "absence_order",
+    ),
+    (
+        "mother.absences[1]",
+        lambda d: d["mother"].update(
+            absences=[{"start": "2024-01-01", "end": "2024-06-01"}, {"start": "2024-05-01"}]
+        ),
+        "absence_overlap",
+    ),
+    (
+        "guardian.phone",
+        lambda d: d.update(guardian={"name": "王奶奶", "relation": "祖母", "phone": "0"}),
+        "phone_format",
+    ),
+    ("abandoned_on", lambda d: d.update(abandoned_on="2025-02-30"), "date_invalid"),
+    ("enrolments[0].grade", lambda d: d["enrolments"][0].update(grade="一"), "type"),
+    ("nickname", lambda d: d.update(nickname="小小"), "unknown_field"),
+]
+
+
+@given(st.sets(st.sampled_from(range(len(_PROBLEMS))), min_size=1))
+def test_a_child_with_k_independent_problems_gets_at_least_k_issues(chosen: set[int]) -> None:
+    doc = good()
+    for i in sorted(chosen):
+        _PROBLEMS[i][1](doc)
+    found = set(problems(doc, today=TODAY))
+    for i in chosen:
+        where, _, code = _PROBLEMS[i]
+        assert (where, code) in found, (where, code)
+    assert len(found) >= len(chosen)
+
+
 def test_warnings_do_not_block() -> None:
     doc = good()
     doc["sex"] = "female"

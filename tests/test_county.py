@@ -16,7 +16,8 @@ import leftbehind
 from leftbehind.access import Actor
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
 from leftbehind.domain.errors import ValidationError
-from leftbehind.errors import StoreURLError
+from leftbehind.domain.model import Sex, known_on
+from leftbehind.errors import FactWarning, StoreURLError
 from leftbehind.sample import sample_county
 from leftbehind.service import NotFoundError
 from leftbehind.testing.synthetic import synthetic_facts
@@ -125,15 +126,15 @@ def test_a_missing_child_is_a_not_found_error_that_is_also_a_key_error(store_url
 
 @given(st.integers(min_value=0, max_value=10_000), st.dates(date(2025, 1, 1), date(2027, 12, 31)))
 def test_stored_decisions_equal_the_domain_for_any_day(seed: int, day: date) -> None:
+    """The decision as of a day is the domain's from the facts as they stood then (SPEC §9)."""
     facts = synthetic_facts(seed=seed, children=20, as_of=date(2026, 9, 1))
     schools = {s.id: s for s in facts.schools}
     with leftbehind.open("memory://", today=lambda: facts.as_of, actor=SYSTEM) as county:
         county.put_schools(facts.schools)
         county.put_children(facts.children)
         for child in facts.children:
-            assert county.decision(child.id, day) == PlanPolicy().timeline(child, schools).decision(
-                day
-            )
+            then = PlanPolicy().timeline(known_on(child, day), schools)
+            assert county.decision(child.id, day) == then.decision(day)
 
 
 def test_a_resident_id_belongs_to_one_child_only(store_url: str) -> None:
@@ -167,3 +168,24 @@ def test_a_resident_id_belongs_to_one_child_only(store_url: str) -> None:
         assert "children[1].resident_id" in caught.value.paths
         county.put_children([first])  # the same child again is an update, not a duplicate
         assert {c.id for c in county.children()} == {c.id for c in sample.children[:3]}
+
+
+def test_a_sex_digit_that_disagrees_is_stored_and_told_on_every_write_path(
+    store_url: str,
+) -> None:
+    """The same check as a roster import's: the resident ID's sex digit disagrees with the
+    recorded sex (a warning, not an error: both may be right), so put_children stores the
+    child and says so, naming the field and code, never the value."""
+    sample = sample_county()
+    boy = next(c for c in sample.children if c.resident_id and c.sex is Sex.MALE)
+    with leftbehind.open(store_url, today=lambda: sample.as_of, actor=SYSTEM) as county:
+        county.put_schools(sample.schools)
+        with pytest.warns(FactWarning) as caught:
+            county.put_children([attrs.evolve(boy, sex=Sex.FEMALE)])
+        (warning,) = caught
+        assert isinstance(warning.message, FactWarning)
+        assert [(i.path, i.code) for i in warning.message.issues] == [
+            ("children[0].resident_id", "id_sex_mismatch")
+        ]
+        assert boy.resident_id not in str(warning.message)
+        assert county.child(boy.id).sex is Sex.FEMALE

@@ -188,6 +188,18 @@ def test_an_unknown_father_makes_a_single_parent_family() -> None:
     assert decision.reasons[0].text == "父親不詳"
 
 
+def test_both_parents_unknown_is_no_single_parent_family() -> None:
+    """Two parents of whom nothing is known (不詳) say nothing of the family: no category from
+    the parents, and the facts are named missing (abandonment still counts)."""
+    unknown = Parent(known=False)
+    timeline = plan(pupil(father=unknown, mother=unknown))
+    assert timeline.categories_on(date(2024, 6, 1)) == frozenset()
+    assert timeline.missing == ("father.known", "mother.known")
+    abandoned = plan(pupil(father=unknown, mother=unknown, abandoned_on=date(2023, 1, 1)))
+    assert abandoned.categories_on(date(2024, 6, 1)) == {ABANDONED}
+    assert plan(pupil(father=None, mother=None)).categories_on(date(2024, 6, 1)) == frozenset()
+
+
 def test_orphan_through_death_and_disappearance() -> None:
     father = Parent(deceased_on=date(2021, 3, 1), absences=(Absence(date(2020, 1, 1)),))
     mother = Parent(missing_since=date(2022, 7, 1))
@@ -226,6 +238,21 @@ def test_national_one_away_and_the_other_without_capacity() -> None:
     assert decision.categories == {ONE}
     assert [r.code for r in decision.reasons] == ["father_away", "mother_no_capacity"]
     assert plan(pupil(father, mother)).categories_on(date(2024, 5, 1)) == {ONE}
+
+
+def test_national_one_away_and_the_other_deceased_or_missing() -> None:
+    """A parent who died or went missing has no guardianship capacity (the 2016 opinion): one
+    parent away and the other gone is served, with both facts as reasons."""
+    father = away((date(2024, 1, 1), None))
+    for other, code, text in (
+        (Parent(deceased_on=date(2023, 5, 1)), "mother_deceased", "母親去世"),
+        (Parent(missing_since=date(2024, 6, 1)), "mother_missing", "母親失蹤"),
+    ):
+        decision = national(pupil(father, other)).decision(date(2024, 6, 1))
+        assert decision.categories == {ONE}
+        assert [r.code for r in decision.reasons] == ["father_away", code]
+        assert decision.reasons[1].text == text
+    assert national(pupil(father, Parent())).categories_on(date(2024, 6, 1)) == frozenset()
 
 
 def test_national_counts_both_away_and_stops_at_16() -> None:
@@ -285,6 +312,8 @@ def oracle_plan(child: Child, day: date, policy: PlanPolicy) -> set[Category]:
     if child.father is None or child.mother is None:
         return cats
     both = (child.father, child.mother)
+    if not any(p.known for p in both):  # nothing tells who is in the family
+        return cats
     if all(_gone(p, day) for p in both):
         return cats | {ORPHAN}
     if any(_out(p, day) for p in both):
@@ -309,7 +338,9 @@ def oracle_national(child: Child, day: date, policy: NationalPolicy) -> set[Cate
         return {BOTH}
     if any(qualified):
         other = both[qualified.index(False)]
-        if other.no_capacity_since is not None and other.no_capacity_since <= day:
+        if _gone(other, day) or (
+            other.no_capacity_since is not None and other.no_capacity_since <= day
+        ):
             return {ONE}
     return set()
 

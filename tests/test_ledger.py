@@ -130,7 +130,7 @@ def county_facts(
         assignments=assignments,
         duties=tallies_source(children, assignments, seed),
         county=county,
-        national_policy="national-2016/1",
+        national_policy="national-2016/2",
     )
 
 
@@ -178,7 +178,7 @@ days = st.dates(date(2025, 9, 1), date(2027, 6, 30))
 # ---------------------------------------------------------------------------------------------
 # Monoid laws, on arbitrary tables of one stamp (consistency is not needed for the laws).
 
-STAMP = Stamp(date(2026, 9, 30), SEPTEMBER, "guangping-plan/1")
+STAMP = Stamp(date(2026, 9, 30), SEPTEMBER, "guangping-plan/2")
 row_keys = st.sampled_from(
     [(), ("甲縣",), ("甲縣", "鎮一"), ("甲縣", "鎮一", "S1"), ("甲縣", "鎮二", "S2"), ("乙縣",)]
 )
@@ -214,7 +214,7 @@ def test_addition_adds_every_cell(a: CountyTable, b: CountyTable) -> None:
 
 
 def test_tables_of_different_stamps_do_not_add() -> None:
-    other = Stamp(date(2026, 9, 29), SEPTEMBER, "guangping-plan/1")
+    other = Stamp(date(2026, 9, 29), SEPTEMBER, "guangping-plan/2")
     with pytest.raises(LedgerMismatchError):
         CountyTable(STAMP, {(): {"served": 1}}) + CountyTable(other, {(): {"served": 1}})
 
@@ -571,7 +571,7 @@ def test_national_count_stands_beside_the_plan_count() -> None:
     facts = county_facts(5, 600)
     table = county_table(facts, as_of=date(2026, 9, 30), period=SEPTEMBER)
     assert table.stamp is not None
-    assert table.stamp.national == "national-2016/1"
+    assert table.stamp.national == "national-2016/2"
     assert 0 < table.total["national"] < table.total["served"]
 
 

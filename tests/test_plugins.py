@@ -171,12 +171,16 @@ def test_third_party_records_come_before_built_ins() -> None:
     class Plugin:
         @hookimpl
         def leftbehind_eligibility_policies(self) -> list[PolicyRecord]:
-            return [PolicyRecord("plan-strict", "1", lambda: PlanPolicy(name="plan-strict"))]
+            return [
+                PolicyRecord(
+                    "plan-strict", "1", lambda: PlanPolicy(name="plan-strict", version="1")
+                )
+            ]
 
     plugins = Plugins.load(load_entrypoints=False)
     plugins.manager.register(Plugin(), name="county")
     assert list(plugins.policies()) == ["plan-strict", "guangping-plan", "national-2016"]
-    assert plugins.policy("plan-strict") == PlanPolicy(name="plan-strict")
+    assert plugins.policy("plan-strict") == PlanPolicy(name="plan-strict", version="1")
 
 
 @pytest.mark.parametrize("how", ["env", "argument"])
@@ -369,7 +373,7 @@ def test_eligibility_policies_by_name() -> None:
     records = plugins.policies()
     assert (records["guangping-plan"].name, records["guangping-plan"].version) == (
         "guangping-plan",
-        "1",
+        "2",
     )
     with pytest.raises(UnknownNameError, match="choices: guangping-plan, national-2016"):
         plugins.policy("plan")

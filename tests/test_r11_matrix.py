@@ -740,6 +740,7 @@ CALLS: dict[str, Call] = {
     "schools": lambda c, x: c.schools(),
     "set_calendar": lambda c, x: c.set_calendar("china", extra_days_off=[date(2026, 6, 1)]),
     "set_channels": lambda c, x: c.set_channels({"default": {"type": "log"}}),
+    "set_county": lambda c, x: c.set_county("广平县", "130432"),
     "set_policy": lambda c, x: c.set_policy("national-2016"),
     "settings": lambda c, x: c.settings(),
     "staff": lambda c, x: c.staff(),
@@ -775,6 +776,7 @@ WRITES = frozenset(
         "queue_week",
         "set_calendar",
         "set_channels",
+        "set_county",
         "set_policy",
     }
 )

@@ -645,3 +645,30 @@ def test_the_docs_table_lists_every_column() -> None:
     for columns in (ROSTER_COLUMNS, TALK_COLUMNS, HOME_VISIT_COLUMNS):
         for c in columns:
             assert f"| {c.header} | `{c.key}` |" in page
+
+
+def test_a_row_of_an_unknown_school_still_has_its_other_cells_checked(
+    county: County, tmp_path: Path
+) -> None:
+    """Errors do not hide errors: the unknown school is one problem of the row; the bad check
+    digit, the birth date after today and the enrolment it puts before birth are more."""
+    bad_id = rid(3)[:17] + ("0" if rid(3)[17] != "0" else "1")
+    rows = [row(1, school="沒有這所學校", resident_id=bad_id, birth_date=date(2027, 1, 1))]
+    report = county.import_roster(write_xlsx(tmp_path / "bad.xlsx", rows))
+    assert where(report) == {
+        (2, "school", "unknown_school"),
+        (2, "resident_id", "id_check_digit"),
+        (2, "birth_date", "future_date"),
+        (2, "enrolled_since", "enrolment_before_birth"),
+    }
+    assert report.rejected == 1
+
+
+def test_a_date_enrolled_before_grade_one_names_that_cell(county: County, tmp_path: Path) -> None:
+    """A first-grader today (2026-04) enrolled in September 2024 would have been in grade 0:
+    the problem is 入學日期, and the grade cell is not blamed."""
+    rows = [row(1, grade=1, enrolled_since=date(2024, 9, 1))]
+    report = county.import_roster(write_xlsx(tmp_path / "early.xlsx", rows))
+    assert where(report) == {(2, "enrolled_since", "enrolled_before_grade_one")}
+    (issue,) = report.issues
+    assert issue.column == "入學日期"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 import leftbehind.domain
-from leftbehind.domain.errors import Issue
+from leftbehind.domain.errors import LISTED, Issue, ValidationError
 from leftbehind.domain.ids import check_digit, check_phone, check_resident_id, mask_phone
 from leftbehind.domain.model import (
     Absence,
@@ -244,3 +244,21 @@ def test_domain_imports_only_attrs_the_standard_library_and_itself() -> None:
                 or name.startswith("leftbehind.domain.")
             )
             assert allowed, f"{path.name} imports {name}"
+
+
+def test_a_message_of_many_issues_sums_them_up_by_code() -> None:
+    """14,908 problems are not 14,908 lines: past LISTED, one line per code with its count and
+    first paths; every issue stays in ``issues``."""
+    future = [Issue(f"records[{i}].on", "future_record", "lies after today") for i in range(98)]
+    unknown = [Issue(f"records[{i}].staff_id", "unknown_staff", "no such staff") for i in (3, 7)]
+    error = ValidationError([*future, *unknown], subject="records")
+    lines = str(error).splitlines()
+    assert lines == [
+        "records has 100 problems, by kind:",
+        "  - lies after today [future_record] × 98: records[0].on, records[1].on, records[2].on"
+        " and 95 more",
+        "  - no such staff [unknown_staff] × 2: records[3].staff_id, records[7].staff_id",
+    ]
+    assert len(error.issues) == 100
+    few = ValidationError(future[:LISTED], subject="records")
+    assert len(str(few).splitlines()) == LISTED + 1

@@ -8,10 +8,11 @@ be valid Unicode without control or bidirectional-override characters and at mos
 :data:`MAX_TEXT` characters. Resident ID numbers and phones are normalised (full-width digits to
 ASCII) and checked as they are read.
 
-Every bad field is collected. Then, if every field was well-formed, the cross-field checks of
-:mod:`leftbehind.domain.validate` run (those that need today's date only when ``today`` is given),
-and one :class:`~leftbehind.domain.errors.ValidationError` lists everything, each issue with a
-path (``children[3].father.phone``) and a stable code, never the rejected value.
+Every bad field is collected. Then the cross-field checks of :mod:`leftbehind.domain.validate`
+run (those that need today's date only when ``today`` is given) over everything that could be
+read — a bad resident ID or phone does not stop them, and a part cut out for a bad field is left
+out of them — and one :class:`~leftbehind.domain.errors.ValidationError` lists everything, each
+issue with a path (``children[3].father.phone``) and a stable code, never the rejected value.
 
 Codes of the reading itself: ``type`` (wrong JSON type), ``date_format`` (not ``YYYY-MM-DD``),
 ``date_invalid`` (no such day), ``choice`` (not one of an enum's values), ``text_too_long``,
@@ -31,6 +32,7 @@ leftbehind.domain.errors.ValidationError: Child has 1 problem:
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 import re
@@ -194,31 +196,44 @@ def _sequence_hook(t: Any, conv: Converter) -> Callable[[object, object], object
     return hook
 
 
-def _class_hook(cl: type[Any], conv: Converter) -> Callable[[object, object], object]:
-    overrides: dict[str, Any] = {}
-    if cl is Child:
-        overrides["resident_id"] = override(struct_hook=_resident_id)
-    if cl in (Parent, Guardian):
-        overrides["phone"] = override(struct_hook=_phone)
-    inner = make_dict_structure_fn(
-        cl, conv, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True, **overrides
-    )
-    name = cl.__name__
+def _class_hook_factory(
+    *, salvage: bool
+) -> Callable[[type[Any], Converter], Callable[[object, object], object]]:
+    """Objects of attrs classes: only their own fields, resident IDs and phones checked as they
+    are read — except when ``salvage`` reads what is left of a rejected document (see
+    :func:`_salvage`), where extra fields are ignored and IDs and phones are any text."""
 
-    def hook(value: object, _: object = None) -> object:
-        if type(value) is not dict:
-            raise _type_error(f"an object ({name})")
-        return inner(value, cl)
+    def factory(cl: type[Any], conv: Converter) -> Callable[[object, object], object]:
+        overrides: dict[str, Any] = {}
+        if cl is Child and not salvage:
+            overrides["resident_id"] = override(struct_hook=_resident_id)
+        if cl in (Parent, Guardian) and not salvage:
+            overrides["phone"] = override(struct_hook=_phone)
+        inner = make_dict_structure_fn(
+            cl,
+            conv,
+            _cattrs_forbid_extra_keys=not salvage,
+            _cattrs_detailed_validation=True,
+            **overrides,
+        )
+        name = cl.__name__
 
-    return hook
+        def hook(value: object, _: object = None) -> object:
+            if type(value) is not dict:
+                raise _type_error(f"an object ({name})")
+            return inner(value, cl)
+
+        return hook
+
+    return factory
 
 
 def _unstructure_category_set(value: frozenset[Category]) -> list[str]:
     return sorted(c.value for c in value)
 
 
-def _make_converter() -> Converter:
-    conv = Converter(detailed_validation=True, forbid_extra_keys=True)
+def _make_converter(*, salvage: bool = False) -> Converter:
+    conv = Converter(detailed_validation=True, forbid_extra_keys=not salvage)
     conv.register_structure_hook(str, _str)
     conv.register_structure_hook(int, _int)
     conv.register_structure_hook(bool, _bool)
@@ -230,12 +245,14 @@ def _make_converter() -> Converter:
     conv.register_unstructure_hook_func(
         lambda t: t == frozenset[Category], _unstructure_category_set
     )
-    conv.register_structure_hook_factory(attrs.has, _class_hook)
+    conv.register_structure_hook_factory(attrs.has, _class_hook_factory(salvage=salvage))
     return conv
 
 
 converter: Converter = _make_converter()
 """The converter for every stored domain value (School, Child and its parts, Timeline, Decision)."""
+
+_salvaging: Converter = _make_converter(salvage=True)
 
 
 def _make_trusted_converter() -> Converter:
@@ -278,6 +295,72 @@ def _walk(exc: BaseException, path: str, out: list[Issue]) -> None:
         out.append(Issue(path, "invalid", "could not be read"))
 
 
+_PART = re.compile(r"([^.\[\]]+)|\[([0-9]+)\]")
+
+
+def _segments(path: str) -> list[str | int]:
+    """``father.absences[1].end`` → ``["father", "absences", 1, "end"]``."""
+    return [name or int(index) for name, index in _PART.findall(path)]
+
+
+def _cut(doc: dict[str, Any], segments: list[str | int]) -> str | None:
+    """Remove what ``segments`` points at from ``doc``, so that the rest may still be read: a
+    field of an object is removed (its default then stands); an item of a list takes the whole
+    list with it (the other items keep their indexes only if none is removed). Returns the
+    top-level field under which something was cut, or ``None`` when nothing could be."""
+    while segments:
+        *parents, last = segments
+        holder: Any = doc
+        for segment in parents:
+            try:
+                holder = holder[segment]
+            except (KeyError, IndexError, TypeError):
+                return None
+        if isinstance(last, str) and isinstance(holder, dict) and last in holder:
+            del holder[last]
+            return str(segments[0])
+        segments = parents  # a list item, or a field already gone: cut what holds it
+    return None
+
+
+def _salvage(data: object, cls: type[T]) -> tuple[T, set[str]] | None:
+    """What can be read of a document the strict reading rejected: the bad fields cut out one
+    by one until the rest reads (IDs and phones taken as any text, unknown fields ignored).
+    Returns the value and the top-level fields under which something was cut, or ``None`` when
+    a field nothing can stand in for (an id, a name, a birth date) is bad."""
+    if type(data) is not dict:
+        return None
+    doc = copy.deepcopy(data)
+    cut: set[str] = set()
+    for _ in range(64):
+        try:
+            return _salvaging.structure(doc, cls), cut
+        except RecursionError:
+            return None
+        except Exception as exc:
+            found: list[Issue] = []
+            _walk(exc, "", found)
+            progress = False
+            for issue in found:
+                segments = _segments(issue.path)
+                if issue.code == "required":  # the field is gone already: cut its holder
+                    segments = segments[:-1]
+                where = _cut(doc, segments) if segments else None
+                if where is not None:
+                    cut.add(where)
+                    progress = True
+            if not progress:
+                return None
+    return None
+
+
+def _inside(path: str, prefix: str, fields: set[str]) -> bool:
+    """Whether the issue at ``path`` lies under one of the top-level ``fields``."""
+    relative = path[len(prefix) :].lstrip(".") if path.startswith(prefix) else path
+    segments = _segments(relative)
+    return bool(segments) and str(segments[0]) in fields
+
+
 def _cross_checks(obj: object, today: date | None, path: str) -> list[Issue]:
     if isinstance(obj, Child):
         return check_child(obj, today=today, path=path)
@@ -313,6 +396,19 @@ def structure(
         raise ValidationError([issue], subject=cls.__name__) from None
     except Exception as exc:
         _walk(exc, path, issues)
+        # Every problem at once: the cross-field checks run over what could still be read,
+        # but not inside a part cut out for a bad field (its defaults would mislead them).
+        salvaged = _salvage(data, cls)
+        if salvaged is not None:
+            seen = {(i.path, i.code) for i in issues}
+            value, cut = salvaged
+            issues.extend(
+                i
+                for i in _cross_checks(value, today, path)
+                if i.code not in WARNING_CODES
+                and (i.path, i.code) not in seen
+                and not _inside(i.path, path, cut)
+            )
         raise ValidationError(issues, subject=cls.__name__) from None
     found = _cross_checks(obj, today, path)
     errors = [i for i in found if i.code not in WARNING_CODES]

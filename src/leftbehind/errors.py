@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from leftbehind.domain.errors import Issue, LeftbehindError, ValidationError
+from leftbehind.domain.errors import Issue, LeftbehindError, ValidationError, describe
 from leftbehind.domain.ids import shown_key
 
 __all__ = [
     "ConflictError",
     "CorruptStoreError",
     "DuplicateNameError",
+    "FactWarning",
     "InvalidDocumentError",
     "Issue",
     "LeftbehindError",
@@ -139,6 +140,17 @@ class ConflictError(StoreError):
         self.kind = kind
         self.key = key
         super().__init__(f"{kind} {key!r} changed since this unit of work read it; retry")
+
+
+class FactWarning(UserWarning):
+    """Doubtful facts were stored all the same (see
+    :data:`leftbehind.domain.validate.WARNING_CODES`): the sex digit of a resident ID that
+    disagrees with the recorded sex, say. ``issues`` names each by its path and code, never the
+    value; a roster import reports the same ones in its report."""
+
+    def __init__(self, issues: Iterable[Issue], *, subject: str = "input") -> None:
+        self.issues: tuple[Issue, ...] = tuple(issues)
+        super().__init__(describe(self.issues, subject, "doubtful fact"))
 
 
 class StoreSizeWarning(UserWarning):

@@ -170,7 +170,7 @@ def leftbehind_eligibility_policies() -> list[PolicyRecord]:
 
         @hookimpl
         def leftbehind_eligibility_policies():
-            strict = lambda: PlanPolicy(bridge_days=0, name="plan-strict")
+            strict = lambda: PlanPolicy(bridge_days=0, name="plan-strict", version="1")
             return [PolicyRecord("plan-strict", "1", strict, "no bridging of home stays")]
 
     .. versionadded:: 0.1

@@ -27,6 +27,9 @@ from leftbehind.access import Actor, parse_actor
 from leftbehind.cli.console import make_console, print_decision, print_digest
 from leftbehind.domain.errors import LeftbehindError, ValidationError
 from leftbehind.domain.ids import mask_resident_id
+from leftbehind.io import render
+from leftbehind.io.render import county_sheet
+from leftbehind.io.summary import merge_summaries, write_table
 from leftbehind.sample import sample_county
 from leftbehind.service import STORE_ENV, County
 
@@ -259,11 +262,14 @@ def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) ->
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "csv", "xlsx"]),
+    type=click.Choice(["text", "csv", "xlsx", "json"]),
     default="text",
     show_default=True,
+    help="json: the county table as the summary a county sends upward (see `merge`).",
 )
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="File for csv/xlsx.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="File for csv/xlsx (json: too)."
+)
 @click.option(
     "--unmasked",
     is_flag=True,
@@ -286,18 +292,74 @@ def ledger(
 
     \b
       leftbehind ledger county --as-of 2026-06-30
+      leftbehind ledger county --format json --out 广平县.json   the summary sent upward
       leftbehind ledger school S003 --format xlsx --out S003.xlsx
       leftbehind ledger teacher S003-T02
     """
     if level in ("school", "teacher") and not key:
         raise click.UsageError(f"`ledger {level}` needs the {level}'s id")
-    if fmt != "text" and not out:
+    if fmt == "json" and level != "county":
+        raise click.UsageError("--format json is the county table's summary: `ledger county`")
+    if fmt in ("csv", "xlsx") and not out:
         raise click.UsageError(f"--format {fmt} needs --out FILE")
     with _open(store, actor) as county:
         result = county.export_ledger(
             level, key=key, as_of=as_of, format=fmt, path=out, unmasked=unmasked
         )
-    click.echo(result if fmt == "text" else f"wrote {result}")
+    click.echo(result if out is None else f"wrote {result}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "xlsx", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="File to write.")
+@reports_errors
+def merge(files: tuple[str, ...], fmt: str, out: str | None) -> None:
+    """Add up counties' summaries into one table (a province's, a city's): no store needed.
+
+    Each FILE is a county table written by `leftbehind ledger county --format json`. They must
+    be of the same day, period and policies; each is checked before it is added, and so is the
+    sum. Counts only travel: no child's data is in a summary.
+
+    \b
+      leftbehind merge 广平县.json 肥乡区.json --format xlsx --out 邯郸市.xlsx
+    """
+    if fmt in ("csv", "xlsx") and not out:
+        raise click.UsageError(f"--format {fmt} needs --out FILE")
+    total = merge_summaries(files)
+    if out is None:
+        click.echo(total.to_json() if fmt == "json" else render.render_text(county_sheet(total)))
+        return
+    click.echo(f"wrote {write_table(total, out, fmt)}")
+
+
+@main.command(name="county")
+@click.option("--name", default=None, help="The county's name, as on its forms (广平县).")
+@click.option("--code", default=None, help="Its 6-digit administrative code (130432).")
+@store_option
+@actor_option
+@reports_errors
+def county_(name: str | None, code: str | None, store: str | None, actor: Actor) -> None:
+    """The county's name and administrative code (行政区划代码), carried in every table and
+    summary: shown, or set with both --name and --code (audited).
+
+    \b
+      leftbehind county --name 广平县 --code 130432
+    """
+    if (name is None) != (code is None):
+        raise click.UsageError("give both --name and --code")
+    with _open(store, actor) as county:
+        if name is not None and code is not None:
+            county.set_county(name, code)
+        settings = county.settings()
+    shown = settings.get("name") or "(not named: leftbehind county --name NAME --code CODE)"
+    click.echo(f"{shown} {settings.get('code', '')}".rstrip())
 
 
 @main.command()

@@ -610,7 +610,7 @@ class PlanPolicy:
     min_months: int = 3
     bridge_days: int = 31
     name: str = "guangping-plan"
-    version: str = "1"
+    version: str = "2"
 
     def timeline(self, child: Child, schools: Mapping[str, School]) -> Timeline:
         if child.abandoned_on is None and _settled(child.father) and _settled(child.mother):
@@ -618,6 +618,10 @@ class PlanPolicy:
         scope, missing = _school_scope(child, schools, rural_only=True)
         facts, missing_parents = _parents(child, self.min_months, self.bridge_days)
         missing += missing_parents
+        # Neither parent known (不詳): nothing tells a single-parent family from any other.
+        unknown = not missing_parents and not any(f.parent.known for f in facts)
+        if unknown:
+            missing += [f"{f.who}.known" for f in facts]
         if not scope:
             return Timeline(child.id, self.name, self.version, (), missing)
         abandoned = child.abandoned_on
@@ -627,7 +631,7 @@ class PlanPolicy:
             cats: list[Category] = []
             if abandoned is not None and abandoned <= day:
                 cats.append(_ABANDONED)
-            if missing_parents:
+            if missing_parents or unknown:
                 return tuple(cats)
             father, mother = facts
             if father.gone <= day and mother.gone <= day:
@@ -669,16 +673,17 @@ class NationalPolicy:
     """The State Council's 2016 opinion (國發〔2016〕13號), for reconciling with civil affairs.
 
     Minors under ``max_age`` with a rural household registration (農村戶籍) whose both parents are
-    away working, or one away and the other without guardianship capacity. Being away counts after
-    ``min_months`` continuous calendar months (no bridging by default). Only left-behind categories
-    are assigned.
+    away working, or one away and the other without guardianship capacity (recorded so, or
+    deceased, or missing: a parent who is not there cannot be the guardian). Being away counts
+    after ``min_months`` continuous calendar months (no bridging by default). Only left-behind
+    categories are assigned.
     """
 
     min_months: int = 3
     bridge_days: int = 0
     max_age: int = 16
     name: str = "national-2016"
-    version: str = "1"
+    version: str = "2"
 
     def timeline(self, child: Child, schools: Mapping[str, School]) -> Timeline:
         if not child.rural_hukou:
@@ -705,7 +710,7 @@ class NationalPolicy:
                 return (_BOTH,)
             if away_f or away_m:
                 other = mother if away_f else father
-                if _on(other.parent.no_capacity_since, day):
+                if _without_capacity(other, day):
                     return (_ONE,)
             return ()
 
@@ -714,11 +719,20 @@ class NationalPolicy:
             if cat is _BOTH:
                 return tuple(away)
             other = mother if father.away_on(day) is not None else father
+            gone = _gone_reason(other, day)
+            if gone is not None:
+                return (*away, gone)
             capacity = _state_reason(other.who, "no_capacity", other.parent.no_capacity_since)
             return (*away, capacity)
 
         runs = _runs(scope, _boundaries(facts, None), categories_on)
         return _make_timeline(child, self, runs, reasons, missing)
+
+
+def _without_capacity(f: _ParentFacts, day: date) -> bool:
+    """The 2016 opinion's "the other without guardianship capacity" (無監護能力): recorded so,
+    or deceased, or missing (a parent who is not there cannot be the guardian)."""
+    return f.gone <= day or _on(f.parent.no_capacity_since, day)
 
 
 _BOTH, _ONE = Category.LEFT_BEHIND_BOTH, Category.LEFT_BEHIND_ONE

@@ -6,11 +6,11 @@ field by its path and a stable code instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from attrs import frozen
 
-__all__ = ["Issue", "LeftbehindError", "ValidationError"]
+__all__ = ["LISTED", "Issue", "LeftbehindError", "ValidationError", "describe"]
 
 
 class LeftbehindError(Exception):
@@ -32,15 +32,39 @@ class Issue:
         return f"{self.path or '<root>'}: {self.message} [{self.code}]"
 
 
+#: Up to how many issues a message lists one by one; past it, it summarises them by code.
+LISTED = 20
+
+
+def describe(issues: Sequence[Issue], subject: str, what: str = "problem") -> str:
+    """``subject has N problems:`` and each issue on a line; past :data:`LISTED` issues, one
+    line per code: the rule, how many, and the first paths (every issue stays in ``issues``)."""
+    n = len(issues)
+    head = f"{subject} has {n:,} {what}{'s' if n != 1 else ''}"
+    if n <= LISTED:
+        return head + ":\n" + "\n".join(f"  - {issue}" for issue in issues)
+    by_code: dict[str, list[Issue]] = {}
+    for issue in issues:
+        by_code.setdefault(issue.code, []).append(issue)
+    lines = []
+    for code, found in by_code.items():
+        paths = ", ".join(i.path or "<root>" for i in found[:3])
+        more = f" and {len(found) - 3:,} more" if len(found) > 3 else ""
+        lines.append(f"  - {found[0].message} [{code}] × {len(found):,}: {paths}{more}")
+    return f"{head}, by kind:\n" + "\n".join(lines)
+
+
 class ValidationError(LeftbehindError, ValueError):
-    """Input was rejected; ``issues`` lists every problem found, each with a path and a code."""
+    """Input was rejected; ``issues`` lists every problem found, each with a path and a code.
+
+    The message lists them one by one, or past ``LISTED`` (20) sums them up by code (how many,
+    and the first paths of each); ``issues`` always holds every one.
+    """
 
     def __init__(self, issues: Iterable[Issue], *, subject: str = "input") -> None:
         self.issues: tuple[Issue, ...] = tuple(issues)
         self.subject = subject
-        lines = "\n".join(f"  - {issue}" for issue in self.issues)
-        n = len(self.issues)
-        super().__init__(f"{subject} has {n} problem{'s' if n != 1 else ''}:\n{lines}")
+        super().__init__(describe(self.issues, subject))
 
     @property
     def codes(self) -> frozenset[str]:

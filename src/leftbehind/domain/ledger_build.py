@@ -86,6 +86,7 @@ class SchoolTable:
     counts: dict[str, int]
     movements: tuple[Movement, ...] = ()
     overdue: tuple[OverdueChild, ...] = ()
+    county_code: str = ""
 
     def check(self) -> SchoolTable:
         """Raise :class:`LedgerInconsistencyError` unless the row rules hold and the lists agree
@@ -180,8 +181,9 @@ def _parts(facts: Facts) -> tuple[LedgerFacts, Iterator[LedgerFacts]]:
 def _same_county(head: LedgerFacts, part: LedgerFacts) -> None:
     if part is head:
         return
-    if (part.county, part.policy, part.national_policy) != (
+    if (part.county, part.county_code, part.policy, part.national_policy) != (
         head.county,
+        head.county_code,
         head.policy,
         head.national_policy,
     ) or part.schools.keys() != head.schools.keys():
@@ -377,7 +379,8 @@ def county_table(
         names[(county, school.township, sid)] = school.name
         for key in ((county, school.township), (county,), ()):
             rows.setdefault(key, Counter()).update(counts)
-    return CountyTable(stamp_of(head, as_of, period), rows, names).check()
+    codes = {county: head.county_code} if head.county_code else {}
+    return CountyTable(stamp_of(head, as_of, period), rows, names, codes).check()
 
 
 def school_tables(
@@ -403,6 +406,7 @@ def school_tables(
             dict(sorted((k, v) for k, v in counts.items() if v)),
             tuple(sorted(moves.get(sid, ()), key=_movement_order)),
             tuple(sorted(run.overdue.get(sid, ()))),
+            head.county_code,
         ).check()
         for sid, counts in sorted(run.rows.items())
     }

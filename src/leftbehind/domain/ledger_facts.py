@@ -126,7 +126,8 @@ class LedgerFacts:
     ``timelines`` are the plan policy's (by child id); ``national`` the 2016 national rule's, for
     the reconciliation column (empty: not shown). ``policy`` and ``national_policy`` name them in
     the tables' stamp. ``staff`` and ``assignments`` say who cares for whom; ``duties`` gives the
-    duty tallies of a period as of a day.
+    duty tallies of a period as of a day. ``county`` and ``county_code`` name the county (its
+    6-digit administrative code, 行政區劃代碼): every table built from the facts carries them.
     """
 
     schools: dict[str, School] = field(converter=_schools)
@@ -137,7 +138,8 @@ class LedgerFacts:
     assignments: Assignments = field(factory=lambda: Assignments(()), converter=_assignments)
     duties: DutySource = _no_duties
     county: str = ""
-    policy: str = "guangping-plan/1"
+    county_code: str = ""
+    policy: str = "guangping-plan/2"
     national_policy: str = ""
 
     def staff_name(self, staff_id: str) -> str:

@@ -15,6 +15,7 @@ Rates are never stored: they are derived from the counts (``done / due``), so th
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
@@ -24,7 +25,7 @@ from attrs import field, frozen
 
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Category
-from leftbehind.domain.errors import LeftbehindError
+from leftbehind.domain.errors import Issue, LeftbehindError, ValidationError
 from leftbehind.domain.model import Sex, Stage
 from leftbehind.domain.profile import ProfileArea
 
@@ -135,12 +136,18 @@ def _frozen_names(names: Mapping[RowKey, str]) -> dict[RowKey, str]:
     return {tuple(k): v for k, v in sorted(names.items())}
 
 
+def _sorted_codes(codes: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(codes.items()))
+
+
 @frozen
 class CountyTable:
     """信息匯總表: a row per school, township subtotals, county totals and the grand total.
 
     ``rows`` maps a row key to its non-zero counts (missing columns are 0); ``names`` maps the
-    keys of school rows to the schools' names. Build one with
+    keys of school rows to the schools' names; ``codes`` maps each county's name to its 6-digit
+    administrative code (行政區劃代碼), so that a summary sent upward says whose it is. Build
+    one with
     :func:`leftbehind.domain.ledger.county_table`, add tables with ``+`` or :func:`merge`, verify
     with :meth:`check`.
     """
@@ -148,6 +155,7 @@ class CountyTable:
     stamp: Stamp | None
     rows: dict[RowKey, dict[str, int]] = field(factory=dict, converter=_frozen_rows)
     names: dict[RowKey, str] = field(factory=dict, converter=_frozen_names)
+    codes: dict[str, str] = field(factory=dict, converter=_sorted_codes)
 
     def __add__(self, other: CountyTable) -> CountyTable:
         if not isinstance(other, CountyTable):
@@ -209,8 +217,28 @@ class CountyTable:
         return self
 
     def to_json(self) -> str:
-        """The canonical form: the same table gives the same text, byte for byte."""
+        """The canonical form: the same table gives the same text, byte for byte. It is the
+        summary a county sends upward: counts and school names only, no child's data, with the
+        day, the period, the policies and the counties' codes."""
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> CountyTable:
+        """Read back a table written by :meth:`to_json` (another county's summary, say) and
+        check it: a :class:`~leftbehind.domain.errors.ValidationError` names every field that
+        is not what :meth:`to_json` writes (never its value), a
+        :class:`LedgerInconsistencyError` every rule the counts break."""
+        try:
+            data = json.loads(text)
+        except UnicodeDecodeError:
+            issue = Issue("", "encoding", "not UTF-8 text")
+            raise ValidationError([issue], subject=_TABLE) from None
+        except (ValueError, RecursionError):
+            raise ValidationError([Issue("", "json", "not JSON")], subject=_TABLE) from None
+        issues = _table_issues(data)
+        if issues:
+            raise ValidationError(issues, subject=_TABLE)
+        return cls.from_dict(data).check()
 
     def to_dict(self) -> dict[str, Any]:
         stamp = None
@@ -227,7 +255,7 @@ class CountyTable:
             {"key": list(k), "name": self.names.get(k, ""), "counts": v}
             for k, v in self.rows.items()
         ]
-        return {"stamp": stamp, "rows": rows}
+        return {"stamp": stamp, "counties": dict(self.codes), "rows": rows}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CountyTable:
@@ -244,7 +272,7 @@ class CountyTable:
             )
         rows = {tuple(r["key"]): dict(r["counts"]) for r in data["rows"]}
         names = {tuple(r["key"]): r["name"] for r in data["rows"] if r["name"]}
-        return cls(stamp, rows, names)
+        return cls(stamp, rows, names, data.get("counties") or {})
 
 
 #: The identity of ``+``: the table of nothing, of no date.
@@ -265,10 +293,15 @@ def merge(*tables: CountyTable) -> CountyTable:
     stamp = stamped[0].stamp
     rows: dict[RowKey, dict[str, int]] = {}
     names: dict[RowKey, str] = {}
+    codes: dict[str, str] = {}
     for table in stamped:
         if table.stamp != stamp:
             msg = f"cannot add tables stamped {stamp} and {table.stamp}"
             raise LedgerMismatchError(msg)
+        for county, code in table.codes.items():
+            if codes.setdefault(county, code) != code:
+                msg = f"county {county} comes with two administrative codes"
+                raise LedgerMismatchError(msg)
         for key, cells in table.rows.items():
             acc = rows.get(key)
             if acc is None:
@@ -280,7 +313,75 @@ def merge(*tables: CountyTable) -> CountyTable:
             if names.setdefault(key, name) != name:
                 msg = f"{_where(key)} has two names in the tables being added"
                 raise LedgerMismatchError(msg)
-    return CountyTable(stamp, rows, names)
+    by_code: dict[str, str] = {}
+    for county, code in codes.items():
+        if by_code.setdefault(code, county) != county:
+            msg = f"the administrative code {code} names two counties"
+            raise LedgerMismatchError(msg)
+    return CountyTable(stamp, rows, names, codes)
+
+
+_TABLE = "county table"
+_CODE = re.compile(r"[0-9]{6}")
+
+
+def _table_issues(data: object) -> list[Issue]:
+    """What is not as :meth:`CountyTable.to_dict` writes it, by path (never a value)."""
+    if not isinstance(data, dict):
+        return [Issue("", "type", "expected an object with stamp, counties and rows")]
+    issues = _stamp_issues(data.get("stamp"))
+    counties = data.get("counties", {})
+    if not isinstance(counties, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and _CODE.fullmatch(v)
+        for k, v in counties.items()
+    ):
+        issues.append(Issue("counties", "county_code", "each county's code is 6 digits"))
+    rows = data.get("rows")
+    if not isinstance(rows, list):
+        return [*issues, Issue("rows", "type", "expected a list of rows")]
+    for i, row in enumerate(rows):
+        where = f"rows[{i}]"
+        if not isinstance(row, dict):
+            issues.append(Issue(where, "type", "expected an object with key, name and counts"))
+            continue
+        key, label, counts = row.get("key"), row.get("name"), row.get("counts")
+        if not (isinstance(key, list) and len(key) <= 3 and all(isinstance(k, str) for k in key)):
+            issues.append(Issue(f"{where}.key", "type", "expected up to 3 names"))
+        if not isinstance(label, str):
+            issues.append(Issue(f"{where}.name", "type", "expected text"))
+        if not isinstance(counts, dict) or not all(
+            isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()
+        ):
+            issues.append(Issue(f"{where}.counts", "type", "expected counts (whole numbers ≥ 0)"))
+    return issues
+
+
+def _stamp_issues(stamp: object) -> list[Issue]:
+    if not isinstance(stamp, dict):
+        return [Issue("stamp", "type", "expected the table's stamp")]
+    issues = [
+        Issue(f"stamp.{field}", "type", "expected text")
+        for field in ("as_of", "policy", "national")
+        if not isinstance(stamp.get(field), str)
+    ]
+    period = stamp.get("period")
+    if not isinstance(period, list) or len(period) != 2:
+        return [*issues, Issue("stamp.period", "type", "expected [start, end]")]
+    as_of, start, end = (
+        _date(d) if isinstance(d, str) else None for d in (stamp.get("as_of"), *period)
+    )
+    if as_of is None or start is None or end is None:
+        issues.append(Issue("stamp", "date_format", "dates are written YYYY-MM-DD"))
+    elif not Interval(start, end).contains(as_of):
+        issues.append(Issue("stamp.as_of", "as_of_outside", "as_of lies outside the period"))
+    return issues
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
 
 
 def _reading_order(key: RowKey) -> tuple[Any, ...]:

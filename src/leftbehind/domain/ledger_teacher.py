@@ -78,6 +78,8 @@ class TeacherTable:
     staff_id: str
     staff_name: str
     rows: tuple[TeacherRow, ...]
+    county: str = ""
+    county_code: str = ""
 
     def check(self) -> TeacherTable:
         """Raise :class:`LedgerInconsistencyError` if a child appears twice or a duty cell has
@@ -195,7 +197,14 @@ def teacher_tables(
     if only is not None and only not in rows:
         rows[only] = []
     return {
-        sid: TeacherTable(stamp, sid, facts.staff_name(sid), tuple(sorted(rs))).check()
+        sid: TeacherTable(
+            stamp,
+            sid,
+            facts.staff_name(sid),
+            tuple(sorted(rs)),
+            facts.county,
+            facts.county_code,
+        ).check()
         for sid, rs in sorted(rows.items())
     }
 

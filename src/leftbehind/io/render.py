@@ -172,12 +172,22 @@ def _sum(cells: Mapping[str, int], prefix: str) -> int:
     return sum(v for k, v in cells.items() if k.startswith(prefix))
 
 
-def _describe(stamp: Stamp | None) -> str:
+def _describe(stamp: Stamp | None, units: Mapping[str, str] | None = None) -> str:
+    """The line under a form's title: 填報單位 (each county with its administrative code),
+    the day, the period and the policies."""
+    unit = "、".join(f"{name}（{code}）" if code else name for name, code in (units or {}).items())
+    head = f"填報單位 {unit}；" if unit else ""
     if stamp is None:
-        return ""
+        return head.rstrip("；")
     end = stamp.period.end
     text = f"截至 {stamp.as_of}；統計期 {stamp.period.start} 至 {end}（不含）；口徑 {stamp.policy}"
-    return text + (f"，對照 {stamp.national}" if stamp.national else "")
+    return head + text + (f"，對照 {stamp.national}" if stamp.national else "")
+
+
+def _units(table: CountyTable) -> dict[str, str]:
+    """The counties of a county table with their codes (the code of a county without one: "")."""
+    names = {key[0] for key in table.rows if len(key) == 1 and key[0]}
+    return {name: table.codes.get(name, "") for name in sorted(names | set(table.codes))}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -240,7 +250,7 @@ def county_sheet(table: CountyTable) -> Sheet:
         _count("national"),
     ]
     rows = [(k, table.names.get(k, ""), table.rows[k]) for k in table.ordered()]
-    return Sheet("信息匯總表", "county", columns, rows, _describe(table.stamp))
+    return Sheet("信息匯總表", "county", columns, rows, _describe(table.stamp, _units(table)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,7 +290,8 @@ def _section(key: str) -> tuple[int, str]:
 
 def school_sheets(table: SchoolTable) -> list[Sheet]:
     """動態狀況表 as three sheets: the counts, the movements (變動明細), the overdue list."""
-    stamp = _describe(table.stamp)
+    units = {table.county: table.county_code} if table.county else None
+    stamp = _describe(table.stamp, units)
     title = table.school.name
     counts = [
         Column("項目", "item", lambda r: _label(r[0])),
@@ -377,7 +388,8 @@ def teacher_sheet(table: TeacherTable) -> Sheet:
         *(_duty(k) for k in kinds),
     ]
     title = f"{table.staff_name or table.staff_id} 聯絡信息表"
-    return Sheet(title, "teacher", columns, table.rows, _describe(table.stamp))
+    units = {table.county: table.county_code} if table.county else None
+    return Sheet(title, "teacher", columns, table.rows, _describe(table.stamp, units))
 
 
 def standings_sheet(standings: Sequence[Standing], title: str = "表彰候選") -> Sheet:

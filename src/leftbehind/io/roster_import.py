@@ -53,6 +53,10 @@ _MESSAGES: Mapping[str, str] = {
     "status_dates": "the status disagrees with the away and return dates",
     "id_conflict": "the resident ID belongs to another child than the 兒童編號 names",
     "duplicate_row": "another row of this file is the same child",
+    "enrolled_before_grade_one": (
+        "the date enrolled (入學日期) lies before the first school year of the grade given "
+        "(年級): it would make the pupil a grade 0 pupil then"
+    ),
 }
 
 
@@ -148,16 +152,26 @@ class _Row:
             self.issues[key] = (code, message or _MESSAGES[code])
 
 
+#: The school id a row whose school is unknown is checked under (never stored).
+_NO_SCHOOL = "?"
+
+
 def _enrolment(r: _Row, school_id: str, today: date, stored: Sequence[Enrolment]) -> list[Any]:
     start, end, grade = r.v.get("enrolled_since"), r.v.get("left_on"), r.v.get("grade")
     if not isinstance(start, date) or not isinstance(grade, int):
         return [unstructure(e) for e in stored]
     ref = grade_reference(start, end if isinstance(end, date) else None, today)
+    first = grade - (school_year_of(ref) - school_year_of(start))
+    if 1 <= grade <= 9 and first < 1:
+        # The grade is right for the day; the date enrolled lies before that grade's first
+        # school year: it is 入學日期 that is wrong (or a kindergarten's).
+        r.add("enrolled_since", "enrolled_before_grade_one")
+        return [unstructure(e) for e in stored]
     reason = r.v.get("leave_reason")
     doc = {
         "school_id": school_id,
         "start": start.isoformat(),
-        "grade": grade - (school_year_of(ref) - school_year_of(start)),
+        "grade": first,
         "class_name": _str(r.v.get("class_name")),
         "end": _iso(end),
         "end_reason": _REASON.get(reason) if isinstance(reason, str) else None,
@@ -390,6 +404,15 @@ def plan_import(
         if problem is not None:
             r.add("school", problem)
         if school_id is None:
+            # The row is refused, but its other cells are checked all the same, so the clerk
+            # sees every problem of the row at once.
+            doc = _child_doc(r, f"row-{row.number}", _NO_SCHOOL, None, today)
+            try:
+                structure(doc, Child, today=today)
+            except ValidationError as exc:
+                for issue in exc.issues:
+                    if _column_of(issue.path) != "school":
+                        r.add(_column_of(issue.path) or "id", issue.code, issue.message)
             for key, (code, message) in r.issues.items():
                 place(r, key, code, message)
             rejected_rows.add(row.number)

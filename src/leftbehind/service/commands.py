@@ -8,6 +8,7 @@ one unit of work, or nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -71,6 +72,31 @@ def _put_settings(batch: Batch, changes: Mapping[str, Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Settings.
+
+
+#: A county's administrative code (行政區劃代碼, GB/T 2260): six digits.
+_COUNTY_CODE = re.compile(r"[0-9]{6}")
+#: The longest name of a county.
+_COUNTY_NAME = 40
+
+
+def set_county(ctx: Context, name: str, code: str) -> None:
+    """Name the county and give its 6-digit administrative code (audited): every table and
+    summary it makes from now on carries them."""
+    _, gate = ctx.begin()
+    gate.require("settings.write", "name the county")
+    issues = []
+    if not isinstance(name, str) or not name.strip() or len(name) > _COUNTY_NAME:
+        issues.append(Issue("name", "county_name", f"1 to {_COUNTY_NAME} characters of text"))
+    elif any(not ch.isprintable() or ch.isspace() for ch in name):
+        issues.append(Issue("name", "text_control", "no spaces or control characters"))
+    if not isinstance(code, str) or not _COUNTY_CODE.fullmatch(code):
+        issues.append(Issue("code", "county_code", "an administrative code is 6 digits"))
+    if issues:
+        raise ValidationError(issues, subject="county")
+    with ctx.repo.batch("set_county") as batch:
+        _put_settings(batch, {"name": name, "code": code})
+        batch.commit()
 
 
 def set_policy(ctx: Context, name: str) -> int:

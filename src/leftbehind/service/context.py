@@ -23,6 +23,7 @@ from leftbehind.domain.duties import DutyKind
 from leftbehind.domain.eligibility import Policy
 from leftbehind.domain.errors import Issue, ValidationError
 from leftbehind.domain.ids import looks_personal
+from leftbehind.errors import FactWarning
 from leftbehind.plugins import Plugins
 from leftbehind.service.gate import Gate
 from leftbehind.service.repository import Repository, Snapshot
@@ -91,7 +92,9 @@ def validate(
     today: date | None = None,
     documents: dict[str, Any] | None = None,
 ) -> list[T]:
-    """Structure and check every item, collecting every issue before raising once.
+    """Structure and check every item, collecting every issue before raising once; doubtful
+    facts that may be stored all the same are told in one
+    :class:`~leftbehind.errors.FactWarning`.
 
     Keys must be unique in the batch and must not be (or hold) an ID number or a phone: a key
     goes into the audit log and into messages. With ``documents``, the document of each item
@@ -100,12 +103,13 @@ def validate(
     """
     out: list[T] = []
     issues: list[Issue] = []
+    doubts: list[Issue] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         data = item if isinstance(item, Mapping) else unstructure(item)
         path = f"{name}[{i}]"
         try:
-            value = structure(data, cls, today=today, path=path)
+            value = structure(data, cls, today=today, path=path, warnings=doubts)
         except ValidationError as exc:
             issues.extend(exc.issues)
             continue
@@ -127,4 +131,6 @@ def validate(
             documents[key] = data
     if issues:
         raise ValidationError(issues, subject=name)
+    if doubts:  # stored all the same, as a roster import would, and said so
+        warnings.warn(FactWarning(doubts, subject=name), stacklevel=4)
     return out

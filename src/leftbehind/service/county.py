@@ -175,6 +175,12 @@ class County:
         snap, _ = self._ctx.begin()
         return self._ctx.policy(snap)
 
+    def set_county(self, name: str, code: str) -> None:
+        """Name the county (``广平县``) and give its 6-digit administrative code (``130432``,
+        行政區劃代碼): every table, export and summary sent upward carries them. System and
+        county officers; audited."""
+        commands.set_county(self._ctx, name, code)
+
     def set_policy(self, name: str) -> int:
         """Adopt the policy ``name`` and recompute every child's timeline in one unit of work
         (system and county officers). Returns the number of timelines recomputed."""
@@ -441,7 +447,11 @@ class County:
         ``level`` is ``county``, ``school`` (``key`` the school), ``schools`` (every school in
         reach), ``teacher`` (``key`` the staff member), ``teachers`` or ``commend``. ``format``
         ``text`` returns the table as text; ``csv`` (first sheet) and ``xlsx`` write ``path``
-        (checked by :func:`~leftbehind.io.paths.safe_export_path`) and return it. Phones and ID
+        (checked by :func:`~leftbehind.io.paths.safe_export_path`) and return it; ``json``, of
+        the county table only, is the summary a county sends upward
+        (:meth:`~leftbehind.domain.ledger.CountyTable.to_json`: counts, the county's name and
+        code, the day and the policies, no child's data), returned, or written to ``path``
+        and the path returned. Phones and ID
         numbers are masked unless ``unmasked``; even then a value the actor may not see stays
         masked, because the ledger itself was built masked for them.
         """

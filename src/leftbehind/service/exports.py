@@ -98,14 +98,27 @@ def _ledger(
     if level in ("school", "teacher") and not key:
         msg = f"the {level} ledger needs the {level}'s id"
         raise ValueError(msg)
-    if format not in ("text", "csv", "xlsx"):
-        msg = "format is text, csv or xlsx"
+    if format not in ("text", "csv", "xlsx", "json"):
+        msg = "format is text, csv, xlsx or json"
         raise ValueError(msg)
-    if format != "text" and path is None:
+    if format == "json" and level != "county":
+        msg = "json is the county table's summary (the one sent upward): level county"
+        raise ValueError(msg)
+    if format not in ("text", "json") and path is None:
         msg = f"format {format!r} needs a path"
         raise ValueError(msg)
     target = None if path is None else safe_export_path(path, store_path=ctx.url)
     what, name = f"ledger.{level}", key or level
+    if format == "json":
+        table = ledgers.county_table(ctx, as_of or ctx.today(), None)
+        summary = table.to_json()
+        if target is None:
+            _note(ctx, what, name, "json", unmasked, len(table.rows))
+            return summary
+        with staged(target) as stage:
+            stage.path.write_text(summary + "\n", encoding="utf-8")
+            _note(ctx, what, name, "json", unmasked, len(table.rows))
+            return str(stage.publish())
     sheets = _sheets(ctx, level, key, as_of or ctx.today())
     rows = sum(len(s.rows) for s in sheets)
     if target is not None and not sheets:

@@ -29,6 +29,9 @@ from leftbehind.service.repository import Snapshot
 from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown
 
 __all__ = [
+    "PAGE",
+    "PUSHDOWN_AFTER",
+    "Known",
     "book",
     "commendations",
     "compliance",
@@ -36,7 +39,9 @@ __all__ = [
     "diff",
     "duty_book",
     "facts",
+    "known",
     "ledger_facts",
+    "parts",
     "school_table",
     "school_tables",
     "teacher_table",
@@ -222,6 +227,7 @@ def _facts(
         assignments=assignments,
         duties=duties,
         county=str(snap.settings().get("name", "")),
+        county_code=str(snap.settings().get("code", "")),
         policy=f"{policy.name}/{policy.version}",
         national_policy=f"{ctx.national.name}/{ctx.national.version}",
     )
