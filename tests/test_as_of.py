@@ -314,3 +314,44 @@ def test_a_death_in_may_changes_nothing_as_of_march(county: County) -> None:
     assert after.counts["served"] == before.counts["served"] + 1
     semester = ("parent_report", "safety_education", "parent_lecture")
     assert all(after.counts[f"due.{k}"] == before.counts[f"due.{k}"] + 1 for k in semester)
+
+
+def _months(period: Interval) -> Iterator[Interval]:
+    start = period.start
+    assert period.end is not None
+    while start < period.end:
+        nxt = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+        yield Interval(start, min(nxt, period.end))
+        start = nxt
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    start=st.dates(date(2025, 9, 1), date(2026, 7, 31)),
+    days=st.integers(20, 150),
+    later=st.integers(0, 400),
+)
+def test_a_periods_duties_are_its_months_duties_across_the_year(
+    start: date, days: int, later: int
+) -> None:
+    """The calendar of a period holds every term overlapping it, so a period's occurrences
+    are its months' occurrences put together (a window over two months in both), across a
+    year boundary too."""
+    period = Interval(start, start + timedelta(days=days))
+    as_of = start + timedelta(days=later)
+    with leftbehind.open("memory://", actor=SYSTEM, today=lambda: TODAY) as county:
+        county.put_schools([SCHOOL])
+        county.put_children([pupil()])
+        county.put_staff([Staff("T1", "王老師", "S01", "教師")])
+        county.put_assignments(
+            [Assignment("A1", "T1", "C001", Role.CLASS_TEACHER, date(2025, 9, 1))]
+        )
+
+        def occurrences(span: Interval) -> set[tuple[str, Interval, str]]:
+            book = county.duty_book(span)
+            found = book.occurrences(span, as_of)
+            return {(o.kind, o.window, o.status.value) for o in found}
+
+        whole = occurrences(period)
+        assert whole
+        assert whole == set().union(*(occurrences(m) for m in _months(period)))
