@@ -16,7 +16,8 @@ issue with a path (``children[3].father.phone``) and a stable code, never the re
 
 Codes of the reading itself: ``type`` (wrong JSON type), ``date_format`` (not ``YYYY-MM-DD``),
 ``date_invalid`` (no such day), ``choice`` (not one of an enum's values), ``text_too_long``,
-``text_control``, ``text_encoding``, ``unknown_field``, ``required`` (a field without default is
+``text_control``, ``text_encoding``, ``text_noncharacter``, ``text_invisible`` (only zero-width
+or format characters and spaces), ``unknown_field``, ``required`` (a field without default is
 absent), ``json``, ``encoding`` and ``duplicate_key`` (unreadable text), ``invalid`` (anything
 else); a resident ID or phone gives the codes of :mod:`leftbehind.domain.validate` directly.
 
@@ -75,6 +76,16 @@ MAX_TEXT = 2000
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Unicode noncharacters (U+FDD0–U+FDEF and the last two code points of every plane): never
+#: text, and U+FFFE/U+FFFF cannot be written in an XML workbook.
+_NONCHARACTER = re.compile(
+    "[\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(f"\\U{p:04x}fffe\\U{p:04x}ffff" for p in range(1, 17))
+    + "]"
+)
+#: What shows nothing: spaces and format characters (zero-width space and joiners, the byte
+#: order mark, soft hyphen, ...).
+_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
@@ -102,8 +113,15 @@ def _str(value: object, _: object = None) -> str:
         raise _FieldError("text_too_long", f"longer than {MAX_TEXT} characters")
     if _CONTROL.search(value):
         raise _FieldError("text_control", "contains a control or bidi-override character")
-    if not value.isascii() and _SURROGATE.search(value):
-        raise _FieldError("text_encoding", "contains a lone surrogate (not valid Unicode)")
+    if not value.isascii():
+        if _SURROGATE.search(value):
+            raise _FieldError("text_encoding", "contains a lone surrogate (not valid Unicode)")
+        if _NONCHARACTER.search(value):
+            raise _FieldError("text_noncharacter", "contains a Unicode noncharacter")
+        if _INVISIBLE.fullmatch(value):
+            raise _FieldError(
+                "text_invisible", "shows nothing: only spaces or invisible characters"
+            )
     return value
 
 

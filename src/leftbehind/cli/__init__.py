@@ -31,7 +31,7 @@ from leftbehind.io import render
 from leftbehind.io.render import county_sheet
 from leftbehind.io.summary import merge_summaries, write_table
 from leftbehind.sample import sample_county
-from leftbehind.service import STORE_ENV, County
+from leftbehind.service import STORE_ENV, County, default_store_path
 
 __all__ = ["ACTOR_ENV", "DEMO_DAY", "main"]
 
@@ -433,13 +433,21 @@ def copy(src: str, dst: str, replace: bool) -> None:
     show_default=True,
     help="花名冊, 談心記錄 or 家訪記錄.",
 )
+@store_option
 @reports_errors
-def template(path: str, kind: str) -> None:
-    """Write a blank template (XLSX, or CSV when PATH ends in .csv) to fill in Excel."""
+def template(path: str, kind: str, store: str | None) -> None:
+    """Write a blank template (XLSX, or CSV when PATH ends in .csv) to fill in Excel; never
+    over the county store or any database."""
     from leftbehind.io.roster import write_template
 
     fmt = "csv" if path.lower().endswith(".csv") else "xlsx"
-    written = write_template(path, format=fmt, kind=kind)  # type: ignore[arg-type]
+    store_path = store or default_store_path()
+    written = write_template(
+        path,
+        format=fmt,  # type: ignore[arg-type]
+        kind=kind,  # type: ignore[arg-type]
+        store_path=store_path,
+    )
     click.echo(f"wrote {written}")
 
 

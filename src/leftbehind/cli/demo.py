@@ -27,6 +27,7 @@ from leftbehind.cli.console import print_digest
 from leftbehind.domain.errors import LeftbehindError
 from leftbehind.domain.people import Role
 from leftbehind.io import render
+from leftbehind.io.paths import safe_export_folder
 from leftbehind.service import County, default_period
 from leftbehind.testing.synthetic import synthetic_county
 
@@ -243,8 +244,7 @@ def write_ledgers(
     county (信息匯總表; county and township officers), schools (動態狀況表, a sheet per school
     section; officers and school heads) and teachers (聯絡信息表, a sheet per teacher). Each file
     is one export in the audit log."""
-    target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    target = safe_export_folder(folder)
     actor = county.actor
     stamp = as_of.isoformat()
     levels = []

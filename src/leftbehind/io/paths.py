@@ -16,7 +16,16 @@ code                    meaning
 ``export_link_escape``  a folder on the way is a link leading out of the folder holding it
 ``export_outside``      the path lies outside ``root``
 ``export_folder``       the folder does not exist, or the path names a folder
+``export_write``        the file could not be written (a full disk, a read-only folder):
+                        nothing was left behind (:class:`ExportIOError`)
 ======================  ==================================================================
+
+"Over the store" means by name (the store file, its lock, journal and temporary files beside
+it), by identity (a hard link of any of them, wherever it lies: the same device and inode) and
+by content (an existing SQLite database, whoever's it is, is never overwritten by an export).
+Every file is written as a hidden temporary file beside its target, readable by its owner only
+(0600), flushed to disk and then moved into place (:func:`staged`): a reader never sees half a
+file, and a failure leaves the target as it was.
 """
 
 from __future__ import annotations
@@ -30,7 +39,15 @@ from urllib.parse import unquote
 
 from leftbehind.domain.errors import LeftbehindError
 
-__all__ = ["ExportPathError", "Staged", "safe_export_path", "staged", "store_file"]
+__all__ = [
+    "ExportIOError",
+    "ExportPathError",
+    "Staged",
+    "safe_export_folder",
+    "safe_export_path",
+    "staged",
+    "store_file",
+]
 
 
 class ExportPathError(LeftbehindError, ValueError):
@@ -40,6 +57,20 @@ class ExportPathError(LeftbehindError, ValueError):
         self.path = os.fspath(path)
         self.code = code
         super().__init__(f"refusing to export to {self.path}: {reason} [{code}]")
+
+
+class ExportIOError(LeftbehindError, OSError):
+    """An export could not be written (disk full, no permission, an I/O error); the target is
+    as it was and no temporary file is left. ``errno`` is the system's error number."""
+
+    def __init__(self, path: str | os.PathLike[str], cause: OSError) -> None:
+        self.path = os.fspath(path)
+        self.code = "export_write"
+        reason = cause.strerror or type(cause).__name__
+        super().__init__(cause.errno, f"could not write {self.path}: {reason} [export_write]")
+
+    def __str__(self) -> str:
+        return str(self.args[1])
 
 
 def store_file(url: str | os.PathLike[str] | None) -> Path | None:
@@ -77,6 +108,38 @@ def _belongs_to_store(target: Path, store: Path) -> bool:
         return False
     name, stem = target.name, store.name
     return name == stem or name.startswith((stem + ".", stem + "-", "." + stem))
+
+
+def _store_files(store: Path) -> list[Path]:
+    """The store file and every file the store keeps beside it that exists now."""
+    folder = store.parent if str(store.parent) else Path(".")
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return [store]
+    stem = store.name
+    return [
+        folder / n for n in names if n == stem or n.startswith((stem + ".", stem + "-", "." + stem))
+    ]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+_SQLITE = b"SQLite format 3\x00"
+
+
+def _is_database(path: Path) -> bool:
+    """Whether ``path`` is an existing SQLite database (the first bytes of its header)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(_SQLITE)) == _SQLITE
+    except OSError:
+        return False
 
 
 def _check_links(out: Path, given: str) -> None:
@@ -123,6 +186,33 @@ def safe_export_path(
         store_resolved = Path(os.path.abspath(store)).parent.resolve() / store.name
         if _belongs_to_store(resolved, store_resolved):
             raise ExportPathError(given, "export_over_store", "the path is the county store")
+        if out.exists() and any(_same_file(out, f) for f in _store_files(store_resolved)):
+            reason = "the path is a link of the county store or a file beside it"
+            raise ExportPathError(given, "export_over_store", reason)
+    if _is_database(out):
+        raise ExportPathError(given, "export_over_store", "the path is a database")
+    return out
+
+
+def safe_export_folder(
+    folder: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None
+) -> Path:
+    """The folder to write exports into, made if missing, or :class:`ExportPathError`: checked
+    as :func:`safe_export_path` checks a file's folder *before* anything is made, so a link on
+    the way that leads elsewhere is refused rather than followed."""
+    given = os.fspath(folder)
+    out = Path(os.path.abspath(given))
+    if out.is_symlink():
+        raise ExportPathError(given, "export_symlink", "the folder is a symbolic link")
+    if out.exists() and not out.is_dir():
+        raise ExportPathError(given, "export_folder", "the path is a file, not a folder")
+    _check_links(out / "x", given)
+    if root is not None and not _inside(out.resolve(), Path(root).resolve()):
+        raise ExportPathError(given, "export_outside", f"the folder is outside {os.fspath(root)}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportIOError(given, exc) from None
     return out
 
 
@@ -132,16 +222,24 @@ class Staged:
 
     def __init__(self, target: Path) -> None:
         self.target = target
-        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        try:
+            fd, name = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+            )
+        except OSError as exc:
+            raise ExportIOError(target, exc) from None
         os.close(fd)
         self.path = Path(name)
         self.published = False
 
     def publish(self) -> Path:
         """Flush the file to disk and move it into place (atomically); returns the target."""
-        with self.path.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(self.path, self.target)
+        try:
+            with self.path.open("rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(self.path, self.target)
+        except OSError as exc:
+            raise ExportIOError(self.target, exc) from None
         self.published = True
         with contextlib.suppress(OSError):
             folder = os.open(self.target.parent, os.O_RDONLY)
@@ -154,10 +252,15 @@ class Staged:
 
 @contextlib.contextmanager
 def staged(target: Path) -> Iterator[Staged]:
-    """Stage a file for ``target``; one not published when the block ends is removed."""
+    """Stage a file for ``target``; one not published when the block ends is removed. An
+    :class:`OSError` while writing it (a full disk) becomes an :class:`ExportIOError`."""
     stage = Staged(target)
     try:
         yield stage
+    except ExportIOError:
+        raise
+    except OSError as exc:
+        raise ExportIOError(target, exc) from None
     finally:
         if not stage.published:
             with contextlib.suppress(FileNotFoundError):

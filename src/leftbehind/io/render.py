@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -481,7 +482,7 @@ def _titles(sheets: Sequence[Sheet]) -> list[str]:
     seen: set[str] = set()
     out = []
     for sheet in sheets:
-        base = sheet.title.translate(_BAD_TITLE)[:28] or sheet.key
+        base = xml_safe(sheet.title).translate(_BAD_TITLE)[:28] or sheet.key
         title, n = base[:31], 1
         while title in seen:
             n += 1
@@ -521,12 +522,24 @@ def write_xlsx(
                         cell.number_format = "0.0%"
         ws.freeze_panes = "A3"
         if sheet.caption:
-            ws.oddFooter.center.text = sheet.caption
+            ws.oddFooter.center.text = xml_safe(sheet.caption)
     book.save(os.fspath(path))
 
 
+#: What XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates, U+FFFE and
+#: U+FFFF): replaced by U+FFFD, so that no stored text can make a workbook unreadable.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with what an XML workbook cannot hold replaced by U+FFFD."""
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
 def _text(cell: Any, value: str) -> Any:
-    """Write ``value`` as a string, never a formula, whatever it starts with."""
+    """Write ``value`` as a string, never a formula, whatever it starts with, and nothing an XML
+    workbook cannot hold."""
+    value = xml_safe(value)
     cell.value = value
     cell.data_type = "s"
     if value.startswith(_DANGEROUS):

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child, School
-from leftbehind.io.paths import safe_export_path
+from leftbehind.io.paths import ExportPathError, safe_export_path, staged
+from leftbehind.io.render import xml_safe
 from leftbehind.io.roster_columns import (
     HOME_VISIT_COLUMNS,
     ROSTER_COLUMNS,
@@ -77,7 +78,6 @@ _INSTRUCTIONS: dict[str, tuple[str, ...]] = {
 }
 
 _TEXT_KINDS = (Kind.TEXT, Kind.CHILD_ID, Kind.RESIDENT_ID, Kind.PHONE)
-_XML_ILLEGAL = str.maketrans({"\ufffe": "\ufffd", "\uffff": "\ufffd"})
 _DATA_ROW = 3
 
 
@@ -212,7 +212,7 @@ def _write_xlsx(
 
 def _xlsx_cell(ws: Any, make: Any, value: CellValue) -> Any:
     if isinstance(value, str):
-        cell = make(ws, value=value.translate(_XML_ILLEGAL))
+        cell = make(ws, value=xml_safe(value))
         cell.data_type = "s"  # never a formula, whatever the text starts with
         if value[:1] in CSV_ESCAPED[:4]:
             cell.quotePrefix = True
@@ -244,16 +244,24 @@ def write_template(
     *,
     format: Format = "xlsx",
     kind: Literal["roster", "talk", "home_visit"] = "roster",
+    store_path: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Write a blank template: roster (花名冊), talk records (談心記錄) or home visits (家訪記錄).
 
-    Returns the path written. The path is checked by :func:`~leftbehind.io.paths.safe_export_path`.
+    Returns the path written. The path must end in ``.xlsx`` or ``.csv`` and is checked by
+    :func:`~leftbehind.io.paths.safe_export_path` (never over ``store_path``'s store, or any
+    database); the file appears whole or not at all.
     """
-    out = safe_export_path(path)
-    if format == "csv":
-        _write_csv(out, TEMPLATES[kind][1], ())
-    else:
-        _write_xlsx(out, kind, ())
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise ExportPathError(path, "export_suffix", "a template is an .xlsx or a .csv file")
+    out = safe_export_path(path, store_path=store_path)
+    with staged(out) as stage:
+        if format == "csv":
+            _write_csv(stage.path, TEMPLATES[kind][1], ())
+        else:
+            _write_xlsx(stage.path, kind, ())
+        stage.publish()
     return out
 
 
