@@ -13,6 +13,7 @@ import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.counties import load
 
 import leftbehind
 from leftbehind import Actor
@@ -44,17 +45,19 @@ def pupil(child_id: str = "C001", **changes: object) -> Child:
     return Child(**facts)  # type: ignore[arg-type]
 
 
+def one_pupil(handle: County) -> County:
+    """One served pupil with a class teacher since September 2025, nothing recorded."""
+    handle.put_schools([SCHOOL])
+    handle.put_children([pupil()])
+    handle.put_staff([Staff("T1", "王老師", "S01", "教師")])
+    handle.put_assignments([Assignment("A1", "T1", "C001", Role.CLASS_TEACHER, date(2025, 9, 1))])
+    return handle
+
+
 @pytest.fixture
 def county() -> Iterator[County]:
-    """One served pupil with a class teacher since September 2025, nothing recorded."""
     with leftbehind.open("memory://", actor=SYSTEM, today=lambda: TODAY) as handle:
-        handle.put_schools([SCHOOL])
-        handle.put_children([pupil()])
-        handle.put_staff([Staff("T1", "王老師", "S01", "教師")])
-        handle.put_assignments(
-            [Assignment("A1", "T1", "C001", Role.CLASS_TEACHER, date(2025, 9, 1))]
-        )
-        yield handle
+        yield one_pupil(handle)
 
 
 def due(county: County, period: Interval, as_of: date) -> dict[str, int]:
@@ -204,15 +207,6 @@ def later_facts(
     return attrs.evolve(data, facts=facts, assignments=tuple(assignments))
 
 
-def load(county: County, data: SyntheticCounty) -> None:
-    county.put_schools(data.facts.schools)
-    county.put_children(data.facts.children)
-    county.put_staff(data.staff)
-    county.put_assignments(data.assignments)
-    county.put_groups(data.groups)
-    county.add_records(data.records)
-
-
 def as_of(county: County, day: date, teacher: str) -> dict[str, object]:
     """Every table and figure as of ``day``, and ``teacher``'s digest."""
     return {
@@ -339,13 +333,8 @@ def test_a_periods_duties_are_its_months_duties_across_the_year(
     year boundary too."""
     period = Interval(start, start + timedelta(days=days))
     as_of = start + timedelta(days=later)
-    with leftbehind.open("memory://", actor=SYSTEM, today=lambda: TODAY) as county:
-        county.put_schools([SCHOOL])
-        county.put_children([pupil()])
-        county.put_staff([Staff("T1", "王老師", "S01", "教師")])
-        county.put_assignments(
-            [Assignment("A1", "T1", "C001", Role.CLASS_TEACHER, date(2025, 9, 1))]
-        )
+    with leftbehind.open("memory://", actor=SYSTEM, today=lambda: TODAY) as handle:
+        county = one_pupil(handle)
 
         def occurrences(span: Interval) -> set[tuple[str, Interval, str]]:
             book = county.duty_book(span)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.counties import load
 from tests.postgres import new_schema, with_schema
 
 import leftbehind
@@ -17,7 +18,7 @@ from leftbehind.domain.errors import ValidationError
 from leftbehind.domain.model import Child, Parent
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.sample import sample_county
-from leftbehind.service import County, default_period, ledgers
+from leftbehind.service import default_period, ledgers
 from leftbehind.service.repository import Snapshot
 from leftbehind.store import LEDGER_PUSHDOWN
 from leftbehind.testing.synthetic import SyntheticCounty, domain_ledger_facts, synthetic_county
@@ -30,15 +31,6 @@ AS_OF = date(2026, 1, 9)
 @pytest.fixture(scope="module")
 def county_data() -> SyntheticCounty:
     return synthetic_county(seed=11, children=400, as_of=AS_OF)
-
-
-def load(county: County, data: SyntheticCounty) -> None:
-    county.put_schools(data.facts.schools)
-    county.put_children(data.facts.children)
-    county.put_staff(data.staff)
-    county.put_assignments(data.assignments)
-    county.put_groups(data.groups)
-    county.add_records(data.records)
 
 
 @pytest.mark.parametrize("pushdown", [False, True], ids=["facts", "pushdown"])

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.counties import load
 
 import leftbehind
 from leftbehind import Actor
@@ -31,15 +32,6 @@ AS_OF = date(2026, 6, 30)
 @pytest.fixture(scope="module")
 def data() -> SyntheticCounty:
     return synthetic_county(seed=5, children=150, as_of=AS_OF)
-
-
-def load(county: County, data: SyntheticCounty) -> None:
-    county.put_schools(data.facts.schools)
-    county.put_children(data.facts.children)
-    county.put_staff(data.staff)
-    county.put_assignments(data.assignments)
-    county.put_groups(data.groups)
-    county.add_records(data.records)
 
 
 @pytest.fixture

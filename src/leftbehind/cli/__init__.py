@@ -255,18 +255,23 @@ def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) ->
             console.print(f"    {span.start.isoformat()} – {end}  {span.category.label}")
 
 
+def format_option(help: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """``--format text|csv|xlsx|json`` on a command that prints or writes a table."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "csv", "xlsx", "json"]),
+        default="text",
+        show_default=True,
+        help=help,
+    )
+
+
 @main.command()
 @click.argument("level", type=click.Choice(["county", "school", "teacher", "commend"]))
 @click.argument("key", required=False)
 @click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "csv", "xlsx", "json"]),
-    default="text",
-    show_default=True,
-    help="json: the county table as the summary a county sends upward (see `merge`).",
-)
+@format_option("json: the county table as the summary a county sends upward (see `merge`).")
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="File for csv/xlsx (json: too)."
 )
@@ -311,13 +316,7 @@ def ledger(
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "csv", "xlsx", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option()
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="File to write.")
 @reports_errors
 def merge(files: tuple[str, ...], fmt: str, out: str | None) -> None:
