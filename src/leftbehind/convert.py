@@ -83,9 +83,10 @@ _NONCHARACTER = re.compile(
     + "".join(f"\\U{p:04x}fffe\\U{p:04x}ffff" for p in range(1, 17))
     + "]"
 )
-#: What shows nothing: spaces and format characters (zero-width space and joiners, the byte
-#: order mark, soft hyphen, ...).
-_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]*")
+#: Format characters that show nothing (zero-width space and joiners, the byte order mark,
+#: soft hyphen, ...): a text of these and spaces alone looks empty but is not.
+_ZERO_WIDTH = "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff"
+_INVISIBLE = re.compile(f"[\\s{_ZERO_WIDTH}]*[{_ZERO_WIDTH}][\\s{_ZERO_WIDTH}]*")
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 

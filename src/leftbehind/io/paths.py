@@ -252,14 +252,16 @@ class Staged:
 
 @contextlib.contextmanager
 def staged(target: Path) -> Iterator[Staged]:
-    """Stage a file for ``target``; one not published when the block ends is removed. An
-    :class:`OSError` while writing it (a full disk) becomes an :class:`ExportIOError`."""
+    """Stage a file for ``target``; one not published when the block ends is removed. The
+    system's failure to write it (a full disk) becomes an :class:`ExportIOError`."""
     stage = Staged(target)
     try:
         yield stage
-    except ExportIOError:
-        raise
     except OSError as exc:
+        # The system's own failure to write (a full disk, a file too large, no permission);
+        # an error of the library's (a store's, the audit log's) goes on as it is.
+        if isinstance(exc, LeftbehindError) or exc.errno is None:
+            raise
         raise ExportIOError(target, exc) from None
     finally:
         if not stage.published:
