@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import logging
+import re
 import socket
 import ssl
 import subprocess
@@ -883,3 +884,26 @@ def test_a_missing_environment_variable_is_a_typed_failure_of_the_send(
         webhook.send(NOTICE)
     assert "nowhere" not in str(bad.value)
     assert http.requests == []
+
+
+def test_the_notifier_plugin_of_the_docs_works_as_written(
+    http: HTTPRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = (Path(__file__).parent.parent / "docs" / "notifications.md").read_text("utf-8")
+    [block] = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", page, flags=re.S)
+        if b.startswith("# ourcounty_leftbehind/sms.py")
+    ]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "sms.py", "exec"), namespace)  # noqa: S102 (our own docs)
+    [record] = namespace["leftbehind_notifiers"]()
+    sms = record.factory({"gateway": http.base, "token_env": TOKEN_VAR})
+    with pytest.raises(MissingCredentialError):
+        sms.send(NOTICE)
+    monkeypatch.setenv(TOKEN_VAR, "tkn")
+    sms.send(NOTICE)
+    [request] = http.requests
+    assert request.headers[IDEMPOTENCY_HEADER] == NOTICE.key
+    assert request.headers["Authorization"] == "Bearer tkn"
+    assert request.json == {"to": "T001", "text": NOTICE.body}

@@ -43,15 +43,12 @@ from typing import Any, Final, TypeAlias
 
 from leftbehind._markers import hookimpl
 from leftbehind.hookspecs import NotifierRecord
-from leftbehind.notifiers import (
-    EnvSecret,
-    MissingCredentialError,
-    Notice,
-    NotifierConfigError,
-    NotifierError,
-    check_settings,
-    part_key,
-)
+from leftbehind.notifiers import EnvSecret, Notice, check_settings, part_key
+
+# The errors moved to leftbehind.notifiers (plugins share them); importable from here as before.
+from leftbehind.notifiers import MissingCredentialError as MissingCredentialError
+from leftbehind.notifiers import NotifierConfigError as NotifierConfigError
+from leftbehind.notifiers import NotifierError as NotifierError
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -59,14 +56,12 @@ __all__ = [
     "WECOM_URL",
     "EmailNotifier",
     "LogNotifier",
-    "MissingCredentialError",
-    "NotifierConfigError",
-    "NotifierError",
     "RateLimiter",
     "WebhookNotifier",
     "WecomNotifier",
     "leftbehind_notifiers",
     "message_id",
+    "post_json",
     "split_utf8",
 ]
 
@@ -301,14 +296,17 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def _post_json(
+def post_json(
     channel: str, url: str, payload: object, headers: Mapping[str, str], timeout: float
 ) -> bytes:
-    """POST ``payload`` as UTF-8 JSON; the body of a 2xx answer, else :class:`NotifierError`.
+    """POST ``payload`` as UTF-8 JSON; the body of a 2xx answer, else
+    :class:`~leftbehind.notifiers.NotifierError`.
 
     The whole call — connecting, sending, reading every byte of the answer — ends within
-    ``timeout`` seconds (name resolution excepted: it is the system resolver's). Proxies set in
-    the environment are used, as :mod:`urllib` does.
+    ``timeout`` seconds (name resolution excepted: it is the system resolver's); a late answer
+    is a ``NotifierError``. Redirects are not followed; proxies set in the environment are
+    used, as ``urllib`` does. Error messages name ``channel`` and the fault, never ``url``.
+    For notifier plugins as for the built-in ones.
     """
     data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     # The scheme was checked when the notifier was made, or by _env_url.
@@ -393,7 +391,7 @@ class WebhookNotifier:
             "body": notice.body,
             "kind": notice.kind,
         }
-        _post_json("webhook", url, payload, headers, self.timeout)
+        post_json("webhook", url, payload, headers, self.timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(timeout={self.timeout:g})"  # the URL may hold a secret
@@ -592,7 +590,7 @@ class WecomNotifier:
             ) from None
         headers = {IDEMPOTENCY_HEADER: part_key(notice.key, part, len(messages))}
         payload = {"msgtype": "text", "text": {"content": messages[part - 1]}}
-        raw = _post_json("wecom", url, payload, headers, self.timeout)
+        raw = post_json("wecom", url, payload, headers, self.timeout)
         try:
             reply = json.loads(raw)
             code = reply["errcode"]
