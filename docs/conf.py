@@ -41,6 +41,8 @@ nitpick_ignore = [
     ("py:class", "Path"),  # pathlib.Path (leftbehind.errors)
     ("py:class", "date"),  # datetime.date (leftbehind.County)
     ("py:class", "datetime"),  # datetime.datetime (leftbehind.County)
+    ("py:class", "timedelta"),  # datetime.timedelta (leftbehind.outbox.build_notifiers)
+    ("py:class", "Secret"),  # str | EnvSecret, an alias (leftbehind.backends.notify)
     ("py:class", "_F"),  # pluggy's TypeVar in the signature of leftbehind.plugins.hookimpl
     ("py:class", "leftbehind.convert.T"),  # TypeVar of structure() and from_json()
     ("py:class", "leftbehind.service.context.T"),  # TypeVar of validate()

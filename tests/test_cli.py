@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 import leftbehind
 from leftbehind.access import Actor
+from leftbehind.backends.tinydb import open_tinydb
 from leftbehind.cli import main
 from leftbehind.sample import sample_county
 
@@ -230,6 +231,51 @@ def test_copy_to_sqlite_keeps_every_document(demo_store: Path, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     with leftbehind.open(demo_store, actor=SYSTEM) as a, leftbehind.open(target, actor=SYSTEM) as b:
         assert a.county_table(date(2026, 6, 30)) == b.county_table(date(2026, 6, 30))
+
+
+SECRET = "s3cret-Pa55-9d1e"
+PASSWORD_VAR = "LEFTBEHIND_TEST_SMTP_PASSWORD"
+
+
+def test_copy_carries_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "county.json"
+    mail = {
+        "type": "email",
+        "host": "127.0.0.1",
+        "from": "care@school.cn",
+        "user": "care",
+        "password_env": PASSWORD_VAR,
+    }
+    monkeypatch.setenv(PASSWORD_VAR, SECRET)  # set where notices are delivered, and here
+    with leftbehind.open(source, actor=SYSTEM) as county:
+        county.set_channels({"default": {"type": "log"}, "mail": mail})
+    targets = [str(tmp_path / "copy.json"), f"sqlite:///{tmp_path / 'copy.db'}"]
+    for target in targets:
+        result = CliRunner().invoke(main, ["copy", str(source), target])
+        assert result.exit_code == 0, result.output
+        with leftbehind.open(target, actor=SYSTEM) as county:
+            assert county.settings()["channels"]["mail"] == mail  # the reference travels
+    files = [p for p in tmp_path.iterdir() if p.is_file()]
+    assert {p.name for p in files} >= {"county.json", "copy.json", "copy.db"}
+    assert not [p.name for p in files if SECRET.encode() in p.read_bytes()]
+
+
+def test_copy_refuses_a_store_holding_a_secret_in_clear(tmp_path: Path) -> None:
+    source = tmp_path / "old.json"
+    with open_tinydb(str(source)) as store, store.unit_of_work() as uow:
+        # as a store written before secrets were refused may hold them
+        channels = {"mail": {"type": "email", "host": "h", "from": "a@b.cn", "password": SECRET}}
+        uow.put("settings", "county", {"channels": channels})
+        uow.commit()
+    target = tmp_path / "copy.json"
+    result = CliRunner().invoke(main, ["copy", str(source), str(target)])
+    assert result.exit_code == 1
+    assert "mail.password" in result.output
+    assert "in clear" in result.output
+    assert SECRET not in result.output
+    assert not target.exists() or SECRET.encode() not in target.read_bytes()
+    with open_tinydb(str(target)) as copied:
+        assert copied.kinds() == frozenset()  # nothing was written
 
 
 def test_template_import_and_export_roster(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import logging
+import re
 import socket
 import ssl
 import subprocess
@@ -13,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,8 +32,10 @@ from leftbehind.backends import notify
 from leftbehind.backends.notify import (
     IDEMPOTENCY_HEADER,
     WECOM_MAX_BYTES,
+    WECOM_URL,
     EmailNotifier,
     LogNotifier,
+    MissingCredentialError,
     NotifierConfigError,
     NotifierError,
     RateLimiter,
@@ -41,7 +45,7 @@ from leftbehind.backends.notify import (
     split_utf8,
 )
 from leftbehind.errors import UnknownNameError
-from leftbehind.notifiers import Notice, Notifier
+from leftbehind.notifiers import EnvSecret, Notice, Notifier, PartedNotifier, clear_secrets
 from leftbehind.outbox import build_notifiers
 from leftbehind.plugins import Plugins, make_plugin_manager
 
@@ -53,6 +57,10 @@ NOTICE = Notice(
     kind="duty_digest",
 )
 WECOM_OK = b'{"errcode":0,"errmsg":"ok"}'
+#: Environment variables the tests name in settings (set with monkeypatch where used).
+KEY_VAR = "LEFTBEHIND_TEST_WECOM_KEY"
+TOKEN_VAR = "LEFTBEHIND_TEST_WEBHOOK_TOKEN"
+PASSWORD_VAR = "LEFTBEHIND_TEST_SMTP_PASSWORD"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,9 +69,24 @@ WECOM_OK = b'{"errcode":0,"errmsg":"ok"}'
 
 @frozen
 class Reply:
+    """One answer: ``delay`` seconds before it, then every byte of it (status line included)
+    ``trickle`` seconds apart."""
+
     status: int = 200
     body: bytes = WECOM_OK
     delay: float = 0.0
+    trickle: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        """Whether a receiver took the request: a 2xx, and a WeCom ``errcode`` of 0 if any."""
+        if not 200 <= self.status < 300:
+            return False
+        try:
+            reply = json.loads(self.body)
+        except ValueError:
+            return True
+        return not isinstance(reply, dict) or reply.get("errcode", 0) == 0
 
 
 @frozen
@@ -72,6 +95,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int
+    accepted: bool = True
 
     @property
     def json(self) -> Any:
@@ -101,11 +125,20 @@ class HTTPRecorder:
                 with recorder._lock:
                     reply = recorder.script.popleft() if recorder.script else recorder.default
                     recorder.requests.append(
-                        Received(self.path, dict(self.headers.items()), body, reply.status)
+                        Received(
+                            self.path,
+                            dict(self.headers.items()),
+                            body,
+                            reply.status,
+                            reply.accepted,
+                        )
                     )
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
+                    if reply.trickle:
+                        self._trickle(reply)
+                        return
                     self.send_response(reply.status)
                     if 300 <= reply.status < 400:
                         self.send_header("Location", "/elsewhere")
@@ -115,6 +148,16 @@ class HTTPRecorder:
                     self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
+
+            def _trickle(self, reply: Reply) -> None:
+                head = (
+                    f"HTTP/1.1 {reply.status} OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(reply.body)}\r\nConnection: close\r\n\r\n"
+                ).encode()
+                self.close_connection = True
+                for byte in head + reply.body:
+                    self.wfile.write(bytes([byte]))
+                    time.sleep(reply.trickle)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -129,14 +172,19 @@ class HTTPRecorder:
 
     @property
     def url(self) -> str:
+        """The address with a secret in it, as a caller may give it from Python."""
+        return f"{self.base}?key=SECRET-ROBOT-KEY"
+
+    @property
+    def base(self) -> str:
+        """The address without a secret, as settings may hold it."""
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook?key=SECRET-ROBOT-KEY"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
 
     def acknowledged(self) -> list[str]:
-        """Idempotency keys of the requests answered 2xx, in order, duplicates included."""
-        return [
-            r.headers.get(IDEMPOTENCY_HEADER, "") for r in self.requests if 200 <= r.status < 300
-        ]
+        """Idempotency keys of the requests accepted (2xx, WeCom errcode 0), in order,
+        duplicates included."""
+        return [r.headers.get(IDEMPOTENCY_HEADER, "") for r in self.requests if r.accepted]
 
     def close(self) -> None:
         if self._server is not None:
@@ -239,15 +287,17 @@ def test_built_in_channels_are_registered_and_built_from_settings(http: HTTPReco
     assert {"log", "webhook", "wecom", "email"} <= set(plugins.notifiers())
     built: dict[str, Notifier] = {
         "log": plugins.notifier("log"),
-        "webhook": plugins.notifier("webhook", {"url": http.url, "timeout": "3"}),
-        "wecom": plugins.notifier("wecom", {"url": http.url, "per_minute": "10"}),
+        "webhook": plugins.notifier("webhook", {"url": http.base, "timeout": "3"}),
+        "wecom": plugins.notifier("wecom", {"key_env": KEY_VAR, "per_minute": "10"}),
         "email": plugins.notifier("email", {"host": "127.0.0.1", "from": "a@school.cn"}),
     }
     assert isinstance(built["log"], LogNotifier)
     assert isinstance(built["webhook"], WebhookNotifier)
-    assert built["webhook"].timeout == 3
+    assert built["webhook"].timeout == built["webhook"].deadline == 3
     assert isinstance(built["wecom"], WecomNotifier)
     assert built["wecom"].limiter.limit == 10
+    assert built["wecom"].url == WECOM_URL
+    assert built["wecom"].deadline == 60 + 10  # a wait for the rate limit, then a post
     assert isinstance(built["email"], EmailNotifier)
     assert built["email"].port == 25
     assert all(isinstance(n, Notifier) for n in built.values())
@@ -260,7 +310,13 @@ def test_built_in_channels_are_registered_and_built_from_settings(http: HTTPReco
         ("webhook", {"url": "file:///etc/passwd"}, "url"),
         ("webhook", {"url": "http://127.0.0.1/", "timeout": "soon"}, "timeout"),
         ("webhook", {"url": "http://127.0.0.1/", "timeout": "-1"}, "timeout"),
-        ("wecom", {"url": "ftp://example.cn/"}, "url"),
+        ("wecom", {"url": "ftp://example.cn/", "key_env": KEY_VAR}, "url"),
+        ("wecom", {}, "key_env"),
+        ("wecom", {"key_env": "the-key-itself"}, "key_env"),
+        ("wecom", {"key_env": KEY_VAR, "url_env": "ROBOT_URL"}, "key_env"),
+        ("webhook", {"url": "http://127.0.0.1/", "url_env": "HOOK_URL"}, "url"),
+        ("email", {"host": "127.0.0.1", "from": "a@school.cn", "user": "school"}, "password_env"),
+        ("email", {"host": "127.0.0.1", "from": "a@school.cn", "password_env": "P"}, "user"),
         ("email", {"from": "a@school.cn"}, "host"),
         ("email", {"host": "127.0.0.1"}, "from"),
         ("email", {"host": "127.0.0.1", "from": "a@school.cn", "port": "smtp"}, "port"),
@@ -343,13 +399,14 @@ def test_webhook_unreachable_is_a_failure() -> None:
 # WeCom
 
 
-def test_wecom_posts_a_text_message(http: HTTPRecorder) -> None:
+def test_wecom_posts_a_text_message_with_the_key_as_idempotency_key(http: HTTPRecorder) -> None:
     WecomNotifier(http.url).send(NOTICE)
     [request] = http.requests
     assert request.json == {
         "msgtype": "text",
         "text": {"content": f"{NOTICE.subject}\n\n{NOTICE.body}"},
     }
+    assert request.headers[IDEMPOTENCY_HEADER] == NOTICE.key  # one part: the key alone
 
 
 def _long_notice(lines: int) -> Notice:
@@ -399,19 +456,22 @@ def test_wecom_errcode_or_odd_reply_is_a_failure(http: HTTPRecorder, reply: byte
     assert "SECRET" not in str(info.value)
 
 
-def test_wecom_retry_does_not_repost_the_parts_already_posted(http: HTTPRecorder) -> None:
+def test_wecom_parts_go_one_by_one_each_with_its_own_idempotency_key(http: HTTPRecorder) -> None:
     notice = _long_notice(200)
-    n = len(WecomNotifier.messages(notice))
-    assert n >= 3
-    http.script.extend([Reply(), Reply(200, b'{"errcode":45009,"errmsg":"freq"}')])
     wecom = WecomNotifier(http.url)
-    with pytest.raises(NotifierError):
-        wecom.send(notice)
-    wecom.send(notice)
-    marks = [r.json["text"]["content"].partition("\n")[0] for r in http.requests]
-    assert marks == [f"(1/{n})", f"(2/{n})"] + [f"({i}/{n})" for i in range(2, n + 1)]
-    wecom.send(notice)  # a notice sent again from the start (a new run) posts every part
-    assert len(http.requests) == 2 + (n - 1) + n
+    n = wecom.parts(notice)
+    assert n >= 3
+    assert isinstance(wecom, PartedNotifier)
+    wecom.send_part(notice, 2)
+    [request] = http.requests
+    assert request.json["text"]["content"].startswith(f"(2/{n})\n")
+    assert request.headers[IDEMPOTENCY_HEADER] == f"{notice.key}/2"
+    wecom.send(notice)  # without an outbox: every part, in order
+    marks = [r.json["text"]["content"].partition("\n")[0] for r in http.requests[1:]]
+    assert marks == [f"({i}/{n})" for i in range(1, n + 1)]
+    assert http.acknowledged()[1:] == [f"{notice.key}/{i}" for i in range(1, n + 1)]
+    with pytest.raises(ValueError, match="part"):
+        wecom.send_part(notice, n + 1)
 
 
 class FakeClock:
@@ -538,7 +598,7 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def test_email_starttls_and_login(tmp_path: Path) -> None:
+def test_email_starttls_and_login(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cert, key = _certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -562,14 +622,18 @@ def test_email_starttls_and_login(tmp_path: Path) -> None:
             "to": "head@school.cn",
             "starttls": "true",
             "user": "school",
-            "password": "s3cret",
+            "password_env": PASSWORD_VAR,
             "cafile": str(cert),
         }
-        _plugins().notifier("email", config).send(NOTICE)
+        mailer = _plugins().notifier("email", config)
+        monkeypatch.setenv(PASSWORD_VAR, "s3cret")
+        mailer.send(NOTICE)
         assert box.logins == ["school"]
         assert [m["Subject"] for m in box.messages] == [NOTICE.subject]
+        monkeypatch.setenv(PASSWORD_VAR, "wrong")  # read at each send
         with pytest.raises(NotifierError, match=r"535|sending failed"):
-            _plugins().notifier("email", {**config, "password": "wrong"}).send(NOTICE)
+            mailer.send(NOTICE)
+        monkeypatch.setenv(PASSWORD_VAR, "s3cret")
         with pytest.raises(NotifierError):  # the server's certificate is not trusted
             _plugins().notifier("email", {**config, "cafile": ""}).send(NOTICE)
         assert len(box.messages) == 1
@@ -604,7 +668,7 @@ def test_build_notifiers_from_channel_settings(http: HTTPRecorder) -> None:
     built = build_notifiers(
         plugins,
         {
-            "wecom-S01": {"type": "wecom", "url": http.url},
+            "wecom-S01": {"type": "wecom", "url": http.base, "key_env": KEY_VAR},
             "audit": {"type": "log", "logger": "leftbehind.audit"},
         },
     )
@@ -615,3 +679,231 @@ def test_build_notifiers_from_channel_settings(http: HTTPRecorder) -> None:
         build_notifiers(plugins, {"mail": {"host": "127.0.0.1"}})
     with pytest.raises(UnknownNameError, match="no notifier named 'sms'"):
         build_notifiers(plugins, {"mail": {"type": "sms"}})
+    # A channel whose sends may outlast the outbox's claim on a notice is refused.
+    slow = {"hook": {"type": "webhook", "url": http.base, "timeout": "600"}}
+    with pytest.raises(NotifierConfigError, match="not less than the outbox's claim") as info:
+        build_notifiers(plugins, slow)
+    assert info.value.key == "timeout"
+    hook = build_notifiers(plugins, slow, lease=timedelta(hours=1))["hook"]
+    assert isinstance(hook, WebhookNotifier)
+    assert hook.deadline == 600
+
+
+# ---------------------------------------------------------------------------------------------
+# Deadlines: a server trickling its answer fails the call at the deadline (R15).
+
+
+def test_a_webhook_trickling_its_reply_fails_at_the_deadline(http: HTTPRecorder) -> None:
+    # Each byte comes well within the 1 s timeout, the whole reply only after ~20 s: a timeout
+    # per read would wait for all of it, and take the notice as delivered.
+    http.default = Reply(200, b"{}", trickle=0.2)
+    with pytest.raises(NotifierError, match="no complete answer within 1 s") as info:
+        WebhookNotifier(http.url, timeout=1.0).send(NOTICE)
+    assert "SECRET" not in str(info.value)
+    assert len(http.requests) == 1  # it was sent, and is not taken as delivered
+
+
+def test_wecom_trickling_its_reply_fails_at_the_deadline(http: HTTPRecorder) -> None:
+    http.default = Reply(200, WECOM_OK, trickle=0.2)
+    with pytest.raises(NotifierError, match="within 1 s"):
+        WecomNotifier(http.url, timeout=1.0).send(NOTICE)
+
+
+class TricklingSMTP:
+    """A correct SMTP server on 127.0.0.1 that sends its greeting a byte every ``pause`` s."""
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.accepted: list[bytes] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(30)  # a test that never connects does not hang
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join()
+        self._listener.close()
+
+    def _serve(self) -> None:
+        conn, _ = self._listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            try:
+                for byte in b"220 mail.school.cn ESMTP slow but sure\r\n":
+                    conn.sendall(bytes([byte]))
+                    time.sleep(self.pause)
+                self._converse(conn, lines)
+            except OSError:
+                pass  # the client gave up
+
+    def _converse(self, conn: socket.socket, lines: Any) -> None:
+        while line := lines.readline():
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                conn.sendall(b"354 go on\r\n")
+                body = b""
+                while (part := lines.readline()) not in (b".\r\n", b""):
+                    body += part
+                self.accepted.append(body)
+                conn.sendall(b"250 OK\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 OK\r\n")
+
+
+def test_an_smtp_server_trickling_its_answers_fails_at_the_deadline() -> None:
+    with TricklingSMTP(pause=0.25) as server:  # the greeting alone takes ~10 s
+        mailer = EmailNotifier("127.0.0.1", "care@school.cn", port=server.port, to="h@s.cn")
+        mailer.timeout = 1.0
+        with pytest.raises(NotifierError, match="sending failed"):
+            mailer.send(NOTICE)
+    assert server.accepted == []
+
+
+def test_the_trickling_smtp_server_does_deliver_to_a_patient_client() -> None:
+    # The server above is a working one: only the deadline makes the difference.
+    with TricklingSMTP(pause=0.01) as server:
+        EmailNotifier("127.0.0.1", "care@school.cn", port=server.port, to="h@s.cn").send(NOTICE)
+    [body] = server.accepted
+    assert message_id(NOTICE.key, "school.cn").encode() in body
+
+
+def test_the_rate_limiter_gives_up_rather_than_wait_past_its_timeout() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1, 60.0, clock=clock, sleep=clock.sleep)
+    limiter.acquire(timeout=1.0)
+    with pytest.raises(TimeoutError):
+        limiter.acquire(timeout=30.0)  # the slot frees in 60 s
+    assert clock.sleeps == []
+    limiter.acquire(timeout=60.0)
+    assert clock.sleeps == [60.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials: named by environment variables, never held in settings.
+
+ROBOT_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+
+
+@pytest.mark.parametrize(
+    ("channel", "config", "setting"),
+    [
+        ("webhook", {"url": "http://127.0.0.1/h", "token": ROBOT_KEY}, "token"),
+        ("webhook", {"url": f"https://hook.example.cn/x?access_token={ROBOT_KEY}"}, "url"),
+        ("webhook", {"url": f"https://care:{ROBOT_KEY}@hook.example.cn/x"}, "url"),
+        ("wecom", {"url": f"{WECOM_URL}?key={ROBOT_KEY}"}, "url"),
+        ("wecom", {"key": ROBOT_KEY}, "key"),
+        (
+            "email",
+            {"host": "127.0.0.1", "from": "a@s.cn", "user": "school", "password": ROBOT_KEY},
+            "password",
+        ),
+    ],
+)
+def test_a_secret_in_clear_is_refused_naming_the_setting_not_the_value(
+    channel: str, config: dict[str, str], setting: str
+) -> None:
+    with pytest.raises(NotifierConfigError) as info:
+        _plugins().notifier(channel, config)
+    assert info.value.key == setting
+    assert "in clear" in str(info.value)
+    assert ROBOT_KEY not in str(info.value)
+    # and whatever the notifier, when a channel is built from settings
+    with pytest.raises(NotifierConfigError) as again:
+        build_notifiers(_plugins(), {"mail": {"type": "log", **config}})
+    assert again.value.key == setting
+    assert ROBOT_KEY not in str(again.value)
+
+
+def test_clear_secrets_tells_secrets_from_their_references() -> None:
+    assert clear_secrets({"password": "x", "api_key": "x", "secret_token": "x"}) == [
+        "api_key",
+        "password",
+        "secret_token",
+    ]
+    harmless = {
+        "key_env": KEY_VAR,
+        "password_env": "P",
+        "token_env": "T",
+        "url": "https://hook.example.cn/x?channel=3",
+        "host": "smtp.school.cn",
+        "user": "care",
+        "message_id_domain": "school.cn",
+        "password": "",  # nothing held
+    }
+    assert clear_secrets(harmless) == []
+
+
+def test_secrets_are_read_from_the_environment_at_each_send(
+    http: HTTPRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugins = _plugins()
+    monkeypatch.setenv("LEFTBEHIND_TEST_HOOK_URL", f"{http.base}?sig=abc")
+    webhook = plugins.notifier(
+        "webhook", {"url_env": "LEFTBEHIND_TEST_HOOK_URL", "token_env": TOKEN_VAR}
+    )
+    wecom = plugins.notifier("wecom", {"url": http.base, "key_env": KEY_VAR})
+    monkeypatch.setenv(TOKEN_VAR, "tkn-1")
+    monkeypatch.setenv(KEY_VAR, ROBOT_KEY)
+    webhook.send(NOTICE)
+    wecom.send(NOTICE)
+    monkeypatch.setenv(TOKEN_VAR, "tkn-2")  # a rotated secret is used at once
+    webhook.send(NOTICE)
+    hook1, robot, hook2 = http.requests
+    assert (hook1.path, hook1.headers["Authorization"]) == ("/hook?sig=abc", "Bearer tkn-1")
+    assert hook2.headers["Authorization"] == "Bearer tkn-2"
+    assert robot.path == f"/hook?key={ROBOT_KEY}"
+    assert ROBOT_KEY not in repr(wecom)
+    assert "LEFTBEHIND" not in repr(webhook)
+
+
+def test_a_missing_environment_variable_is_a_typed_failure_of_the_send(
+    http: HTTPRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(KEY_VAR, raising=False)
+    monkeypatch.setenv("LEFTBEHIND_TEST_HOOK_URL", "ftp://nowhere.cn/")
+    wecom = _plugins().notifier("wecom", {"url": http.base, "key_env": KEY_VAR})
+    with pytest.raises(MissingCredentialError) as info:
+        wecom.send(NOTICE)
+    assert isinstance(info.value, NotifierError)
+    assert (info.value.setting, info.value.variable) == ("key_env", KEY_VAR)
+    assert (
+        str(info.value)
+        == f"wecom: the environment variable {KEY_VAR!r} named by 'key_env' is not set"
+    )
+    monkeypatch.setenv(KEY_VAR, "")  # empty is missing
+    with pytest.raises(MissingCredentialError):
+        wecom.send(NOTICE)
+    webhook = WebhookNotifier(EnvSecret("LEFTBEHIND_TEST_HOOK_URL", "url_env"))
+    with pytest.raises(NotifierError, match="does not hold an http") as bad:
+        webhook.send(NOTICE)
+    assert "nowhere" not in str(bad.value)
+    assert http.requests == []
+
+
+def test_the_notifier_plugin_of_the_docs_works_as_written(
+    http: HTTPRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = (Path(__file__).parent.parent / "docs" / "notifications.md").read_text("utf-8")
+    [block] = [
+        b
+        for b in re.findall(r"```python\n(.*?)```", page, flags=re.S)
+        if b.startswith("# ourcounty_leftbehind/sms.py")
+    ]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, "sms.py", "exec"), namespace)  # noqa: S102 (our own docs)
+    [record] = namespace["leftbehind_notifiers"]()
+    sms = record.factory({"gateway": http.base, "token_env": TOKEN_VAR})
+    with pytest.raises(MissingCredentialError):
+        sms.send(NOTICE)
+    monkeypatch.setenv(TOKEN_VAR, "tkn")
+    sms.send(NOTICE)
+    [request] = http.requests
+    assert request.headers[IDEMPOTENCY_HEADER] == NOTICE.key
+    assert request.headers["Authorization"] == "Bearer tkn"
+    assert request.json == {"to": "T001", "text": NOTICE.body}

@@ -7,6 +7,7 @@ queueing and delivering through the county handle runs on every backend (``store
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -22,12 +23,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.test_notifiers import HTTPRecorder, Reply
+from tests.test_notifiers import KEY_VAR, TOKEN_VAR, HTTPRecorder, Reply, _plugins
 
 import leftbehind
 from leftbehind.access import AccessDeniedError, Actor
 from leftbehind.backends.memory import open_memory
-from leftbehind.backends.notify import WebhookNotifier, WecomNotifier
+from leftbehind.backends.notify import IDEMPOTENCY_HEADER, WebhookNotifier, WecomNotifier
 from leftbehind.backends.tinydb import open_tinydb
 from leftbehind.digest import (
     DutyItem,
@@ -40,10 +41,12 @@ from leftbehind.digest import (
     weekly_digest,
     weekly_digests,
 )
-from leftbehind.notifiers import Notice
+from leftbehind.notifiers import Notice, NotifierConfigError
 from leftbehind.outbox import (
     KIND,
     Backoff,
+    DeliveryReport,
+    build_notifiers,
     deliver,
     enqueue,
     enqueue_many,
@@ -53,6 +56,7 @@ from leftbehind.outbox import (
     retry,
     sent,
 )
+from leftbehind.plugins import Plugins
 from leftbehind.service import County
 from leftbehind.store import Store
 from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
@@ -470,6 +474,314 @@ def test_a_process_killed_between_send_and_mark_loses_nothing(tmp_path: Path) ->
 
 
 # ---------------------------------------------------------------------------------------------
+# Leases, deadlines and parts (R15): a reply that trickles past the deadline, a notice whose
+# middle part fails, two deliverers at once.
+
+
+class Clock:
+    """A monotonic clock moved by hand, for a run whose sends take long."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def wecom_notice(key: str, parts: int = 4) -> Notice:
+    """A notice the WeCom robot takes in exactly ``parts`` messages (lines are added until it
+    does)."""
+    lines: list[str] = []
+    for i in range(1000):
+        made = Notice(key, "group:S01", "本週", "\n".join(lines), "school_summary")
+        if len(WecomNotifier.messages(made)) == parts:
+            return made
+        lines.append(f"· 第{i:03d}行 三年級2班 待辦 {i} 項（3月14日前）")
+    raise AssertionError(f"no notice of {parts} parts")
+
+
+def part_keys(n: Notice, parts: int) -> list[str]:
+    return [f"{n.key}/{i}" for i in range(1, parts + 1)]
+
+
+def test_a_trickling_webhook_leaves_its_notice_unmarked_and_a_healthy_one_sends_it_once(
+    store: Store,
+) -> None:
+    put(store, notice(1))
+    with HTTPRecorder() as slow:
+        slow.default = Reply(200, b"{}", trickle=0.2)  # the whole answer would take ~20 s
+        webhook = WebhookNotifier(slow.url, timeout=1.0)
+        report = deliver(store, {"default": webhook}, now=T0, lease=timedelta(seconds=5))
+    assert (report.sent, report.retrying) == ((), ("n:001",))
+    assert "no complete answer within 1 s" in report.errors["n:001"]
+    [waiting] = pending(store)
+    assert (waiting.attempts, waiting.lease) == (1, None)
+    with HTTPRecorder() as healthy:
+        later = deliver(
+            store, {"default": WebhookNotifier(healthy.url)}, now=T0 + timedelta(minutes=1)
+        )
+        assert later.sent == ("n:001",)
+        assert (
+            deliver(
+                store, {"default": WebhookNotifier(healthy.url)}, now=T0 + timedelta(days=1)
+            ).sent
+            == ()
+        )
+    assert healthy.acknowledged() == ["n:001"]
+    assert [(e.notice.key, e.attempts) for e in sent(store)] == [("n:001", 2)]
+
+
+def test_a_notifier_that_may_outlast_the_lease_is_refused_before_anything_is_claimed(
+    store: Store,
+) -> None:
+    put(store, notice(1))
+    webhook = WebhookNotifier("http://127.0.0.1:9/", timeout=60.0)
+    with pytest.raises(
+        ValueError, match=re.escape("deadline (60 s) must be shorter than the lease (60 s)")
+    ):
+        deliver(store, {"default": webhook}, now=T0, lease=timedelta(seconds=60))
+    [waiting] = pending(store)
+    assert (waiting.attempts, waiting.lease) == (0, None)
+
+
+def test_a_deliverer_whose_claim_lapsed_marks_nothing_and_the_new_holder_marks_it(
+    store: Store,
+) -> None:
+    put(store, notice(1), notice(2))
+    clock = Clock()
+    receiver = Recorder()
+    others: list[DeliveryReport] = []
+
+    class Stalls:
+        """Sending n:001 takes 11 minutes; meanwhile a second deliverer runs, at that time."""
+
+        def send(self, n: Notice) -> None:
+            if n.key == "n:001":
+                clock.t += 11 * 60
+                others.append(deliver(store, {"default": receiver}, now=T0 + timedelta(minutes=11)))
+            receiver.send(n)
+
+    report = deliver(store, {"default": Stalls()}, now=T0, clock=clock)
+    [other] = others
+    assert other.sent == ("n:001", "n:002")  # the first claim had lapsed: the second took both
+    assert (report.sent, report.lapsed) == ((), ("n:001", "n:002"))
+    assert not report.ok
+    # Both sent n:001 (the first before it knew), one marked it; n:002 the first never sent.
+    assert Counter(receiver.received) == {"n:001": 2, "n:002": 1}
+    assert [(e.notice.key, e.attempts, e.lease) for e in sent(store)] == [
+        ("n:001", 1, None),
+        ("n:002", 1, None),
+    ]
+
+
+def test_a_lapsed_claim_nobody_took_is_left_for_the_next_run(store: Store) -> None:
+    put(store, notice(1))
+    clock = Clock()
+    receiver = Recorder()
+
+    class Slow:
+        def send(self, n: Notice) -> None:
+            clock.t += 11 * 60
+            receiver.send(n)
+
+    report = deliver(store, {"default": Slow()}, now=T0, clock=clock)
+    assert (report.sent, report.retrying, report.lapsed) == ((), (), ("n:001",))
+    [left] = pending(store)
+    assert left.attempts == 0  # nothing was written by the run whose claim lapsed
+    later = deliver(store, {"default": receiver}, now=T0 + timedelta(minutes=11))
+    assert later.sent == ("n:001",)
+    assert receiver.received == ["n:001", "n:001"]  # the same key twice: the receiver drops one
+
+
+def test_claims_are_renewed_before_a_send_that_could_outlast_them(store: Store) -> None:
+    put(store, *(notice(i) for i in range(5)))
+    clock = Clock()
+
+    class Slow(Recorder):
+        deadline = 120.0  # seconds a send may take
+
+        def send(self, n: Notice) -> None:
+            clock.t += 100  # the batch's claim of 5 minutes ends during the third send
+            super().send(n)
+
+    slow = Slow()
+    report = deliver(store, {"default": slow}, now=T0, clock=clock, lease=timedelta(minutes=5))
+    assert report.sent == tuple(f"n:{i:03d}" for i in range(5))
+    assert report.lapsed == ()
+    assert slow.received == list(report.sent)
+
+
+def test_a_split_wecom_notice_whose_second_part_fails_posts_each_part_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEY_VAR, "robot-key")
+    long = wecom_notice("digest:T009:2025-W11", parts=4)
+    put(store, long, channel="wecom")
+    with HTTPRecorder() as robot:
+        robot.script.extend(
+            [Reply(), Reply(200, b'{"errcode":45009,"errmsg":"api freq out of limit"}')]
+        )
+        settings = {
+            "wecom": {"type": "wecom", "url": robot.base, "key_env": KEY_VAR, "per_minute": "600"}
+        }
+        # Every run builds its notifiers anew, as county.deliver does: the progress is stored.
+        first = deliver(store, build_notifiers(_plugins(), settings), now=T0)
+        assert first.retrying == (long.key,)
+        [waiting] = pending(store)
+        assert waiting.posted == (1,)
+        now = T0
+        while pending(store):
+            now += timedelta(hours=7)
+            deliver(store, build_notifiers(_plugins(), settings), now=now)
+    accepted = [r for r in robot.requests if r.accepted]
+    marks = [r.json["text"]["content"].partition("\n")[0] for r in accepted]
+    assert marks == ["(1/4)", "(2/4)", "(3/4)", "(4/4)"]  # each part once, in order
+    assert robot.acknowledged() == part_keys(long, 4)
+    assert [r.headers[IDEMPOTENCY_HEADER] for r in robot.requests] == [
+        f"{long.key}/{i}" for i in (1, 2, 2, 3, 4)
+    ]
+    assert all(r.path == "/hook?key=robot-key" for r in robot.requests)
+    [done] = sent(store)
+    assert (done.posted, done.attempts) == ((1, 2, 3, 4), 2)
+
+
+def test_parked_parts_stay_posted_after_retry(store: Store) -> None:
+    long = wecom_notice("long:1", parts=3)
+    put(store, long)
+    with HTTPRecorder() as robot:
+        robot.script.extend([Reply(), Reply(500, b"{}")])
+        wecom = WecomNotifier(robot.url)
+        assert deliver(store, {"default": wecom}, now=T0, max_attempts=1).parked == (long.key,)
+        [parked] = failed(store)
+        assert parked.posted == (1,)
+        retry(store, now=T0 + timedelta(days=1))
+        assert deliver(store, {"default": wecom}, now=T0 + timedelta(days=1)).sent == (long.key,)
+    assert robot.acknowledged() == part_keys(long, 3)
+
+
+class CrashAfterPart:
+    """Posts a part, then dies before the outbox records it, on part ``crash_on``."""
+
+    def __init__(self, inner: WecomNotifier, crash_on: int) -> None:
+        self.inner = inner
+        self.crash_on = crash_on
+
+    def parts(self, n: Notice) -> int:
+        return self.inner.parts(n)
+
+    def send(self, n: Notice) -> None:
+        self.inner.send(n)
+
+    def send_part(self, n: Notice, part: int) -> None:
+        self.inner.send_part(n, part)
+        if part == self.crash_on:
+            raise Crash
+
+
+def test_a_crash_between_parts_resends_only_the_part_in_flight(store: Store) -> None:
+    long = wecom_notice("long:1", parts=4)
+    put(store, long)
+    with HTTPRecorder() as robot:
+        wecom = WecomNotifier(robot.url)
+        with pytest.raises(Crash):
+            deliver(store, {"default": CrashAfterPart(wecom, 2)}, now=T0)
+        assert pending(store)[0].posted == (1,)
+        later = deliver(store, {"default": wecom}, now=T0 + timedelta(minutes=11))
+        assert later.sent == (long.key,)
+    # Part 2 again, with its own key so a receiver can drop it; part 1 not again.
+    assert robot.acknowledged() == [f"{long.key}/{i}" for i in (1, 2, 2, 3, 4)]
+
+
+_CONCURRENT_DELIVERER = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from datetime import UTC, datetime, timedelta
+    from leftbehind.backends.notify import RateLimiter, WebhookNotifier, WecomNotifier
+    from leftbehind.notifiers import EnvSecret
+    from leftbehind.outbox import deliver, pending
+    from leftbehind.plugins import Plugins
+
+    url, hook, robot, go = sys.argv[1:5]
+    notifiers = {
+        "hook": WebhookNotifier(hook, timeout=5),
+        "wecom": WecomNotifier(
+            robot,
+            key=EnvSecret("LEFTBEHIND_TEST_WECOM_KEY", "key_env"),
+            timeout=5,
+            limiter=RateLimiter(10_000, 60),
+        ),
+    }
+    marked, lapsed = [], []
+    with Plugins.load().open_store(url) as store:
+        while not os.path.exists(go):
+            time.sleep(0.005)
+        end = time.monotonic() + 60
+        while pending(store) and time.monotonic() < end:
+            report = deliver(
+                store, notifiers, now=datetime.now(UTC), batch=2, backoff=lambda n: timedelta(0)
+            )
+            marked += report.sent
+            lapsed += report.lapsed
+            if not (report.sent or report.retrying):
+                time.sleep(0.01)
+    print(json.dumps({"sent": marked, "lapsed": lapsed}))
+    """
+)
+
+
+@pytest.mark.parametrize("backend", ["tinydb", "sqlite"])
+def test_two_deliverers_at_once_never_both_mark_a_notice_and_post_each_part_once(
+    backend: str, tmp_path: Path
+) -> None:
+    url = (
+        str(tmp_path / "county.json") if backend == "tinydb" else f"sqlite:///{tmp_path}/county.db"
+    )
+    short = [notice(i) for i in range(12)]
+    long = [wecom_notice(f"long:{i}", parts=4) for i in range(4)]
+    with Plugins.load().open_store(url) as store:
+        put(store, *short, channel="hook")
+        put(store, *long, channel="wecom")
+    expected = Counter([n.key for n in short] + [k for n in long for k in part_keys(n, 4)])
+    go = tmp_path / "go"
+    with HTTPRecorder(default=Reply(delay=0.01)) as server:
+        # Some requests fail, whichever deliverer sends them: those are retried.
+        server.script.extend(
+            [Reply(), Reply(500, b"{}"), Reply(), Reply(200, b'{"errcode":45009}'), Reply(502)]
+        )
+        runs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    _CONCURRENT_DELIVERER,
+                    url,
+                    server.base,
+                    server.base,
+                    str(go),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, KEY_VAR: "robot-key"},
+            )
+            for _ in range(2)
+        ]
+        go.touch()
+        outputs = [run.communicate(timeout=120) for run in runs]
+    for run, (_, err) in zip(runs, outputs, strict=True):
+        assert run.returncode == 0, err.decode()
+    first, second = (json.loads(out) for out, _ in outputs)
+    assert set(first["sent"]).isdisjoint(second["sent"])  # never both marked one notice
+    assert sorted(first["sent"] + second["sent"]) == sorted(n.key for n in short + long)
+    assert first["lapsed"] == second["lapsed"] == []
+    assert Counter(server.acknowledged()) == expected  # each (notice, part) accepted once
+    assert all(r.headers.get(IDEMPOTENCY_HEADER) in expected for r in server.requests)
+    with Plugins.load().open_store(url) as store:
+        assert pending(store) == failed(store) == []
+        assert len(sent(store)) == len(short) + len(long)
+        assert {e.posted for e in sent(store) if e.notice.key.startswith("long:")} == {(1, 2, 3, 4)}
+
+
+# ---------------------------------------------------------------------------------------------
 # The property: whatever fails, every notice ends sent exactly once, or still kept.
 
 OUTCOMES = st.sampled_from(["ok", "ok", "fail", "crash_before", "crash_after"])
@@ -560,7 +872,7 @@ def test_notices_queued_through_the_handle_are_delivered_once(
     now = datetime(2026, 1, 9, 8, tzinfo=UTC)
     with _open(store_url) as county, HTTPRecorder() as server:
         _load(county, county_data)
-        county.set_channels({"default": {"type": "webhook", "url": server.url}})
+        county.set_channels({"default": {"type": "webhook", "url": server.base}})
         queued = county.queue_week(HANDLE_DAY)
         assert queued > 0
         assert county.queue_week(HANDLE_DAY) == 0, "a second run in the same week queues nothing"
@@ -589,7 +901,7 @@ def test_a_failing_channel_loses_nothing_through_the_handle(
     now = datetime(2026, 1, 9, 8, tzinfo=UTC)
     with _open(store_url) as county, HTTPRecorder() as server:
         _load(county, county_data)
-        county.set_channels({"default": {"type": "webhook", "url": server.url}})
+        county.set_channels({"default": {"type": "webhook", "url": server.base}})
         county.queue_week(HANDLE_DAY)
         waiting = {e.notice.key for e in county.notices()["pending"]}
         server.script.extend(Reply(500, b"{}") for _ in range(len(waiting)))
@@ -599,6 +911,41 @@ def test_a_failing_channel_loses_nothing_through_the_handle(
         assert {e.attempts for e in county.notices()["pending"]} == {1}
         second = county.deliver(now=now + timedelta(hours=7))
         assert set(second.sent) == waiting
+        assert Counter(server.acknowledged()) == Counter(waiting)
+
+
+def test_channels_name_their_secrets_and_a_missing_one_keeps_the_notices(
+    store_url: str, county_data: SyntheticCounty, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "hunter2-7f3a9c"
+    now = datetime(2026, 1, 9, 8, tzinfo=UTC)
+    with _open(store_url) as county, HTTPRecorder() as server:
+        _load(county, county_data)
+        with pytest.raises(NotifierConfigError) as refused:
+            county.set_channels(
+                {"default": {"type": "webhook", "url": server.base, "token": secret}}
+            )
+        assert refused.value.key == "token"
+        assert secret not in str(refused.value)
+        assert "channels" not in county.settings()  # nothing stored
+        channel = {"type": "webhook", "url": server.base, "token_env": TOKEN_VAR}
+        county.set_channels({"default": channel})
+        assert county.settings()["channels"] == {"default": channel}
+        county.queue_week(HANDLE_DAY)
+        waiting = {e.notice.key for e in county.notices()["pending"]}
+        monkeypatch.delenv(TOKEN_VAR, raising=False)
+        first = county.deliver(now=now)
+        assert set(first.retrying) == waiting
+        assert server.requests == []
+        errors = {e.last_error for e in county.notices()["pending"]}
+        assert errors == {
+            f"MissingCredentialError: webhook: the environment variable {TOKEN_VAR!r} "
+            "named by 'token_env' is not set"
+        }
+        monkeypatch.setenv(TOKEN_VAR, secret)
+        second = county.deliver(now=now + timedelta(hours=7))
+        assert set(second.sent) == waiting
+        assert {r.headers["Authorization"] for r in server.requests} == {f"Bearer {secret}"}
         assert Counter(server.acknowledged()) == Counter(waiting)
 
 

@@ -26,13 +26,21 @@ What it guarantees:
   notifiers pass on (a webhook header, an e-mail ``Message-ID``) so the receiver can drop the
   duplicate. A notice marked ``sent`` is never sent again.
 - **One deliverer per notice.** Two :func:`deliver` runs at once do not send the same notice:
-  the claim is a unit of work whose optimistic check lets only one of them win.
+  the claim is a unit of work whose optimistic check lets only one of them win. Each claim
+  names its run (``holder``) and ends at ``lease``; every later write of that run (a part
+  posted, the notice marked) checks in its own unit of work that the claim is still the run's
+  and has not lapsed, and writes nothing otherwise, so two runs never both mark a notice.
+- **Each part once.** A notice a :class:`~leftbehind.notifiers.PartedNotifier` sends in several
+  messages records each part in its entry as it is posted; a retry, by any run in any process,
+  posts only the parts missing.
 
 Times are parameters (``now``) and must be timezone-aware; they are stored in UTC.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
@@ -40,14 +48,21 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 from attrs import field, frozen
 
 from leftbehind.errors import ConflictError
-from leftbehind.notifiers import Notice, Notifier
-from leftbehind.store import Document, Store, UnitOfWork
+from leftbehind.notifiers import (
+    Notice,
+    Notifier,
+    NotifierConfigError,
+    PartedNotifier,
+    check_settings,
+)
+from leftbehind.store import JSON, Document, Store, UnitOfWork
 
 if TYPE_CHECKING:
     from leftbehind.plugins import Plugins
 
 __all__ = [
     "DEFAULT_CHANNEL",
+    "DEFAULT_LEASE",
     "KIND",
     "Backoff",
     "DeliveryReport",
@@ -69,6 +84,8 @@ __all__ = [
 KIND: Final = "outbox"
 #: The channel of a notice enqueued without one.
 DEFAULT_CHANNEL: Final = "default"
+#: How long :func:`deliver` claims a notice unless told otherwise.
+DEFAULT_LEASE: Final = timedelta(minutes=10)
 _VERSION: Final = 1
 
 State: TypeAlias = Literal["pending", "sent", "failed"]
@@ -108,7 +125,8 @@ class OutboxEntry:
     ``attempts`` counts the sends tried, the successful one included. ``last_error`` names the
     exception type and the notifier's message (notifiers must keep
     personal data out of their messages; the built-in ones do). ``due`` is the earliest time of
-    the next attempt; ``lease`` the end of a deliverer's claim.
+    the next attempt; ``lease`` the end of a deliverer's claim. ``posted`` lists the parts
+    (counted from 1) of a notice sent in several messages that were posted already.
     """
 
     notice: Notice
@@ -120,6 +138,7 @@ class OutboxEntry:
     sent_at: datetime | None
     last_error: str | None
     lease: datetime | None
+    posted: tuple[int, ...] = ()
 
 
 @frozen
@@ -129,8 +148,11 @@ class DeliveryReport:
     ``sent``: delivered and marked. ``retrying``: failed, will be tried again from its new due
     time. ``parked``: failed for the ``max_attempts``-th time, now ``failed`` (see :func:`retry`).
     ``unrouted``: no notifier for its channel; left pending without counting an attempt.
-    ``busy``: claimed by another deliverer. ``errors``: key → error of this run.
-    ``next_due``: the earliest due time among notices still pending, or ``None``.
+    ``busy``: claimed by another deliverer. ``lapsed``: this run's claim lapsed or was taken
+    over before the notice was marked; the run wrote nothing more to it, and it is left to the
+    deliverer holding it or to the next run (sent again, with the same key, if it was sent).
+    ``errors``: key → error of this run. ``next_due``: the earliest due time among notices
+    still pending, or ``None``.
     """
 
     sent: tuple[str, ...] = ()
@@ -140,11 +162,13 @@ class DeliveryReport:
     busy: tuple[str, ...] = ()
     errors: Mapping[str, str] = field(factory=dict)
     next_due: datetime | None = None
+    lapsed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        """Whether every notice tried was delivered and every due notice had a notifier."""
-        return not (self.retrying or self.parked or self.unrouted)
+        """Whether every notice tried was delivered and marked, and every due notice had a
+        notifier."""
+        return not (self.retrying or self.parked or self.unrouted or self.lapsed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,6 +214,8 @@ def _document(notice: Notice, channel: str, at: datetime | None) -> Document:
         "sent_at": None,
         "last_error": None,
         "lease": None,
+        "holder": None,
+        "posted": [],
     }
 
 
@@ -226,103 +252,349 @@ def deliver(
     now: datetime,
     max_attempts: int = 12,
     backoff: Callable[[int], timedelta] = Backoff(),
-    lease: timedelta = timedelta(minutes=10),
+    lease: timedelta = DEFAULT_LEASE,
     limit: int | None = None,
     batch: int = 20,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DeliveryReport:
     """Send the pending notices due at ``now``, oldest first, ``batch`` at a time.
 
     ``notifiers`` maps channel names to notifiers, or is a :data:`Router`. Each notice is
-    claimed until ``now + lease`` (a notifier's own timeout must be shorter), sent, and marked
-    ``sent``; or, when the notifier raises, its failure is recorded and it waits
-    ``backoff(failures)``; after ``max_attempts`` failures it is parked as ``failed``. A batch is
-    claimed in one unit of work, and each notice marked as soon as it was sent, so a run that
-    dies sends again only the notice in flight (the rest of its batch waits for the claim to
-    lapse). Only
-    :class:`Exception` is caught: an interrupt propagates and leaves the notice claimed, to be
-    sent again when the claim lapses. ``limit`` caps how many notices are tried in this run.
+    claimed until ``now + lease``, sent, and marked ``sent``; or, when the notifier raises, its
+    failure is recorded and it waits ``backoff(failures)``; after ``max_attempts`` failures it
+    is parked as ``failed``. A batch is claimed in one unit of work, and each notice marked as
+    soon as it was sent, so a run that dies sends again only the notice in flight (the rest of
+    its batch waits for the claim to lapse). Only :class:`Exception` is caught: an interrupt
+    propagates and leaves the notice claimed, to be sent again when the claim lapses. ``limit``
+    caps how many notices are tried in this run.
+
+    The claim is this run's: marking a notice, or recording a failure or a posted part, checks
+    in the same unit of work that the claim is still this run's and has not lapsed (``now`` plus
+    the time ``clock``, a monotonic clock in seconds, measured since the run began); when it is
+    not, nothing is written and the notice is reported ``lapsed``. A notifier declaring a
+    ``deadline`` (seconds) must declare one shorter than ``lease`` (else :class:`ValueError`);
+    before each send or part, a claim with less time left than half-way between the deadline
+    and the lease (half the lease for a notifier declaring none) is renewed.
+
+    A :class:`~leftbehind.notifiers.PartedNotifier` sends its parts one by one; each is
+    recorded in the notice's entry as it succeeds (and the claim renewed), and only the parts
+    missing are sent, by this run or any later one.
     """
     now = _utc(now)
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     if batch < 1:
         raise ValueError("batch must be at least 1")
+    if lease <= timedelta(0):
+        raise ValueError("lease must be positive")
     route = _router(notifiers)
-    sent_keys: list[str] = []
-    retrying: list[str] = []
-    parked: list[str] = []
+    claims = _Claims(store, now, lease, clock)
+    outcomes: dict[_Outcome, list[str]] = {o: [] for o in _OUTCOMES}
     unrouted: list[str] = []
     busy: list[str] = []
     errors: dict[str, str] = {}
+    margins: dict[int, timedelta] = {}
     tried = 0
-    waiting: list[tuple[str, Notice, Notifier]] = []
+    waiting: list[tuple[str, Notice, Notifier, timedelta]] = []
+
+    def margin(notifier: Notifier, channel: str) -> timedelta:
+        """The time a claim must have left before a send through ``notifier``."""
+        if id(notifier) not in margins:
+            deadline = _deadline(notifier)
+            if deadline >= lease:
+                raise ValueError(
+                    f"channel {channel!r}: its notifier's deadline "
+                    f"({deadline.total_seconds():g} s) must be shorter than the lease "
+                    f"({lease.total_seconds():g} s)"
+                )
+            margins[id(notifier)] = (lease + deadline) / 2
+        return margins[id(notifier)]
 
     def flush() -> None:
         nonlocal tried, waiting
-        claimed = set(_claim_many(store, [key for key, _, _ in waiting], now, now + lease))
+        claimed = set(claims.take([key for key, _, _, _ in waiting]))
         batch_, waiting = waiting, []
-        for key, notice, notifier in batch_:
+        for key, notice, notifier, need in batch_:
             if key not in claimed:
                 busy.append(key)
                 continue
             tried += 1
             error: str | None = None
+            parts: int | None = None
             try:
-                notifier.send(notice)
+                parts = _send(claims, key, notice, notifier, need)
             except Exception as exc:
                 error = errors[key] = _describe(exc)
+            if parts is None and error is None:  # the claim was lost before the end
+                outcomes["lapsed"].append(key)
+                continue
             # marked at once, so that a run dying later sends this notice no second time
-            if not _record(store, {key: error}, now, max_attempts, backoff)[key]:
-                (sent_keys if error is None else retrying).append(key)
-            else:
-                parked.append(key)
+            outcomes[claims.settle(key, error, parts or 1, max_attempts, backoff)].append(key)
 
     for key, doc in _due(store, now):
         if limit is not None and tried + len(waiting) >= limit:
             break
         notice = _notice(doc)
-        notifier = route(notice, _str(doc.get("channel")) or DEFAULT_CHANNEL)
+        channel = _str(doc.get("channel")) or DEFAULT_CHANNEL
+        notifier = route(notice, channel)
         if notifier is None:
             unrouted.append(key)
             continue
-        waiting.append((key, notice, notifier))
+        waiting.append((key, notice, notifier, margin(notifier, channel)))
         if len(waiting) >= batch:
             flush()
     if waiting:
         flush()
     return DeliveryReport(
-        sent=tuple(sent_keys),
-        retrying=tuple(retrying),
-        parked=tuple(parked),
+        sent=tuple(outcomes["sent"]),
+        retrying=tuple(outcomes["retrying"]),
+        parked=tuple(outcomes["parked"]),
         unrouted=tuple(unrouted),
         busy=tuple(busy),
         errors=errors,
         next_due=_next_due(store),
+        lapsed=tuple(outcomes["lapsed"]),
     )
 
 
+def _deadline(notifier: Notifier) -> timedelta:
+    """What ``notifier`` declares one send may take at most; zero when it declares nothing."""
+    value = getattr(notifier, "deadline", None)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return timedelta(seconds=value)
+    return timedelta(0)
+
+
+def _send(
+    claims: _Claims, key: str, notice: Notice, notifier: Notifier, need: timedelta
+) -> int | None:
+    """Send ``notice``, or the parts of it not yet posted; how many parts it has, or ``None``
+    when the claim was lost before the last of them was sent."""
+    if not isinstance(notifier, PartedNotifier):
+        if not claims.keep(key, need):
+            return None
+        notifier.send(notice)
+        return 1
+    parts = notifier.parts(notice)
+    posted = claims.posted.get(key, set())
+    missing = [part for part in range(1, parts + 1) if part not in posted]
+    for part in missing:
+        if not claims.keep(key, need):
+            return None
+        notifier.send_part(notice, part)
+        # The last part is recorded with the mark itself, in one unit of work.
+        if part != missing[-1] and not claims.posted_part(key, part):
+            return None
+    return parts
+
+
+_Outcome: TypeAlias = Literal["sent", "retrying", "parked", "lapsed"]
+_OUTCOMES: Final[tuple[_Outcome, ...]] = ("sent", "retrying", "parked", "lapsed")
+#: How often a write of the outbox is tried again after a conflict with another writer.
+_TRIES: Final = 10
+
+
+class _Claims:
+    """One run's claims on notices: a holder token written with each lease, and the checks
+    every later write of the run makes against it.
+
+    Times: ``now`` is the run's time (due times and ``sent_at`` are computed from it); leases
+    are measured from ``now`` plus the time ``clock`` has run since the run began, so that a run
+    whose sends took long sees its claims lapse.
+    """
+
+    def __init__(
+        self, store: Store, now: datetime, lease: timedelta, clock: Callable[[], float]
+    ) -> None:
+        self.store = store
+        self.now = now
+        self.lease = lease
+        self.holder = secrets.token_hex(8)
+        self.posted: dict[str, set[int]] = {}
+        #: The end of each claim of the run not yet settled.
+        self._open: dict[str, datetime] = {}
+        self._clock = clock
+        self._start = clock()
+
+    def at(self) -> datetime:
+        """The run's time now."""
+        return self.now + timedelta(seconds=self._clock() - self._start)
+
+    def held(self, doc: Document | None) -> bool:
+        """Whether ``doc`` is pending under this run's claim, not lapsed."""
+        if doc is None or doc.get("state") != "pending" or doc.get("holder") != self.holder:
+            return False
+        until = _time(doc.get("lease"))
+        return until is not None and until > self.at()
+
+    def take(self, keys: list[str]) -> list[str]:
+        """Claim the notices of ``keys`` still pending and free, in one unit of work; when
+        another writer changed one meanwhile, one by one."""
+        if not keys:
+            return []
+        try:
+            return self._take(keys)
+        except ConflictError:
+            taken = []
+            for key in keys:
+                try:
+                    taken += self._take([key])
+                except ConflictError:
+                    continue
+            return taken
+
+    def _take(self, keys: list[str]) -> list[str]:
+        with self.store.unit_of_work() as uow:
+            at = self.at()
+            until = at + self.lease
+            taken: dict[str, set[int]] = {}
+            for key in keys:
+                doc = uow.get(KIND, key)
+                if doc is None or doc.get("state") != "pending":
+                    continue
+                lease = _time(doc.get("lease"))
+                if lease is not None and lease > at:
+                    continue
+                doc.update(lease=_iso(until), holder=self.holder)
+                uow.put(KIND, key, doc)
+                taken[key] = set(_parts(doc.get("posted")))
+            uow.commit()
+        for key, posted in taken.items():
+            self._open[key] = until
+            self.posted[key] = posted
+        return list(taken)
+
+    def keep(self, key: str, need: timedelta) -> bool:
+        """Whether the claim on ``key`` still holds with ``need`` to spare; when one of the
+        run's open claims has less left, all are renewed. ``False`` when it was lost."""
+        if key not in self._open:
+            return False
+        if min(self._open.values()) - self.at() > need:
+            return True
+        return self._renew(key, None)
+
+    def posted_part(self, key: str, part: int) -> bool:
+        """Record ``part`` of ``key`` as posted, renewing the run's open claims; ``False`` when
+        the claim on ``key`` was lost (nothing is written to it)."""
+        return self._renew(key, part)
+
+    def _renew(self, key: str, part: int | None) -> bool:
+        """Renew every open claim of the run that still holds, and record ``part`` of ``key``
+        if given, in one unit of work; whether the claim on ``key`` holds."""
+        for _ in range(_TRIES):
+            try:
+                with self.store.unit_of_work() as uow:
+                    until = self.at() + self.lease
+                    kept = []
+                    for open_key in self._open:
+                        doc = uow.get(KIND, open_key)
+                        if doc is None or not self.held(doc):
+                            continue
+                        if open_key == key and part is not None:
+                            done: list[JSON] = [*sorted({*_parts(doc.get("posted")), part})]
+                            doc["posted"] = done
+                        doc["lease"] = _iso(until)
+                        uow.put(KIND, open_key, doc)
+                        kept.append(open_key)
+                    uow.commit()
+            except ConflictError:
+                continue
+            # A claim found lost is dropped: its notice is reported lapsed when its turn comes.
+            self._open = dict.fromkeys(kept, until)
+            if key in self._open and part is not None:
+                self.posted.setdefault(key, set()).add(part)
+            return key in self._open
+        return False
+
+    def settle(
+        self,
+        key: str,
+        error: str | None,
+        parts: int,
+        max_attempts: int,
+        backoff: Callable[[int], timedelta],
+    ) -> _Outcome:
+        """Mark the notice sent (``error`` is ``None``) or record its failure, in one unit of
+        work, if this run's claim still holds; ``lapsed`` when it does not (nothing written)."""
+        self._open.pop(key, None)
+        for _ in range(_TRIES):
+            try:
+                with self.store.unit_of_work() as uow:
+                    doc = uow.get(KIND, key)
+                    if doc is None:  # purged meanwhile
+                        return "sent" if error is None else "retrying"
+                    if not self.held(doc):
+                        return "lapsed"
+                    outcome = self._settled(doc, error, parts, max_attempts, backoff)
+                    uow.put(KIND, key, doc)
+                    uow.commit()
+            except ConflictError:
+                continue
+            return outcome
+        raise ConflictError(KIND, key)
+
+    def _settled(
+        self,
+        doc: Document,
+        error: str | None,
+        parts: int,
+        max_attempts: int,
+        backoff: Callable[[int], timedelta],
+    ) -> _Outcome:
+        attempts = _int(doc) + 1
+        doc.update(lease=None, holder=None, attempts=attempts)
+        if error is None:
+            doc.update(state="sent", sent_at=_iso(self.now), posted=list(range(1, parts + 1)))
+            return "sent"
+        parked = attempts >= max_attempts
+        doc.update(
+            last_error=error,
+            state="failed" if parked else "pending",
+            due=_iso(self.now + backoff(attempts)),
+        )
+        return "parked" if parked else "retrying"
+
+
 def build_notifiers(
-    plugins: Plugins, channels: Mapping[str, Mapping[str, str]]
+    plugins: Plugins,
+    channels: Mapping[str, Mapping[str, str]],
+    *,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> dict[str, Notifier]:
     """Notifiers by channel name, for :func:`deliver`, from each channel's settings.
 
     A channel's ``type`` names the registered notifier (``wecom``, ``email``); its other settings
-    go to that notifier's factory::
+    go to that notifier's factory. Secrets are named by environment variables, read when a
+    notice is sent, never written in the settings::
 
         build_notifiers(plugins, {
-            "wecom-S01": {"type": "wecom", "url": "https://qyapi.weixin.qq.com/…"},
+            "wecom-S01": {"type": "wecom", "key_env": "LEFTBEHIND_WECOM_S01_KEY"},
             "mail": {"type": "email", "host": "smtp.school.cn", "from": "care@school.cn"},
         })
 
     A channel without ``type`` raises :class:`ValueError`; an unknown type raises
-    ``UnknownNameError`` listing the registered ones.
+    ``UnknownNameError`` listing the registered ones; a setting holding a secret in clear
+    (:func:`~leftbehind.notifiers.clear_secrets`), whatever the type, raises
+    :class:`~leftbehind.notifiers.NotifierConfigError` naming the setting, never its value; so
+    does a notifier whose declared ``deadline`` is not shorter than ``lease`` (the claim
+    :func:`deliver` will be given), naming its ``timeout``.
     """
     built: dict[str, Notifier] = {}
     for name, settings in channels.items():
         kind = settings.get("type", "").strip()
         if not kind:
             raise ValueError(f"notification channel {name!r} has no 'type' setting")
-        built[name] = plugins.notifier(kind, {k: v for k, v in settings.items() if k != "type"})
+        config = {k: v for k, v in settings.items() if k != "type"}
+        check_settings(name, config)
+        notifier = built[name] = plugins.notifier(kind, config)
+        deadline = _deadline(notifier)
+        if deadline >= lease:
+            raise NotifierConfigError(
+                name,
+                "timeout",
+                f"makes a send take up to {deadline.total_seconds():g} s, not less than the "
+                f"outbox's claim on a notice ({lease.total_seconds():g} s)",
+            )
     return built
 
 
@@ -341,89 +613,6 @@ def _due(store: Store, now: datetime) -> list[tuple[str, Document]]:
             due.append((key, doc))
     due.sort(key=lambda kd: (_time(kd[1].get("due")) or _EPOCH, kd[0]))
     return due
-
-
-def _claim(store: Store, key: str, now: datetime, until: datetime) -> bool:
-    """Take the notice for this run; ``False`` if another deliverer has it or it changed."""
-    try:
-        with store.unit_of_work() as uow:
-            doc = uow.get(KIND, key)
-            if doc is None or doc.get("state") != "pending":
-                return False
-            lease = _time(doc.get("lease"))
-            if lease is not None and lease > now:
-                return False
-            doc["lease"] = _iso(until)
-            uow.put(KIND, key, doc)
-            uow.commit()
-    except ConflictError:
-        return False
-    return True
-
-
-def _claim_many(store: Store, keys: list[str], now: datetime, until: datetime) -> list[str]:
-    """Take the notices of ``keys`` still pending and free, in one unit of work; when another
-    writer changed one meanwhile, one by one."""
-    if not keys:
-        return []
-    try:
-        with store.unit_of_work() as uow:
-            claimed = []
-            for key in keys:
-                doc = uow.get(KIND, key)
-                if doc is None or doc.get("state") != "pending":
-                    continue
-                lease = _time(doc.get("lease"))
-                if lease is not None and lease > now:
-                    continue
-                doc["lease"] = _iso(until)
-                uow.put(KIND, key, doc)
-                claimed.append(key)
-            uow.commit()
-    except ConflictError:
-        return [key for key in keys if _claim(store, key, now, until)]
-    return claimed
-
-
-def _record(
-    store: Store,
-    outcomes: Mapping[str, str | None],
-    now: datetime,
-    max_attempts: int,
-    backoff: Callable[[int], timedelta],
-) -> dict[str, bool]:
-    """Record claimed notices' outcomes (``None``: sent; else the error) in one unit of work;
-    returns, per notice, whether it is now parked as failed."""
-    if not outcomes:
-        return {}
-    for _ in range(10):
-        parked: dict[str, bool] = {}
-        try:
-            with store.unit_of_work() as uow:
-                for key, error in outcomes.items():
-                    doc = uow.get(KIND, key)
-                    if doc is None:  # purged meanwhile
-                        parked[key] = False
-                        continue
-                    attempts = _int(doc) + 1
-                    if error is None:
-                        doc.update(state="sent", sent_at=_iso(now), lease=None, attempts=attempts)
-                        parked[key] = False
-                    else:
-                        parked[key] = attempts >= max_attempts
-                        doc.update(
-                            attempts=attempts,
-                            last_error=error,
-                            lease=None,
-                            state="failed" if parked[key] else "pending",
-                            due=_iso(now + backoff(attempts)),
-                        )
-                    uow.put(KIND, key, doc)
-                uow.commit()
-        except ConflictError:
-            continue
-        return parked
-    raise ConflictError(KIND, next(iter(outcomes)))
 
 
 def _describe(exc: Exception) -> str:
@@ -463,8 +652,9 @@ def sent(store: Store) -> list[OutboxEntry]:
 def retry(store: Store, keys: Iterable[str] | None = None, *, now: datetime) -> list[str]:
     """Return parked notices (all, or those in ``keys``) to pending, due at ``now``.
 
-    Their attempt count starts again from zero; the last error is kept until the next attempt.
-    Returns the keys returned to pending. One unit of work.
+    Their attempt count starts again from zero; the last error is kept until the next attempt,
+    and the parts already posted stay recorded (only the missing ones are sent). Returns the
+    keys returned to pending. One unit of work.
     """
     now = _utc(now)
     wanted = None if keys is None else set(keys)
@@ -475,7 +665,7 @@ def retry(store: Store, keys: Iterable[str] | None = None, *, now: datetime) -> 
         for key in back:
             doc = uow.get(KIND, key)
             if doc is not None:
-                doc.update(state="pending", attempts=0, due=_iso(now), lease=None)
+                doc.update(state="pending", attempts=0, due=_iso(now), lease=None, holder=None)
                 uow.put(KIND, key, doc)
         uow.commit()
     return back
@@ -540,6 +730,7 @@ def _entry(doc: Document, state: State) -> OutboxEntry:
         sent_at=_time(doc.get("sent_at")),
         last_error=_str(doc.get("last_error")) or None,
         lease=_time(doc.get("lease")),
+        posted=tuple(_parts(doc.get("posted"))),
     )
 
 
@@ -558,6 +749,10 @@ def _notice(doc: Document) -> Notice:
         kind=_str(doc.get("kind")),
         children=_strings(doc.get("children")),
     )
+
+
+def _parts(value: object) -> list[int]:
+    return [p for p in value if type(p) is int] if isinstance(value, list) else []
 
 
 def _strings(value: object) -> list[str]:

@@ -10,6 +10,10 @@ a digest of its key and canonical JSON, so that memory holds digests, not a seco
 
 The destination must be empty unless ``replace=True``, which also deletes the documents it holds
 that the source does not (in the same unit of work). The source should not change meanwhile.
+
+A copy never carries a secret: notification channels name the environment variables that hold
+their secrets, and a source whose channel settings still hold one in clear (written before
+secrets were refused) is not copied until its channels are set again.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from collections.abc import Iterable
 
 from attrs import frozen
 
+from leftbehind import kinds as stored
 from leftbehind.errors import StoreError
+from leftbehind.notifiers import clear_secrets
 from leftbehind.store import Document, Store
 
 __all__ = ["CopyError", "CopyReport", "copy_store", "digests"]
@@ -66,10 +72,18 @@ def copy_store(
 ) -> CopyReport:
     """Copy every document of ``src`` (or of ``kinds``) to ``dst`` in one unit of work, verified.
 
-    Raises :class:`CopyError` when ``dst`` holds documents and ``replace`` is false (nothing is
-    written), or when a document in ``dst`` differs from ``src`` after the commit.
+    Raises :class:`CopyError` when ``dst`` holds documents and ``replace`` is false, or when the
+    county's channel settings hold a secret in clear (the channel and setting are named, never
+    the value; nothing is written in either case), or when a document in ``dst`` differs from
+    ``src`` after the commit.
     """
     wanted = sorted(src.kinds() if kinds is None else set(kinds))
+    if stored.SETTINGS in wanted and (found := _clear_secrets(src)):
+        raise CopyError(
+            f"the channel settings hold secrets in clear ({', '.join(found)}); a copy never "
+            "carries a secret: set the channels again, naming environment variables for their "
+            "secrets (docs/notifications.md), then copy"
+        )
     held = dst.kinds()
     if held and not replace:
         raise CopyError(
@@ -93,6 +107,20 @@ def copy_store(
         uow.commit()
     _verify(src, dst, wanted, counts)
     return CopyReport(counts)
+
+
+def _clear_secrets(src: Store) -> list[str]:
+    """``channel.setting`` of each channel setting holding a secret in clear."""
+    found = []
+    for _, doc in src.scan(stored.SETTINGS):
+        channels = doc.get("channels")
+        if not isinstance(channels, dict):
+            continue
+        for name, settings in sorted(channels.items()):
+            if isinstance(settings, dict):
+                texts = {k: v for k, v in settings.items() if isinstance(v, str)}
+                found += [f"{name}.{setting}" for setting in clear_secrets(texts)]
+    return found
 
 
 def _verify(src: Store, dst: Store, kinds: list[str], counts: dict[str, int]) -> None:

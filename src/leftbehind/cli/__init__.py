@@ -388,7 +388,9 @@ def due(
 def deliver(queue_week: bool, as_of: date | None, store: str | None, actor: Actor) -> None:
     """Send the queued notices through the configured channels; failures stay queued.
 
-    Exits 1 when a notice failed (it is kept and retried on the next run).
+    Exits 1 when a notice failed, or when this run's claim on one lapsed before it was marked
+    (it is kept and retried on the next run). Channel secrets are read from the environment
+    variables the channels name.
     """
     with _open(store, actor) as county:
         if queue_week:
@@ -397,9 +399,10 @@ def deliver(queue_week: bool, as_of: date | None, store: str | None, actor: Acto
         report = county.deliver()
         click.echo(
             f"sent {len(report.sent)}, retrying {len(report.retrying)}, "
-            f"parked {len(report.parked)}, unrouted {len(report.unrouted)}"
+            f"parked {len(report.parked)}, unrouted {len(report.unrouted)}, "
+            f"lapsed {len(report.lapsed)}"
         )
-        if report.retrying or report.parked:
+        if report.retrying or report.parked or report.lapsed:
             sys.exit(1)
 
 

@@ -136,7 +136,8 @@ def set_calendar(
 
 
 def set_channels(ctx: Context, channels: Mapping[str, Mapping[str, str]]) -> None:
-    """Configure the notification channels (every notifier type is checked first)."""
+    """Configure the notification channels (every channel is built first, so an unknown type,
+    a malformed setting or a secret in clear is refused and nothing is stored)."""
     _, gate = ctx.begin()
     gate.require("notices.manage", "configure channels")
     outbox.build_notifiers(ctx.plugins, channels)

@@ -517,10 +517,15 @@ class County:
     # ------------------------------------------------------------------ notices
 
     def set_channels(self, channels: Mapping[str, Mapping[str, str]]) -> None:
-        """Configure notification channels: ``{"default": {"type": "wecom", "url": …}}``.
+        """Configure notification channels: ``{"default": {"type": "wecom", "key_env": …}}``.
 
         Every notice goes to the ``default`` channel unless a channel is named for its recipient
         (a staff id) or its kind. Unknown notifier types raise, listing the registered ones.
+        Secrets are not settings: a setting names the environment variable holding one
+        (``key_env``, ``token_env``, ``password_env``, ``url_env``), read where notices are
+        delivered; a setting holding a secret in clear (``password``, a URL with ``?key=…``)
+        raises :class:`~leftbehind.notifiers.NotifierConfigError` naming the setting, never its
+        value, and nothing is stored.
         """
         commands.set_channels(self._ctx, channels)
 

@@ -187,7 +187,8 @@ def deliver(ctx: Context, now: datetime | None, **kwargs: Any) -> outbox.Deliver
     snap, gate = ctx.begin()
     gate.require("notices.manage", "deliver notices")
     channels = snap.settings().get("channels") or _DEFAULT_CHANNELS
-    notifiers = outbox.build_notifiers(ctx.plugins, channels)
+    lease = kwargs.get("lease", outbox.DEFAULT_LEASE)
+    notifiers = outbox.build_notifiers(ctx.plugins, channels, lease=lease)
     default = notifiers.get(outbox.DEFAULT_CHANNEL)
 
     def route(notice: Any, channel: str) -> Any:
