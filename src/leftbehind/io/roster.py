@@ -14,12 +14,14 @@ headers in row 1 and English keys in row 2 (``ROSTER_COLUMNS``, following SPEC �
         county.import_roster("花名冊.xlsx")                # one unit of work
     county.export_roster("導出.xlsx")                      # IDs and phones masked
 
-Reading (:func:`~leftbehind.io.roster_read.read_roster`): XLSX streamed in read-only mode, or
-CSV in UTF-8 (with or without BOM) or GB18030 (what Chinese Excel writes; tried when UTF-8
-fails). Headers match by Chinese header or English key. Every bad cell of the file is reported
-at once, each as a :class:`~leftbehind.io.roster_read.CellIssue` (sheet, row as the sheet
-numbers it, column header, stable code, reason); no message repeats a cell's value. Formula
-cells are refused (``formula``): a roster holds values. Cells starting with ``=``, ``+``, ``-``
+Reading (:func:`~leftbehind.io.roster_read.read_roster`): XLSX or CSV, streamed within
+:class:`~leftbehind.io.roster_limits.ImportLimits` (a file crossing one is refused with one
+issue); CSV in UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's "Unicode text") or
+GB18030 (what Chinese Excel writes; tried when UTF-8 fails). Headers match by Chinese header or
+English key. Every bad cell of the file is reported at once, each as a
+:class:`~leftbehind.io.roster_read.CellIssue` (sheet, row as the sheet numbers it, column
+header, stable code, reason); no message repeats a cell's value. Formula cells are refused
+(``formula``): a roster holds values. Cells starting with ``=``, ``+``, ``-``
 or ``@`` are plain text.
 
 How a row maps to the facts (:class:`~leftbehind.domain.model.Child`):
@@ -100,6 +102,7 @@ from leftbehind.io.roster_columns import (
     parent_status,
 )
 from leftbehind.io.roster_import import ImportReport, plan_import
+from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import CellIssue, Progress, RosterReport, RosterRow, read_roster
 from leftbehind.io.roster_write import (
     TEMPLATES,
@@ -110,6 +113,7 @@ from leftbehind.io.roster_write import (
 )
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "HOME_VISIT_COLUMNS",
     "PARENT_STATUSES",
     "ROSTER_COLUMNS",
@@ -118,6 +122,7 @@ __all__ = [
     "CellIssue",
     "Column",
     "ExportPathError",
+    "ImportLimits",
     "ImportReport",
     "Kind",
     "Progress",

@@ -41,6 +41,7 @@ from leftbehind.io.roster_columns import (
     CellValue,
     grade_reference,
 )
+from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import CellIssue, Progress, RosterRow, read_roster
 
 __all__ = ["ImportReport", "plan_import"]
@@ -364,17 +365,20 @@ def plan_import(
     today: date,
     dry_run: bool = False,
     progress: Progress | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> tuple[ImportReport, list[Child]]:
     """Check every row of a roster file against ``children`` and ``schools``.
 
     Returns the report (``written`` false) and the children to write: none when any cell has
-    an issue. ``progress(stage, done, total)`` is called as rows are read and checked.
+    an issue. ``progress(stage, done, total)`` is called as rows are read and checked. A file
+    crossing one of ``limits`` (see :class:`~leftbehind.io.roster_limits.ImportLimits`) is
+    refused with one issue, read no further than the limit.
     """
-    read = read_roster(path, progress=progress)
+    read = read_roster(path, progress=progress, limits=limits)
     sheet = read.sheet
     issues: list[CellIssue] = list(read.issues)
     warnings: list[CellIssue] = list(read.warnings)
-    if any(i.row <= 1 for i in read.issues):
+    if read.refused or any(i.row <= 1 for i in read.issues):
         report = ImportReport(str(path), sheet, len(read.rows), 0, 0, 0, len(read.rows),
                               tuple(issues), tuple(warnings), dry_run, False)  # fmt: skip
         return report, []

@@ -1,19 +1,22 @@
 """Reading a roster file (XLSX or CSV) into typed cells, reporting every bad cell.
 
 This step knows the columns but not the county: it checks each cell's type (text, date, whole
-number, choice, 是/否), the required cells, formulas, masked values and resident IDs repeated
-within the file. The facts themselves (ID check digits, phones, dates in order, schools) are
-checked by :meth:`leftbehind.County.import_roster`.
+number, choice, 是/否), the required cells, formulas, masked values, noncharacters, cells of
+invisible characters only, and resident IDs repeated within the file. The facts themselves (ID
+check digits, phones, dates in order, schools) are checked by
+:meth:`leftbehind.County.import_roster`.
+
+Files are streamed (:mod:`leftbehind.io.roster_xlsx`, :mod:`leftbehind.io.roster_csv`) within
+:class:`~leftbehind.io.roster_limits.ImportLimits`: a file crossing one is refused with one
+issue, before its rows are kept.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import itertools
 import os
 import re
 import unicodedata
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
@@ -23,6 +26,9 @@ from attrs import frozen
 
 from leftbehind.domain import ids
 from leftbehind.io.roster_columns import ROSTER_COLUMNS, CellValue, Column, Kind
+from leftbehind.io.roster_csv import open_csv
+from leftbehind.io.roster_limits import DEFAULT_LIMITS, FileRefusedError, ImportLimits
+from leftbehind.io.roster_xlsx import FORMULA, open_xlsx
 
 __all__ = [
     "CSV_ESCAPED",
@@ -57,13 +63,40 @@ MESSAGES: Mapping[str, str] = {
     "missing_column": "the file has no such column",
     "duplicate_column": "the file has this column twice",
     "unknown_column": "not a column of the roster template; ignored",
+    "text_noncharacter": "holds a Unicode noncharacter (such as U+FFFF): retype the cell",
+    "text_invisible": "holds only invisible characters (such as zero-width spaces)",
     "file_format": "the file is neither an XLSX workbook nor a CSV file",
     "file_unreadable": "the file could not be read",
-    "encoding": "the file is neither UTF-8 nor GB18030 text",
+    "encoding": (
+        "the file is not UTF-8, GB18030, or UTF-16 with its byte-order mark: save it as "
+        "UTF-8 CSV (or as Unicode text)"
+    ),
     "csv_format": "the CSV line could not be read (an unclosed quote or an over-long cell)",
     "no_rows": "the file holds no header row",
+    "no_header": "row 1 holds none of the template's headers: is the header row missing?",
+    # A limit crossed (ImportLimits): the file is refused as a whole, with this one issue.
+    "file_too_large": "the file is larger than an import reads ({limit:,} bytes unpacked)",
+    "zip_ratio": (
+        "a part of the workbook grows more than {limit:,} times when unpacked: refused as a "
+        "possible zip bomb"
+    ),
+    "xml_entities": (
+        "the workbook declares a DTD or XML entities, which no spreadsheet needs: refused as a "
+        "possible XML bomb"
+    ),
+    "too_many_rows": "the file has more than {limit:,} rows: split it (by school)",
+    "too_many_columns": "a row goes past column {limit:,}",
+    "cell_too_long": "a cell holds more than {limit:,} characters",
+    "too_many_strings": "the workbook holds more than {limit:,} distinct texts",
+    "strings_too_large": "the workbook's distinct texts add up to more than {limit:,} characters",
 }
 
+#: Noncharacters (U+FDD0–U+FDEF and the last two code points of every plane): never text.
+_NONCHARACTER = re.compile(
+    "[\ufdd0-\ufdef"
+    + "".join(chr(p | 0xFFFE) + chr(p | 0xFFFF) for p in range(0, 0x110000, 0x10000))
+    + "]"
+)
 _CHILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
 _DATE8 = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
@@ -86,8 +119,9 @@ def column_letter(index: int) -> str:
 class CellIssue:
     """One problem, placed where a person finds it: sheet, row (as the sheet numbers it), column.
 
-    ``column`` is the Chinese header ("" for the whole file or row), ``key`` the English key,
-    ``index`` the 1-based column number (0 when the column is not in the file). The message says
+    ``column`` is the Chinese header ("" for the whole file or row, and for a column the
+    template does not know: it is named by its letter), ``key`` the English key, ``index`` the
+    1-based column number (0 when the column is not in the file). The message says
     what rule was broken and never repeats the cell's value.
     """
 
@@ -103,9 +137,10 @@ class CellIssue:
         where = self.sheet
         if self.row:
             where += f" 第{self.row}行"
+        if self.index:
+            where += f" {column_letter(self.index)}列"
         if self.column:
-            letter = f" {column_letter(self.index)}列" if self.index else ""
-            where += f"{letter}「{self.column}」"
+            where += f"「{self.column}」"
         return f"{where}: {self.message} [{self.code}]"
 
 
@@ -123,7 +158,11 @@ class RosterRow:
 
 @frozen
 class RosterReport:
-    """What :func:`read_roster` found: the rows, the columns present, and every issue."""
+    """What :func:`read_roster` found: the rows, the columns present, and every issue.
+
+    ``refused`` says the file was refused as a whole (not a roster, unreadable, or over a
+    limit): then ``issues`` holds that one reason and ``rows`` is empty.
+    """
 
     path: str
     sheet: str
@@ -132,6 +171,7 @@ class RosterReport:
     issues: tuple[CellIssue, ...]
     warnings: tuple[CellIssue, ...] = ()
     encoding: str = ""
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -247,10 +287,27 @@ def _id_like(value: object) -> str | None:
     return text
 
 
+def _invisible(text: str) -> bool:
+    """Whether text holds something, and all of it invisible (zero-width and format marks)."""
+    seen = False
+    for c in text:
+        if c.isspace():
+            continue
+        if unicodedata.category(c) != "Cf":
+            return False
+        seen = True
+    return seen
+
+
 def parse_cell(value: object, column: Column) -> CellValue:
     """The typed value of a cell (``None`` when blank); a bad cell raises with its code."""
     if value is None or value == "":
         return None
+    if type(value) is str:
+        if _NONCHARACTER.search(value):
+            raise _BadCellError("text_noncharacter")
+        if _invisible(value):
+            raise _BadCellError("text_invisible")
     kind = column.kind
     if kind is Kind.TEXT:
         return _text(value)
@@ -273,63 +330,30 @@ def parse_cell(value: object, column: Column) -> CellValue:
 # ---------------------------------------------------------------------------------------------
 # Files.
 
-_FORMULA = object()
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    """Text and the encoding used: UTF-8 (with or without BOM), else GB18030.
-
-    Bytes that are neither become lone surrogates, which the checks report cell by cell.
-    """
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    return data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff"), "utf-8"
-
-
-def _csv_rows(path: Path, issues: list[CellIssue], sheet: str) -> tuple[Iterator[list[Any]], str]:
-    text, encoding = _decode(path.read_bytes())
-    reader = csv.reader(io.StringIO(text, newline=""))
-
-    def rows() -> Iterator[list[Any]]:
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error:
-                issues.append(_file_issue(sheet, "csv_format", reader.line_num))
-                return
-            yield [unescape_csv(c) for c in row]
-
-    return rows(), encoding
-
-
-def _xlsx_rows(path: Path) -> tuple[Iterator[list[Any]], str, int | None, Callable[[], None]]:
-    from openpyxl import load_workbook
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        wb = load_workbook(path, read_only=True, data_only=False)
-    names = wb.sheetnames
-    name = next((n for n in names if n in ("花名冊", "roster")), names[0])
-    ws = wb[name]
-    total = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None
-
-    def rows() -> Iterator[list[Any]]:
-        for row in ws.iter_rows():
-            yield [
-                _FORMULA if getattr(c, "data_type", None) == "f" else getattr(c, "value", None)
-                for c in row
-            ]
-
-    return rows(), name, total, wb.close
-
 
 def _file_issue(sheet: str, code: str, row: int = 0) -> CellIssue:
     return CellIssue(sheet, row, "", "", code, MESSAGES[code])
+
+
+def _refused(
+    path: str,
+    sheet: str,
+    exc: FileRefusedError,
+    encoding: str = "",
+    columns: Mapping[int, Column] | None = None,
+) -> RosterReport:
+    """The report of a file refused as a whole: one issue, naming the column when known."""
+    column = (columns or {}).get(exc.column)
+    issue = CellIssue(
+        sheet,
+        exc.row,
+        column.header if column is not None else "",
+        column.key if column is not None else "",
+        exc.code,
+        MESSAGES[exc.code].format(limit=exc.limit),
+        exc.column,
+    )
+    return RosterReport(path, sheet, {}, (), (issue,), encoding=encoding, refused=True)
 
 
 def _header_map(
@@ -349,9 +373,9 @@ def _header_map(
         text = _nfkc(str(cell)).strip("*＊ ")
         column = lookup.get(text) or lookup.get(text.lower())
         if column is None:
-            name = text if len(text) <= 40 else text[:40] + "…"
+            # Named by its letter only: the cell may be a child's name when row 1 is data.
             unknown.append(
-                CellIssue(sheet, 1, name, "", "unknown_column", MESSAGES["unknown_column"], i + 1)
+                CellIssue(sheet, 1, "", "", "unknown_column", MESSAGES["unknown_column"], i + 1)
             )
         elif column.key in found:
             issues.append(
@@ -393,88 +417,106 @@ def read_roster(
     *,
     columns: Sequence[Column] = ROSTER_COLUMNS,
     progress: Progress | None = None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> RosterReport:
-    """Read a roster (``.xlsx`` streamed in read-only mode, or ``.csv``) and check every cell.
+    """Read a roster (``.xlsx`` or ``.csv``, streamed) and check every cell.
 
     Headers are matched by Chinese header or English key (a ``*`` around a header is ignored);
     a second row holding the English keys is skipped. Rows are numbered as the sheet numbers
-    them. Never raises for a file's content: problems are in :attr:`RosterReport.issues`.
+    them. A file crossing one of ``limits`` is refused with one issue
+    (:attr:`RosterReport.refused`), read no further than the limit. Never raises for a file's
+    content: problems are in :attr:`RosterReport.issues`, and none repeats a cell's value.
     """
     p = Path(path)
     suffix = p.suffix.lower()
     sheet = p.name
-    issues: list[CellIssue] = []
     encoding = ""
-    total: int | None = None
-    close: Callable[[], None] = lambda: None  # noqa: E731
+    rows: Iterator[tuple[int, list[Any]]]
+    close: Callable[[], None]
     try:
         if suffix in (".xlsx", ".xlsm"):
-            rows, sheet, total, close = _xlsx_rows(p)
+            rows, sheet, total, close = open_xlsx(p, limits)
         elif suffix in (".csv", ".txt"):
-            rows, encoding = _csv_rows(p, issues, sheet)
+            records, encoding, total = open_csv(p, limits)
+            rows = ((n, [unescape_csv(c) for c in record]) for n, record in records)
+            close = records.close
         else:
-            return RosterReport(str(p), sheet, {}, (), (_file_issue(sheet, "file_format"),))
-    except Exception:  # a damaged file may fail anywhere inside openpyxl or zipfile
-        return RosterReport(str(p), sheet, {}, (), (_file_issue(sheet, "file_unreadable"),))
+            return _whole_file(str(p), sheet, "file_format")
+    except FileRefusedError as exc:
+        return _refused(str(p), sheet, exc)
+    except Exception:  # a damaged file may fail anywhere inside zipfile or expat
+        return _whole_file(str(p), sheet, "file_unreadable")
     try:
-        return _read(rows, str(p), sheet, columns, issues, encoding, total, progress)
+        return _read(rows, str(p), sheet, columns, encoding, total, progress)
+    except FileRefusedError as exc:  # in the header row
+        return _refused(str(p), sheet, exc, encoding)
     except Exception:  # a damaged sheet may fail while streaming, after the first rows
-        issues.append(_file_issue(sheet, "file_unreadable"))
-        return RosterReport(str(p), sheet, {}, (), tuple(issues))
+        return _whole_file(str(p), sheet, "file_unreadable")
     finally:
         close()
 
 
+def _whole_file(path: str, sheet: str, code: str, encoding: str = "") -> RosterReport:
+    issue = _file_issue(sheet, code, 1 if code in ("no_header", "no_rows") else 0)
+    return RosterReport(path, sheet, {}, (), (issue,), encoding=encoding, refused=True)
+
+
 def _read(
-    rows: Iterator[list[Any]],
+    rows: Iterator[tuple[int, list[Any]]],
     path: str,
     sheet: str,
     columns: Sequence[Column],
-    issues: list[CellIssue],
     encoding: str,
-    total: int | None,
+    total: int,
     progress: Progress | None,
 ) -> RosterReport:
-    header = next(rows, None)
-    if header is None:
-        issues.append(_file_issue(sheet, "no_rows"))
-        return RosterReport(path, sheet, {}, (), tuple(issues), encoding=encoding)
-    found, header_issues, unknown = _header_map(header, sheet, columns)
-    issues.extend(header_issues)
+    first = next(rows, None)
+    if first is None:
+        return _whole_file(path, sheet, "no_rows", encoding)
+    if first[0] != 1:
+        # Row 1 is blank: it still is the header row.
+        rows = itertools.chain([first], rows)
+        first = (1, [])
+    found, issues, unknown = _header_map(first[1], sheet, columns)
+    if not found:
+        return _whole_file(path, sheet, "no_header", encoding)
     by_key = {c.key: c for c in columns}
+    at = {i + 1: by_key[key] for key, i in found.items()}
     plan = [(key, i, by_key[key]) for key, i in found.items()]
     out: list[RosterRow] = []
     residents: dict[str, int] = {}
     child_ids: dict[str, int] = {}
     number = 1
-    for row in rows:
-        number += 1
-        if progress is not None and number % 500 == 0:
-            progress("read", number, total)
-        if number == 2 and _is_key_row(row, found):
-            continue
-        if not any(c is not None and c != "" for c in row):
-            continue
-        values: dict[str, CellValue] = {}
-        bad: set[str] = set()
-        for key, i, column in plan:
-            raw = row[i] if i < len(row) else None
-            try:
-                if raw is _FORMULA:
-                    raise _BadCellError("formula")
-                value = parse_cell(raw, column)
-                if value is None and column.required:
-                    raise _BadCellError("required")
-            except _BadCellError as exc:
-                issues.append(
-                    CellIssue(sheet, number, column.header, key, exc.code, exc.message, i + 1)
-                )
-                bad.add(key)
+    try:
+        for seen, (number, row) in enumerate(rows, start=2):
+            if progress is not None and seen % 500 == 0:
+                progress("read", number, total)
+            if number == 2 and _is_key_row(row, found):
                 continue
-            values[key] = value  # fmt: skip
-        _duplicates(values, "resident_id", residents, number, sheet, found, issues, bad)
-        _duplicates(values, "id", child_ids, number, sheet, found, issues, bad)
-        out.append(RosterRow(number, values, frozenset(bad)))
+            if not any(c is not None and c != "" for c in row):
+                continue
+            values: dict[str, CellValue] = {}
+            bad: set[str] = set()
+            for key, i, column in plan:
+                raw = row[i] if i < len(row) else None
+                try:
+                    if raw is FORMULA:
+                        raise _BadCellError("formula")
+                    value = parse_cell(raw, column)
+                    if value is None and column.required:
+                        raise _BadCellError("required")
+                except _BadCellError as exc:
+                    issues.append(
+                        CellIssue(sheet, number, column.header, key, exc.code, exc.message, i + 1)
+                    )
+                    bad.add(key)
+                    continue
+                values[key] = value  # fmt: skip
+            _duplicates(values, "resident_id", residents, number, sheet, found, issues, bad)
+            _duplicates(values, "id", child_ids, number, sheet, found, issues, bad)
+            out.append(RosterRow(number, values, frozenset(bad)))
+    except FileRefusedError as exc:
+        return _refused(path, sheet, exc, encoding, at)
     if progress is not None:
         progress("read", number, number)
     return RosterReport(

@@ -26,6 +26,7 @@ from leftbehind.domain.eligibility import Decision, Policy, Timeline
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
 from leftbehind.io.roster_import import ImportReport
+from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
 from leftbehind.io.roster_write import Format
 from leftbehind.plugins import Plugins
@@ -484,15 +485,20 @@ class County:
         *,
         dry_run: bool = False,
         progress: Progress | None = None,
+        limits: ImportLimits = DEFAULT_LIMITS,
     ) -> ImportReport:
         """Check every row of a roster file (花名冊), then write all its children in one unit
         of work (see :mod:`leftbehind.io.roster` for the rules).
 
         Nothing is written when any cell has an issue, or with ``dry_run``; the report is the
         same either way. ``progress(stage, done, total)`` is called as rows are read, checked
-        and written.
+        and written. A file crossing one of ``limits``
+        (:class:`~leftbehind.io.roster_limits.ImportLimits`: rows, columns, cell length, shared
+        strings, unpacked size) is refused with one issue, read no further than the limit.
         """
-        return imports.import_roster(self._ctx, path, dry_run=dry_run, progress=progress)
+        return imports.import_roster(
+            self._ctx, path, dry_run=dry_run, progress=progress, limits=limits
+        )
 
     # ------------------------------------------------------------------ audit and retention
 

@@ -7,6 +7,7 @@ import os
 import attrs
 
 from leftbehind.io.roster_import import ImportReport, plan_import
+from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
 from leftbehind.service import commands, reads
 from leftbehind.service.context import Context
@@ -20,6 +21,7 @@ def import_roster(
     *,
     dry_run: bool,
     progress: Progress | None,
+    limits: ImportLimits = DEFAULT_LIMITS,
 ) -> ImportReport:
     snap, gate = ctx.begin()
     gate.require("children.write", "import a roster")
@@ -30,6 +32,7 @@ def import_roster(
         today=gate.today,
         dry_run=dry_run,
         progress=progress,
+        limits=limits,
     )
     # The gate is asked on a dry run too, so a dry run reports what the real one would do.
     for child in to_write:
