@@ -17,12 +17,15 @@ from typing import Any
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import leftbehind
 from leftbehind.access import Actor
+from leftbehind.cli import SHOWN_CELLS, main
 from leftbehind.convert import unstructure
+from leftbehind.domain.dates import school_year_of
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -677,3 +680,23 @@ def test_a_date_enrolled_before_grade_one_names_that_cell(county: County, tmp_pa
     assert where(report) == {(2, "enrolled_since", "enrolled_before_grade_one")}
     (issue,) = report.issues
     assert issue.column == "入學日期"
+
+
+def test_the_command_line_sums_up_a_file_of_many_bad_cells(tmp_path: Path) -> None:
+    """A file of 120 bad rows is not 120 lines: the first ones, then one line per code; the
+    warnings are printed too (never a cell's value)."""
+    store = str(tmp_path / "county.db")
+    with leftbehind.open(store, today=lambda: TODAY, actor=SYSTEM) as county:
+        county.put_schools(SCHOOLS)
+    # the command line runs on the real date: enrolled at the start of this school year
+    since = date(school_year_of(date.today()), 9, 1)
+    rows = [row(n, father_phone="12345", enrolled_since=since) for n in range(1, 121)]
+    rows.append(row(200, resident_id=rid(200, male=False), enrolled_since=since))
+    path = write_xlsx(tmp_path / "bad.xlsx", rows)
+    done = CliRunner().invoke(main, ["import", str(path), "--store", store])
+    assert done.exit_code == 1
+    lines = done.stderr.splitlines()
+    assert len(lines) == SHOWN_CELLS + 1 + 1, lines[-3:]
+    assert lines[SHOWN_CELLS] == f"… and {120 - SHOWN_CELLS} more problems: phone_format × 70"
+    assert "id_sex_mismatch" in lines[-1]
+    assert "12345" not in done.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, ParamSpec, TypeVar
@@ -474,11 +475,29 @@ def import_(path: str, dry_run: bool, store: str | None, actor: Actor) -> None:
             bar.update(task, description=stage, completed=done, total=total)
 
         report = county.import_roster(path, dry_run=dry_run, progress=progress)
-    for issue in report.issues:
-        click.echo(str(issue), err=True)
+    _echo_cells(report.issues, "problem")
+    _echo_cells(report.warnings, "warning")
     click.echo(("dry run: " if dry_run else "") + report.summary())
     if not report.ok:
         sys.exit(1)
+
+
+#: How many cells' issues an import prints one by one before summing the rest up by code.
+SHOWN_CELLS = 50
+
+
+def _echo_cells(issues: Sequence[Any], what: str) -> None:
+    """Each issue on a line of standard error, or past :data:`SHOWN_CELLS` the first ones and
+    then one line per code with how many (a file of a million bad cells is not a million
+    lines)."""
+    for issue in issues[:SHOWN_CELLS]:
+        click.echo(str(issue), err=True)
+    rest = issues[SHOWN_CELLS:]
+    if not rest:
+        return
+    counts = Counter(i.code for i in rest)
+    shown = ", ".join(f"{code} × {n:,}" for code, n in counts.most_common())
+    click.echo(f"… and {len(rest):,} more {what}s: {shown}", err=True)
 
 
 @main.command()
