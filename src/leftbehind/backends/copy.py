@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from attrs import frozen
 
 from leftbehind.errors import StoreError
-from leftbehind.store import Document, Store
+from leftbehind.store import BaseStore, Document, Store
 
 __all__ = ["CopyError", "CopyReport", "copy_store", "digests"]
 
@@ -66,9 +66,15 @@ def copy_store(
 ) -> CopyReport:
     """Copy every document of ``src`` (or of ``kinds``) to ``dst`` in one unit of work, verified.
 
-    Raises :class:`CopyError` when ``dst`` holds documents and ``replace`` is false (nothing is
+    Both stores are checked first (:meth:`~leftbehind.store.BaseStore.verify`: SQLite's
+    ``quick_check`` of every page, whatever the file's size), so a damaged store raises
+    :class:`~leftbehind.errors.CorruptStoreError` and nothing is written. Raises
+    :class:`CopyError` when ``dst`` holds documents and ``replace`` is false (nothing is
     written), or when a document in ``dst`` differs from ``src`` after the commit.
     """
+    for store in (src, dst):  # a damaged page must stop the copy, not be copied around
+        if isinstance(store, BaseStore):
+            store.verify()
     wanted = sorted(src.kinds() if kinds is None else set(kinds))
     held = dst.kinds()
     if held and not replace:
