@@ -27,7 +27,7 @@ autodoc_preserve_defaults = True
 nitpicky = True
 _EXTERNAL = (
     "attr|attrs|cattrs|pluggy|datetime|collections|typing|_?io|pathlib|enum|sqlalchemy|tinydb"
-    "|openpyxl|click|filelock|holidays|contextlib|os|json|hypothesis"
+    "|openpyxl|click|filelock|holidays|contextlib|os|json|hypothesis|sqlite3"
 )
 nitpick_ignore_regex = [(r"py:.*", rf"({_EXTERNAL})\..*")]
 # Exact names that no page can document (there is no intersphinx: the build runs offline).

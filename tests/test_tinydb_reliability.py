@@ -609,6 +609,8 @@ CORRUPT = {
     "table not object": b'{"child":[]}',
     "document not object": b'{"child":{"C001":"x"}}',
     "nan": b'{"child":{"C001":{"x":NaN}}}',
+    "duplicate table": GOOD[:-1] + b',"child":{}}',
+    "duplicate key": '{"child":{"C001":{"name":"李小明"},"C001":{"name":"王芳"}}}'.encode(),
     "deep nesting": b'{"child":{"C001":{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}}}",
 }
 
@@ -628,7 +630,7 @@ def test_r6_a_corrupt_file_is_refused_and_untouched(tmp_path: Path, case: str) -
     assert path.stat().st_mtime_ns == 1_000_000_000
 
 
-@pytest.mark.parametrize("case", ["empty", "truncated", "top level list"])
+@pytest.mark.parametrize("case", ["empty", "truncated", "top level list", "duplicate key"])
 def test_r6_corruption_after_open_stops_reads_and_commits(county: TinyDBStore, case: str) -> None:
     county.path.write_bytes(CORRUPT[case])
     with pytest.raises(CorruptStoreError):

@@ -8,6 +8,7 @@ the culprit (a file, a plugin, a field path) but never a stored value, which may
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,6 +31,8 @@ __all__ = [
     "StoreClosedError",
     "StoreError",
     "StoreIOError",
+    "StoreNotFoundError",
+    "StoreReadOnlyError",
     "StoreSizeWarning",
     "StoreURLError",
     "UnknownBackendError",
@@ -128,6 +131,33 @@ class StoreIOError(StoreError, OSError):
         self.step = step
         reason = cause.strerror or type(cause).__name__
         super().__init__(cause.errno, f"{step} failed for store {self.path}: {reason}")
+
+
+class StoreNotFoundError(StoreError, FileNotFoundError):
+    """No store exists at the path (or URL) and the caller asked not to create one
+    (``create=False``): a mistyped path on a read is reported, never made into an empty store.
+    Nothing was created. ``where`` is the path or URL as given, ``path`` the same as a path."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.where = str(path)  # as given: a URL (``memory://x``) is no file path
+        super().__init__(
+            errno.ENOENT,
+            f"no store at {self.where}; nothing was created (it was opened with create=False)",
+        )
+
+
+class StoreReadOnlyError(StoreError, PermissionError):
+    """The store may be read but not written: the file's mode has no owner-write bit, the
+    process may not write it, or its folder is not writable. ``reason`` says which; nothing was
+    written and the file was not replaced."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(
+            errno.EACCES, f"store {self.path} is read-only ({reason}); nothing was written"
+        )
 
 
 class ConflictError(StoreError):

@@ -57,12 +57,24 @@ class BackendRecord:
 
     ``factory`` receives the whole URL (``"tinydb:///srv/county.json"``, or a plain path for
     :data:`PLAIN_PATH`) and returns an open :class:`~leftbehind.store.Store`.
+
+    ``takes_create`` says the factory also takes the keyword ``create`` (``bool | None``) and
+    honours it: ``False``, a store that does not exist raises
+    :class:`~leftbehind.errors.StoreNotFoundError` and nothing is created; ``None`` (what
+    ``factory(url)`` alone must mean), a missing store is created; ``True``, an existing empty
+    one (a 0-byte file) is made a store too. A backend without it is opened only with
+    ``create=None``: leftbehind refuses ``create=False`` for it rather than risk creating a
+    store on a read.
+
+    .. versionadded:: 0.1
+       ``takes_create``.
     """
 
     name: str
     schemes: tuple[str, ...] = field(converter=_tuple)
     factory: Callable[[str], Store]
     description: str = ""
+    takes_create: bool = False
 
 
 @frozen

@@ -32,7 +32,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final, Protocol, TypeVar, cast
 
 import pluggy
 
@@ -42,6 +42,7 @@ from leftbehind.errors import (
     PluginError,
     PluginLoadError,
     PluginWarning,
+    StoreError,
     StoreURLError,
     UnknownBackendError,
     UnknownNameError,
@@ -92,6 +93,12 @@ DISABLED_PLUGINS_ENV: Final = "LEFTBEHIND_DISABLED_PLUGINS"
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _R = TypeVar("_R")
+
+
+class _CreatingFactory(Protocol):
+    """The factory of a backend whose record sets ``takes_create``."""
+
+    def __call__(self, url: str, *, create: bool | None) -> Store: ...
 
 
 def make_plugin_manager(
@@ -286,13 +293,31 @@ class Plugins:
             raise UnknownBackendError(_scheme_label(scheme), map(_scheme_label, backends))
         return backends[scheme]
 
-    def open_store(self, url: str) -> Store:
-        """Open the store at ``url`` with the backend that serves its scheme."""
+    def open_store(self, url: str, *, create: bool | None = None) -> Store:
+        """Open the store at ``url`` with the backend that serves its scheme.
+
+        ``create`` says what may be created: ``None`` (the default), a store that does not
+        exist is created, and an existing file must be a store; ``False``, nothing is created
+        (a missing store raises :class:`~leftbehind.errors.StoreNotFoundError`: a read of a
+        mistyped path); ``True``, an existing empty file (0 bytes) is also made a store. A
+        file that holds something other than a store is refused whatever ``create`` says
+        (:class:`~leftbehind.errors.CorruptStoreError`). A backend whose record does not set
+        ``takes_create`` is opened only with ``create=None``
+        (:class:`~leftbehind.errors.StoreError` otherwise).
+        """
         from leftbehind.store import Store
 
         url = store_url(url)
         record = self.backend_for(url)
-        store = record.factory(url)
+        if record.takes_create:
+            store = cast("_CreatingFactory", record.factory)(url, create=create)
+        elif create is None:
+            store = record.factory(url)
+        else:
+            raise StoreError(
+                f"backend {record.name!r} cannot be told whether to create a store (its record "
+                f"does not set takes_create); open it with create=None"
+            )
         if not isinstance(store, Store):
             raise PluginError(f"backend {record.name!r} returned something that is not a Store")
         return store

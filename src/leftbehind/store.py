@@ -542,6 +542,13 @@ class BaseStore(ABC):
         self._open()
         return BufferedUnitOfWork(self)
 
+    def verify(self) -> None:
+        """Check the whole store for damage a read might not meet, raising
+        :class:`~leftbehind.errors.CorruptStoreError` naming it. Here it checks nothing: a
+        backend whose opening does not read everything (SQLite past its quick-check limit)
+        overrides it; ``leftbehind copy`` calls it on both stores."""
+        self._open()
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

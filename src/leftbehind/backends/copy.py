@@ -27,7 +27,7 @@ from attrs import frozen
 from leftbehind import kinds as stored
 from leftbehind.errors import StoreError
 from leftbehind.notifiers import clear_secrets
-from leftbehind.store import Document, Store
+from leftbehind.store import BaseStore, Document, Store
 
 __all__ = ["CopyError", "CopyReport", "copy_store", "digests"]
 
@@ -72,11 +72,17 @@ def copy_store(
 ) -> CopyReport:
     """Copy every document of ``src`` (or of ``kinds``) to ``dst`` in one unit of work, verified.
 
-    Raises :class:`CopyError` when ``dst`` holds documents and ``replace`` is false, or when the
+    Both stores are checked first (:meth:`~leftbehind.store.BaseStore.verify`: SQLite's
+    ``quick_check`` of every page, whatever the file's size), so a damaged store raises
+    :class:`~leftbehind.errors.CorruptStoreError` and nothing is written. Raises
+    :class:`CopyError` when ``dst`` holds documents and ``replace`` is false, or when the
     county's channel settings hold a secret in clear (the channel and setting are named, never
     the value; nothing is written in either case), or when a document in ``dst`` differs from
     ``src`` after the commit.
     """
+    for store in (src, dst):  # a damaged page must stop the copy, not be copied around
+        if isinstance(store, BaseStore):
+            store.verify()
     wanted = sorted(src.kinds() if kinds is None else set(kinds))
     if stored.SETTINGS in wanted and (found := _clear_secrets(src)):
         raise CopyError(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from leftbehind._markers import hookimpl
-from leftbehind.errors import StoreURLError
+from leftbehind.errors import StoreNotFoundError, StoreURLError
 from leftbehind.hookspecs import BackendRecord
 from leftbehind.store import (
     VERSIONED,
@@ -97,12 +97,21 @@ class MemoryStore(BaseStore):
         self._data = _Data()
 
 
-def open_memory(url: str) -> MemoryStore:
-    """Open ``memory://`` (private) or ``memory://name`` (shared in this process)."""
+def open_memory(url: str, *, create: bool | None = None) -> MemoryStore:
+    """Open ``memory://`` (private) or ``memory://name`` (shared in this process).
+
+    With ``create=False`` only a named store that another handle holds open is opened; a
+    private one, or a name nobody holds, raises :class:`~leftbehind.errors.StoreNotFoundError`.
+    """
     prefix = f"{SCHEME}://"
     if not url.startswith(prefix):
         raise StoreURLError(SCHEME, f"must start with {prefix}")
     name = url[len(prefix) :]
+    if create is False:
+        with _named_lock:
+            held = _named.get(name) if name else None  # kept alive until the store holds it
+        if held is None:
+            raise StoreNotFoundError(url)
     return MemoryStore(name or None)
 
 
@@ -115,5 +124,6 @@ def leftbehind_storage_backends() -> list[BackendRecord]:
             schemes=(SCHEME,),
             factory=open_memory,
             description="in this process's memory; memory://name is shared while open",
+            takes_create=True,
         )
     ]

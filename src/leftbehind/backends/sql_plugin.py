@@ -20,14 +20,14 @@ if TYPE_CHECKING:
 __all__ = ["SCHEMES", "leftbehind_storage_backends", "open_sql"]
 
 
-def open_sql(url: str) -> SQLStore:
+def open_sql(url: str, *, create: bool | None = None) -> SQLStore:
     """Open ``sqlite:///path`` or ``postgresql://…``, importing the backend on first use.
 
     See :func:`leftbehind.backends.sql.open_sql` and :class:`~leftbehind.backends.sql.SQLStore`.
     """
     from leftbehind.backends import sql
 
-    return sql.open_sql(url)
+    return sql.open_sql(url, create=create)
 
 
 @hookimpl(trylast=True)
@@ -39,5 +39,6 @@ def leftbehind_storage_backends() -> list[BackendRecord]:
             schemes=SCHEMES,
             factory=open_sql,
             description="SQLite (embedded, a county) or PostgreSQL (a bureau or province server)",
+            takes_create=True,
         )
     ]

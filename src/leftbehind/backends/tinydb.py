@@ -11,10 +11,22 @@ leave truncated or with trailing bytes) with the recipe that held under kill tes
 3. ``os.replace`` over the store file, then ``fsync`` of the folder.
 
 A unit of work is one file write (never one write per document). A failed write or fsync is an
-error, never an acknowledgement. An empty, truncated or unparsable file raises
+error, never an acknowledgement. An empty, truncated or unparsable file, or one where a key
+appears twice in an object (a parser would keep one and silently drop the other), raises
 :class:`~leftbehind.errors.CorruptStoreError` naming it, and is never opened as empty nor touched.
-A missing file is an empty store; the file is created by the first commit. A temporary file left
-by a killed writer is removed by the next open that finds the store unlocked.
+A missing file is an empty store; the file is created by the first commit (``create=False``
+refuses a missing file instead, ``create=True`` also takes a 0-byte file as a new store). A
+temporary file left by a killed writer is removed by the next open that finds the store
+unlocked.
+
+Permissions are the file's and the folder's, read from their modes as well as asked of the
+system, since ``os.replace`` needs only the folder's permission and root may write anything: a
+file whose mode has no owner-write bit, or that the process may not write, or in a folder that
+is not writable, is read as usual and a commit raises
+:class:`~leftbehind.errors.StoreReadOnlyError` without touching it. Readers take no lock, so a
+store in a read-only folder is read without creating its lock file. A store path that is a
+symbolic link is resolved once, when the store is opened: commits replace the link's target
+(the lock is the target's), and the link stays a link.
 
 Options in the URL's query: ``tinydb:///srv/county.json?timeout=30`` (seconds to wait for the lock,
 default :data:`DEFAULT_TIMEOUT`). Past :data:`SIZE_LIMIT` bytes a
@@ -24,6 +36,7 @@ whole file.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -39,10 +52,13 @@ from filelock import FileLock, Timeout
 from tinydb.storages import Storage
 
 from leftbehind._markers import hookimpl
+from leftbehind.backends.files import read_only_reason
 from leftbehind.errors import (
     CorruptStoreError,
     StoreBusyError,
     StoreIOError,
+    StoreNotFoundError,
+    StoreReadOnlyError,
     StoreSizeWarning,
     StoreURLError,
 )
@@ -91,6 +107,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+class _DuplicateKeyError(Exception):
+    """An object of the file holds one key twice (its position is not known to the parser)."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json keeps the last of two equal keys: a table or a child written twice would lose one
+    # silently, and the next commit would make the loss permanent.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKeyError
+    return obj
+
+
+#: Errors of the system that mean "you may not write here" rather than a failing disk.
+_DENIED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
 #: The version of a kind without documents.
 _NO_TABLE: Mapping[str, Any] = MappingProxyType({})
 
@@ -105,11 +138,14 @@ class DurableJSONStorage(Storage):
     holds the lock across read-modify-write.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, empty_is_new: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
         self._pinned: IO[bytes] | None = None
         self._identity: _Identity | None = None
+        # A 0-byte file read as a new store, once: asked for by the caller (create=True) when
+        # the store is opened; an empty file found later is damage.
+        self._empty_is_new = empty_is_new
 
     @property
     def size(self) -> int:
@@ -141,8 +177,9 @@ class DurableJSONStorage(Storage):
         except OSError as exc:
             f.close()
             raise StoreIOError(self.path, "reading", exc) from exc
+        empty_is_new, self._empty_is_new = self._empty_is_new, False
         try:
-            tables = self._parse(raw)
+            tables = {} if empty_is_new and not raw else self._parse(raw)
         except BaseException:
             f.close()
             raise
@@ -157,7 +194,12 @@ class DurableJSONStorage(Storage):
         except UnicodeDecodeError as exc:
             raise CorruptStoreError(self.path, f"not UTF-8 at byte {exc.start}") from None
         try:
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(
+                text, parse_constant=_reject_constant, object_pairs_hook=_unique_object
+            )
+        except _DuplicateKeyError:
+            problem = "an object holds the same key twice (one of them would be silently lost)"
+            raise CorruptStoreError(self.path, problem) from None
         except json.JSONDecodeError as exc:
             problem = f"not JSON at line {exc.lineno} column {exc.colno} ({exc.msg})"
             raise CorruptStoreError(self.path, problem) from None
@@ -172,8 +214,21 @@ class DurableJSONStorage(Storage):
                 raise CorruptStoreError(self.path, f"table {name!r} holds a non-object document")
         return data
 
+    def read_only_reason(self) -> str | None:
+        """Why the file may not be replaced (its mode or its folder's), or ``None``."""
+        return read_only_reason(self.path.parent, f"its folder {self.path.parent}") or (
+            read_only_reason(self.path, "the file")
+        )
+
     def write(self, data: _Tables) -> None:
-        """Replace the file with ``data``: temporary file, fsync, ``os.replace``, fsync folder."""
+        """Replace the file with ``data``: temporary file, fsync, ``os.replace``, fsync folder.
+
+        Raises :class:`~leftbehind.errors.StoreReadOnlyError`, writing nothing, when
+        :meth:`read_only_reason` gives a reason.
+        """
+        reason = self.read_only_reason()
+        if reason is not None:
+            raise StoreReadOnlyError(self.path, reason)
         raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         payload = raw.encode("utf-8")
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
@@ -241,7 +296,13 @@ def _fsync_folder(folder: Path) -> None:
 
 
 class TinyDBStore(BaseStore):
-    """A store in one JSON file, safe across threads and processes (see the module docs)."""
+    """A store in one JSON file, safe across threads and processes (see the module docs).
+
+    ``create``: ``None`` (the default), a missing file is an empty store that the first commit
+    creates; ``False``, a missing file raises :class:`~leftbehind.errors.StoreNotFoundError`;
+    ``True``, a 0-byte file is a new, empty store too (otherwise it is damage). ``path`` is
+    the file itself, a link resolved.
+    """
 
     capabilities: frozenset[str] = frozenset({DURABLE, MULTIPROCESS, VERSIONED})
 
@@ -251,15 +312,20 @@ class TinyDBStore(BaseStore):
         *,
         timeout: float = DEFAULT_TIMEOUT,
         size_limit: int = SIZE_LIMIT,
+        create: bool | None = None,
     ) -> None:
         super().__init__()
-        self.path = Path(os.path.abspath(path))
+        given = os.path.abspath(path)
+        # A link is followed once, here: every commit replaces its target, never the link.
+        self.path = Path(os.path.realpath(given) if os.path.islink(given) else given)
         self.timeout = timeout
         self.size_limit = size_limit
         if not self.path.parent.is_dir():
             missing = FileNotFoundError(2, "no such folder")
             raise StoreIOError(self.path, "opening", missing)
-        self._storage = DurableJSONStorage(self.path)
+        if create is False and not self.path.exists():
+            raise StoreNotFoundError(self.path)
+        self._storage = DurableJSONStorage(self.path, empty_is_new=create is True)
         self._lock = FileLock(f"{self.path}.lock", timeout=timeout, thread_local=False)
         self._mutex = threading.RLock()  # guards the cached tables and the pinned file
         self._writing = threading.Lock()
@@ -273,12 +339,20 @@ class TinyDBStore(BaseStore):
             raise
 
     def _clean(self) -> None:
-        """Remove temporary files left by a killed writer, if nobody holds the lock now."""
+        """Remove temporary files left by a killed writer, if nobody holds the lock now.
+
+        In a folder this process may not write there is nothing it could remove, and its lock
+        file is not created: the store is read without it.
+        """
+        if read_only_reason(self.path.parent, "the folder") is not None:
+            return
         try:
             self._lock.acquire(blocking=False)
         except Timeout:
             return  # a writer is at work; its own file is not a leftover
         except OSError as exc:
+            if exc.errno in _DENIED:
+                return  # a lock file we may not open: read without cleaning
             raise StoreIOError(self.path, "locking", exc) from exc
         try:
             for tmp in self._storage.temp_files():
@@ -331,11 +405,17 @@ class TinyDBStore(BaseStore):
 
     def _apply(self, changes: Changes) -> None:
         with self._writing:  # one commit at a time in this process; readers go on meanwhile
+            reason = self._storage.read_only_reason()  # before the lock file is created
+            if reason is not None:
+                raise StoreReadOnlyError(self.path, reason)
             try:
                 self._lock.acquire()
             except Timeout as exc:
                 raise StoreBusyError(self.path, self.timeout) from exc
             except OSError as exc:
+                if exc.errno in _DENIED:
+                    denied = f"this process may not open its lock file {self._lock.lock_file}"
+                    raise StoreReadOnlyError(self.path, denied) from exc
                 raise StoreIOError(self.path, "locking", exc) from exc
             try:
                 self._write(changes)
@@ -355,11 +435,14 @@ class TinyDBStore(BaseStore):
         self._storage.close()
 
 
-def open_tinydb(url: str) -> TinyDBStore:
-    """Open a plain path or ``tinydb://<path>[?timeout=seconds]`` (``tinydb:///abs/path``)."""
+def open_tinydb(url: str, *, create: bool | None = None) -> TinyDBStore:
+    """Open a plain path or ``tinydb://<path>[?timeout=seconds]`` (``tinydb:///abs/path``).
+
+    ``create``: see :class:`TinyDBStore` and :meth:`leftbehind.plugins.Plugins.open_store`.
+    """
     prefix = f"{SCHEME}://"
     if not url.startswith(prefix):
-        return TinyDBStore(url)
+        return TinyDBStore(url, create=create)
     path, _, query = url[len(prefix) :].partition("?")
     if not path:
         raise StoreURLError(SCHEME, "needs a file path: tinydb:///srv/county.json")
@@ -371,7 +454,7 @@ def open_tinydb(url: str) -> TinyDBStore:
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
     except ValueError:
         raise StoreURLError(SCHEME, "timeout must be a number of seconds") from None
-    return TinyDBStore(path, timeout=timeout)
+    return TinyDBStore(path, timeout=timeout, create=create)
 
 
 @hookimpl(trylast=True)
@@ -383,5 +466,6 @@ def leftbehind_storage_backends() -> list[BackendRecord]:
             schemes=(SCHEME, PLAIN_PATH),
             factory=open_tinydb,
             description="one JSON file, the embedded default; up to about 20,000 children",
+            takes_create=True,
         )
     ]

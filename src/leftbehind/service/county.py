@@ -59,6 +59,7 @@ def open(
     plugins: Plugins | None = None,
     today: Callable[[], date] = date.today,
     now: Callable[[], datetime] = _utc_now,
+    create: bool | None = None,
 ) -> County:
     """Open the county store at ``url`` (default ``$LEFTBEHIND_STORE`` or ``./leftbehind.db``)
     for ``actor``.
@@ -72,10 +73,19 @@ def open(
     so a script states ``actor=Actor.system("nightly digests")`` on purpose. ``today`` is the
     clock used to reject future-dated facts and to judge who may see what; ``now`` stamps the
     audit log. Tests and simulations pass their own.
+
+    ``create`` says whether a store may be made (see
+    :meth:`~leftbehind.plugins.Plugins.open_store`): by default (``None``) a store that does
+    not exist is created and an existing file must be a store; ``False`` never creates one,
+    so a mistyped path raises :class:`~leftbehind.errors.StoreNotFoundError` (what a command
+    that only reads passes); ``True`` also makes an existing empty (0-byte) file a new store.
+    A file that is not a store, or is damaged, raises
+    :class:`~leftbehind.errors.CorruptStoreError` whatever ``create`` says, and is left as it
+    was.
     """
     plugins = plugins or Plugins.load()
     target = os.fspath(url) if url is not None else os.environ.get(STORE_ENV, DEFAULT_STORE)
-    store = plugins.open_store(target)
+    store = plugins.open_store(target, create=create)
     return County(store, actor=actor, plugins=plugins, today=today, now=now, url=target)
 
 
