@@ -312,3 +312,32 @@ def test_template_import_and_export_roster(tmp_path: Path) -> None:
     )
     rejected = runner.invoke(main, ["import", str(bad), "--store", str(fresh)])
     assert rejected.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["child", "C001"],
+        ["ledger", "county"],
+        ["due", "S001-T01"],
+        ["deliver"],
+        ["audit"],
+        ["county"],
+        ["county", "--name", "广平县", "--code", "130432"],
+        ["export", "roster", "out.xlsx"],
+        ["export", "ledgers", "台賬"],
+    ],
+    ids=lambda a: "-".join(a[:2]),
+)
+@pytest.mark.parametrize("suffix", [".db", ".json"])
+def test_a_mistyped_store_is_an_error_never_a_new_empty_county(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], suffix: str
+) -> None:
+    """Only `import` and `demo` make a store: every other command on a missing path says so
+    in one line and exits 1, and nothing appears (no store, no lock, no export)."""
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(main, [*args, "--store", f"typo{suffix}"])
+    assert done.exit_code == 1, done.output
+    assert done.output.startswith(f"error: no store at {tmp_path / ('typo' + suffix)}")
+    assert done.output.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

@@ -141,10 +141,10 @@ class StoreNotFoundError(StoreError, FileNotFoundError):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.where = str(path)  # as given: a URL (``memory://x``) is no file path
-        super().__init__(
-            errno.ENOENT,
-            f"no store at {self.where}; nothing was created (it was opened with create=False)",
-        )
+        super().__init__(errno.ENOENT, f"no store at {self.where}: nothing was created")
+
+    def __str__(self) -> str:
+        return str(self.args[1])
 
 
 class StoreReadOnlyError(StoreError, PermissionError):

@@ -28,6 +28,7 @@ from leftbehind.access import Actor, parse_actor
 from leftbehind.cli.console import make_console, print_decision, print_digest
 from leftbehind.domain.errors import LeftbehindError, ValidationError
 from leftbehind.domain.ids import mask_resident_id
+from leftbehind.errors import StoreNotFoundError
 from leftbehind.io import render
 from leftbehind.io.render import county_sheet
 from leftbehind.io.summary import merge_summaries, write_table
@@ -122,6 +123,10 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
         except ValidationError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except StoreNotFoundError as exc:
+            hint = "check --store, or make one with `leftbehind import` or `leftbehind demo`"
+            click.echo(f"error: {exc} ({hint})", err=True)
+            sys.exit(1)
         except LeftbehindError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
@@ -129,8 +134,11 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _open(store: str | None, actor: Actor, **kwargs: Any) -> County:
-    return leftbehind.open(store, actor=actor, **kwargs)
+def _open(store: str | None, actor: Actor, *, create: bool = False, **kwargs: Any) -> County:
+    """The county store for a command. Only the commands that bring data in (``import``,
+    ``demo``) may make a new store: any other refuses a missing path (a typo is an error
+    naming it, never a new empty county)."""
+    return leftbehind.open(store, actor=actor, create=None if create else False, **kwargs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -422,7 +430,7 @@ def copy(src: str, dst: str, replace: bool) -> None:
     from leftbehind.plugins import Plugins
 
     plugins = Plugins.load()
-    with plugins.open_store(src) as source, plugins.open_store(dst) as target:
+    with plugins.open_store(src, create=False) as source, plugins.open_store(dst) as target:
         report = copy_store(source, target, replace=replace)
     click.echo(f"copied and verified: {report}")
 
@@ -468,7 +476,7 @@ def import_(path: str, dry_run: bool, store: str | None, actor: Actor) -> None:
     """
     from rich.progress import Progress
 
-    with _open(store, actor) as county, Progress(transient=True) as bar:
+    with _open(store, actor, create=True) as county, Progress(transient=True) as bar:
         task = bar.add_task("import", total=None)
 
         def progress(stage: str, done: int, total: int | None) -> None:
