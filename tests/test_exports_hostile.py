@@ -205,3 +205,24 @@ def test_a_stored_name_no_xml_can_hold_still_gives_a_workbook(tmp_path: Path) ->
         )
     book = openpyxl.load_workbook(path)  # well-formed: it loads
     assert book.sheetnames[0].startswith("王\ufffd\ufffd老師")
+
+
+def test_a_handle_opened_with_exports_in_keeps_every_export_there(tmp_path: Path) -> None:
+    """An app taking export paths from its users opens the handle with ``exports_in``: a path
+    with ``..`` or through a link that leads out of that folder is refused."""
+    sample = sample_county()
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "out").symlink_to(tmp_path, target_is_directory=True)
+    with leftbehind.open(
+        tmp_path / "county.db", actor=SYSTEM, today=lambda: sample.as_of, exports_in=exports
+    ) as county:
+        county.put_schools(sample.schools)
+        for bad in (exports / ".." / "r.xlsx", exports / "out" / "r.xlsx"):
+            with pytest.raises(ExportPathError) as caught:
+                county.export_roster(bad)
+            assert caught.value.code in ("export_outside", "export_link_escape")
+        assert county.export_roster(exports / "r.xlsx") == 0
+        county.export_ledger("county", format="csv", path=exports / "c.csv")
+    assert sorted(p.name for p in exports.iterdir()) == ["c.csv", "out", "r.xlsx"]
+    assert not (tmp_path / "r.xlsx").exists()

@@ -43,6 +43,8 @@ class Context:
     clock: Callable[[], date]
     url: str
     national: Policy
+    #: The folder every export must stay in (``None``: anywhere the paths' checks allow).
+    exports_in: str | None = None
 
     def today(self) -> date:
         return self.clock()

@@ -60,6 +60,7 @@ def open(
     today: Callable[[], date] = date.today,
     now: Callable[[], datetime] = _utc_now,
     create: bool | None = None,
+    exports_in: str | os.PathLike[str] | None = None,
 ) -> County:
     """Open the county store at ``url`` (default ``$LEFTBEHIND_STORE`` or ``./leftbehind.db``)
     for ``actor``.
@@ -82,11 +83,23 @@ def open(
     A file that is not a store, or is damaged, raises
     :class:`~leftbehind.errors.CorruptStoreError` whatever ``create`` says, and is left as it
     was.
+
+    ``exports_in``, when given, is the folder every export must be written in (after ``..`` and
+    links are resolved; :func:`~leftbehind.io.paths.safe_export_path`): what an app that takes
+    export paths from its users passes, so that no path leads elsewhere.
     """
     plugins = plugins or Plugins.load()
     target = os.fspath(url) if url is not None else os.environ.get(STORE_ENV, DEFAULT_STORE)
     store = plugins.open_store(target, create=create)
-    return County(store, actor=actor, plugins=plugins, today=today, now=now, url=target)
+    return County(
+        store,
+        actor=actor,
+        plugins=plugins,
+        today=today,
+        now=now,
+        url=target,
+        exports_in=exports_in,
+    )
 
 
 class County:
@@ -108,6 +121,7 @@ class County:
         today: Callable[[], date] = date.today,
         now: Callable[[], datetime] = _utc_now,
         url: str = "",
+        exports_in: str | os.PathLike[str] | None = None,
     ) -> None:
         self._store = store
         self._ctx = Context(
@@ -117,6 +131,7 @@ class County:
             today,
             url,
             plugins.policy("national-2016"),
+            None if exports_in is None else os.fspath(exports_in),
         )
 
     # ------------------------------------------------------------------ lifecycle

@@ -107,7 +107,9 @@ def _ledger(
     if format not in ("text", "json") and path is None:
         msg = f"format {format!r} needs a path"
         raise ValueError(msg)
-    target = None if path is None else safe_export_path(path, store_path=ctx.url)
+    target = (
+        None if path is None else safe_export_path(path, store_path=ctx.url, root=ctx.exports_in)
+    )
     what, name = f"ledger.{level}", key or level
     if format == "json":
         table = ledgers.county_table(ctx, as_of or ctx.today(), None)
@@ -146,7 +148,7 @@ def export_roster(
     as_of: date | None,
 ) -> int:
     with _audited(ctx, "roster", "roster"):
-        target: Path = safe_export_path(path, store_path=ctx.url)
+        target: Path = safe_export_path(path, store_path=ctx.url, root=ctx.exports_in)
         fmt: Format = format or ("csv" if target.suffix.lower() == ".csv" else "xlsx")
         children = list(reads.children(ctx, False))
         schools = reads.schools(ctx)
