@@ -60,7 +60,8 @@ def test_child_shows_the_masked_file_the_decision_and_the_timeline(tmp_path: Pat
 
 def test_a_missing_child_exits_1_with_a_message(tmp_path: Path) -> None:
     store = tmp_path / "x.json"
-    leftbehind.open(store, actor=leftbehind.Actor.system("tests")).close()
+    with leftbehind.open(store, actor=leftbehind.Actor.system("tests")) as county:
+        county.set_county("广平县", "130432")
     result = CliRunner().invoke(main, ["child", "C404", "--store", str(store)])
     assert result.exit_code == 1
     assert "C404" in result.output
