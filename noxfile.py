@@ -1,8 +1,9 @@
-"""Development sessions: ``nox -s tests``, ``lint``, ``typing``, ``docs``, ``bench``."""
+"""Development sessions: ``nox -s tests``, ``lint``, ``typing``, ``docs``, ``bench``, ``locale``."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -65,3 +66,14 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks in benchmarks/ and print their figures (ratios to a raw baseline)."""
     session.install(".[postgresql]", "pgserver>=0.1.4")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def locale(session: nox.Session) -> None:
+    """Compile the catalogs (src/leftbehind/locale/<language>/LC_MESSAGES/<domain>.po) into the
+    .mo files shipped beside them; run it after editing a .po (a test checks they agree)."""
+    session.install(*_group("locale"))
+    folder = "src/leftbehind/locale"
+    domains = sorted({p.stem for p in Path(folder).glob("*/LC_MESSAGES/*.po")})
+    for domain in domains:
+        session.run("pybabel", "compile", "--statistics", "-d", folder, "-D", domain)

@@ -66,7 +66,7 @@ def _with_secrets(children: tuple[Child, ...]) -> list[Child]:
                 c,
                 resident_id=resident_id("130432", c.birth_date, order),
                 health=Health.ILL if i % 3 == 0 else c.health,
-                health_note=f"病歷{i:03d}號" if i % 3 == 0 else "",
+                health_note=f"病历{i:03d}号" if i % 3 == 0 else "",
             )
         )
     return out
@@ -87,9 +87,9 @@ def _facts() -> tuple[Any, list[Child], list[Staff], list[Assignment]]:
     children = _with_secrets(data.facts.children)
     staff = [
         *data.staff,
-        Staff("V1", "志願者甲", "S001", "志願者"),
-        Staff(FORMER, "前班主任", "S003", "教師"),
-        Staff(PAIRED, "結對教師", "S002", "教師"),
+        Staff("V1", "志愿者甲", "S001", "志愿者"),
+        Staff(FORMER, "前班主任", "S003", "教师"),
+        Staff(PAIRED, "结对教师", "S002", "教师"),
     ]
     extra = [
         Assignment("AV1", "V1", children[0].id, Role.VOLUNTEER, date(2025, 9, 1)),
@@ -155,7 +155,7 @@ def _actors() -> list[Actor]:
     return [
         SYSTEM,
         Actor.county_officer("E01"),
-        Actor.township_officer("E02", "平固店鎮"),
+        Actor.township_officer("E02", "平固店镇"),
         Actor.school_head("S001-H", "S001"),
         Actor.staff(by_role[Role.CLASS_TEACHER]),
         Actor.staff(by_role[Role.SUBJECT_TEACHER]),
@@ -178,7 +178,7 @@ def _roles(actor: Actor, child: Child) -> set[Any]:
     the school year so far. Everyone else by their assignments holding today.
     """
     _, _, _, assignments = _facts()
-    schools = {"S001": "廣平鎮", "S002": "廣平鎮", "S003": "平固店鎮"}
+    schools = {"S001": "广平镇", "S002": "广平镇", "S003": "平固店镇"}
     overlaps = [e for e in child.enrolments if Interval(e.start, e.end).overlaps(WINDOW)]
     if actor.kind in (ActorKind.SYSTEM, ActorKind.COUNTY_OFFICER):
         return {"office"}
@@ -320,7 +320,7 @@ def _run(
             assert str(found.value).replace(child_id, "C999999") == str(missing.value)
             return str(found.value), none, none, 0
         if op == "unmask":
-            value = county.unmask(child_id, field, reason="家訪前核對")
+            value = county.unmask(child_id, field, reason="家访前核对")
             return value, {child_id}, none, 1
     except AccessDeniedError as exc:
         denied = str(exc)
@@ -419,7 +419,7 @@ def test_every_export_and_unmask_is_audited_once_without_personal_values(
         n = len(written)
         county.export_ledger("county", as_of=AS_OF, format="xlsx", path=tmp_path / "c.xlsx")
         county.export_roster(tmp_path / "r.csv", unmasked=True)
-        value = county.unmask(children[0].id, "resident_id", reason="核對學籍")
+        value = county.unmask(children[0].id, "resident_id", reason="核对学籍")
         assert value == children[0].resident_id
         changed = attrs.evolve(children[0], name="新名字", father=None)
         county.put_child(changed)
@@ -431,7 +431,7 @@ def test_every_export_and_unmask_is_audited_once_without_personal_values(
         assert new[1].kind == "roster"
         assert new[1].fields["unmasked"] is True
         assert new[2].fields == {"field": "resident_id"}
-        assert new[2].reason == "核對學籍"
+        assert new[2].reason == "核对学籍"
         assert (new[3].kind, new[3].record) == ("child", children[0].id)
         assert new[3].changes == {
             "child": {"updated": {children[0].id: {"name": "changed", "father": "removed"}}}
@@ -487,7 +487,7 @@ def test_a_command_writes_one_audit_entry_naming_its_keys_and_fields(store_url: 
 
 def test_writes_follow_the_roles(world: World) -> None:
     _, children, _, assignments = _facts()
-    township = Actor.township_officer("E02", "平固店鎮")
+    township = Actor.township_officer("E02", "平固店镇")
     with world.handle(township) as county, pytest.raises(AccessDeniedError, match="township"):
         county.add_records([])
     other = next(c for c in children if c.enrolments[-1].school_id == "S003")
@@ -529,7 +529,7 @@ def test_unmask_needs_the_right_and_is_logged_either_way(world: World) -> None:
     attempts = 0
     with world.handle(actor) as county:
         if child.father and child.father.phone:
-            assert county.unmask(child.id, "father.phone", reason="家訪") == child.father.phone
+            assert county.unmask(child.id, "father.phone", reason="家访") == child.father.phone
             attempts += 1
         if Role.CLASS_TEACHER not in roles:
             with pytest.raises(AccessDeniedError) as denied:
@@ -568,7 +568,7 @@ def test_the_field_policy_is_the_documented_table() -> None:
     [
         ("system", ActorKind.SYSTEM),
         ("county:E01", ActorKind.COUNTY_OFFICER),
-        ("township:E02:廣平鎮", ActorKind.TOWNSHIP_OFFICER),
+        ("township:E02:广平镇", ActorKind.TOWNSHIP_OFFICER),
         ("school:H1:S001", ActorKind.SCHOOL_HEAD),
         ("staff:S001-T01", ActorKind.TEACHER),
         ("volunteer:V1", ActorKind.VOLUNTEER),
@@ -634,8 +634,8 @@ def test_purge_removes_old_leavers_and_keeps_a_tombstone(store_url: str, tmp_pat
         left = status_notices(old.id, change="left", on=date(2021, 7, 1), recipients=[teacher])
         other = status_notices(recent.id, change="left", on=date(2025, 7, 1), recipients=[teacher])
         items = [
-            DutyItem(old.id, "談心", date(2021, 3, 5)),
-            DutyItem(recent.id, "談心", date(2021, 3, 5)),
+            DutyItem(old.id, "谈心", date(2021, 3, 5)),
+            DutyItem(recent.id, "谈心", date(2021, 3, 5)),
         ]
         both = weekly_digest(teacher, items, week_of=date(2021, 3, 1))
         alone = weekly_digest(teacher, items[:1], week_of=date(2021, 3, 8))
@@ -695,10 +695,10 @@ def test_a_school_head_cannot_read_another_schools_ledgers(
 
 def test_a_township_sees_its_rows_with_its_totals(world: World) -> None:
     county = world.system.county_table(AS_OF)
-    with world.handle(Actor.township_officer("E02", "平固店鎮")) as officer:
+    with world.handle(Actor.township_officer("E02", "平固店镇")) as officer:
         township = officer.county_table(AS_OF)
-    assert {k[1] for k in township.rows if len(k) >= 2} == {"平固店鎮"}
-    sub = next(k for k in county.rows if len(k) == 2 and k[1] == "平固店鎮")
+    assert {k[1] for k in township.rows if len(k) >= 2} == {"平固店镇"}
+    sub = next(k for k in county.rows if len(k) == 2 and k[1] == "平固店镇")
     assert township.total == county.rows[sub]
 
 

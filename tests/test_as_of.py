@@ -26,7 +26,7 @@ from leftbehind.testing.synthetic import SyntheticCounty, synthetic_county
 
 SYSTEM = Actor.system("tests")
 TODAY = date(2026, 12, 31)
-SCHOOL = School("S01", "平固店鎮中心小學", "平固店鎮", rural=True)
+SCHOOL = School("S01", "平固店镇中心小学", "平固店镇", rural=True)
 AWAY = Absence(date(2024, 3, 1), None, "北京")
 
 
@@ -34,7 +34,7 @@ def pupil(child_id: str = "C001", **changes: object) -> Child:
     """A pupil of S01 since 2023 whose parents have both worked away since March 2024."""
     facts: dict[str, object] = {
         "id": child_id,
-        "name": "張小明",
+        "name": "张小明",
         "sex": Sex.MALE,
         "birth_date": date(2016, 3, 2),
         "enrolments": (Enrolment("S01", date(2023, 9, 1), 1, "1班"),),
@@ -49,7 +49,7 @@ def one_pupil(handle: County) -> County:
     """One served pupil with a class teacher since September 2025, nothing recorded."""
     handle.put_schools([SCHOOL])
     handle.put_children([pupil()])
-    handle.put_staff([Staff("T1", "王老師", "S01", "教師")])
+    handle.put_staff([Staff("T1", "王老师", "S01", "教师")])
     handle.put_assignments([Assignment("A1", "T1", "C001", Role.CLASS_TEACHER, date(2025, 9, 1))])
     return handle
 
@@ -284,9 +284,9 @@ def test_an_assignment_from_april_owes_nothing_as_of_march(county: County) -> No
     table as of 31 March; as of 30 April the spring term's plan is owed."""
     march, april = date(2026, 3, 31), date(2026, 4, 30)
     before = county.school_table("S01", march)
-    county.put_staff([Staff("T2", "李老師", "S01", "數學")])
+    county.put_staff([Staff("T2", "李老师", "S01", "数学")])
     county.put_assignments(
-        [Assignment("A2", "T2", "C001", Role.SUBJECT_TEACHER, date(2026, 4, 20), subject="數學")]
+        [Assignment("A2", "T2", "C001", Role.SUBJECT_TEACHER, date(2026, 4, 20), subject="数学")]
     )
     assert county.school_table("S01", march) == before
     assert county.school_table("S01", april).counts["due.study_plan"] == 1

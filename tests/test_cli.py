@@ -24,9 +24,9 @@ def test_sample_prints_categories_reasons_and_coming_changes() -> None:
     result = CliRunner().invoke(main, ["sample"])
     assert result.exit_code == 0, result.output
     assert "as of 2026-04-15" in result.output
-    assert "eligible from 2026-05-10" in result.output
-    assert "孤兒" in result.output
-    assert "棄兒" in result.output
+    assert "自2026-05-10起符合" in result.output
+    assert "孤儿" in result.output
+    assert "弃儿" in result.output
     assert "missing facts: father, mother" in result.output
 
 
@@ -34,8 +34,8 @@ def test_sample_as_of_a_later_day_shows_the_change_has_happened() -> None:
     before = CliRunner().invoke(main, ["sample", "--as-of", "2026-05-09"])
     after = CliRunner().invoke(main, ["sample", "--as-of", "2026-05-10"])
     assert before.exit_code == after.exit_code == 0
-    assert "eligible from 2026-05-10" in before.output
-    assert "eligible from 2026-05-10" not in after.output
+    assert "自2026-05-10起符合" in before.output
+    assert "自2026-05-10起符合" not in after.output
 
 
 def test_a_bad_date_is_a_usage_error_that_teaches() -> None:
@@ -52,7 +52,7 @@ def test_child_shows_the_masked_file_the_decision_and_the_timeline(tmp_path: Pat
         county.put_children(sample.children)
     result = CliRunner().invoke(main, ["child", "C002", "--as-of", "2026-06-01", "--store", store])
     assert result.exit_code == 0, result.output
-    assert "單親外出留守" in result.output
+    assert "单亲外出留守" in result.output
     assert "2026-05-10 – …" in result.output
     assert sample.children[1].resident_id not in result.output
     assert "***********" in result.output
@@ -84,14 +84,14 @@ def test_demo_writes_the_county_prints_its_ledger_and_writes_three_workbooks(
 ) -> None:
     written = sorted(p.name for p in (demo_store.parent / "ledgers").iterdir())
     assert written == [
-        "信息匯總表-2026-06-30.xlsx",
-        "動態狀況表-2026-06-30.xlsx",
-        "聯絡信息表-2026-06-30.xlsx",
+        "信息汇总表-2026-06-30.xlsx",
+        "动态状况表-2026-06-30.xlsx",
+        "联络信息表-2026-06-30.xlsx",
     ]
     workbook = openpyxl.load_workbook(demo_store.parent / "ledgers" / written[0], read_only=True)
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     workbook.close()
-    assert any("合計" in str(cell) for row in rows for cell in row)
+    assert any("合计" in str(cell) for row in rows for cell in row)
     with leftbehind.open(demo_store, actor=SYSTEM) as county:
         assert len(county.timelines()) == 300
         assert sum(1 for _ in county.records()) > 0
@@ -147,7 +147,7 @@ def test_ledger_commands_print_each_level(demo_store: Path) -> None:
         main, ["ledger", "county", "--as-of", "2026-06-30", "--store", str(demo_store)]
     )
     assert county_run.exit_code == 0, county_run.output
-    assert "信息匯總表" in county_run.output
+    assert "信息汇总表" in county_run.output
     with leftbehind.open(demo_store, actor=SYSTEM) as county:
         school = sorted(county.schools())[1]
         assignments = county.assignments()
@@ -164,7 +164,7 @@ def test_ledger_commands_print_each_level(demo_store: Path) -> None:
         main, ["ledger", "commend", "--as-of", "2026-06-30", "--store", str(demo_store)]
     )
     assert commend.exit_code == 0, commend.output
-    assert "表彰候選" in commend.output
+    assert "表彰候选" in commend.output
     missing = runner.invoke(main, ["ledger", "school", "--store", str(demo_store)])
     assert missing.exit_code == 2
 
@@ -215,7 +215,7 @@ def test_due_and_deliver(demo_store: Path, tmp_path: Path) -> None:
         teacher = sorted(county.staff())[1]
     due = runner.invoke(main, ["due", teacher, "--as-of", "2026-06-30", "--store", str(store)])
     assert due.exit_code == 0, due.output
-    assert "本週" in due.output
+    assert "本周" in due.output
     sent = runner.invoke(
         main, ["deliver", "--queue-week", "--as-of", "2026-06-30", "--store", str(store)]
     )
@@ -283,7 +283,7 @@ def test_copy_refuses_a_store_holding_a_secret_in_clear(tmp_path: Path) -> None:
 
 def test_template_import_and_export_roster(tmp_path: Path) -> None:
     runner = CliRunner()
-    template = tmp_path / "花名冊.xlsx"
+    template = tmp_path / "花名册.xlsx"
     assert runner.invoke(main, ["template", str(template)]).exit_code == 0
     assert template.exists()
     sample = sample_county()
@@ -328,7 +328,7 @@ def test_template_import_and_export_roster(tmp_path: Path) -> None:
         ["county"],
         ["county", "--name", "广平县", "--code", "130432"],
         ["export", "roster", "out.xlsx"],
-        ["export", "ledgers", "台賬"],
+        ["export", "ledgers", "台账"],
     ],
     ids=lambda a: "-".join(a[:2]),
 )

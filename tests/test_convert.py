@@ -45,7 +45,7 @@ def good() -> dict[str, Any]:
     """A valid child document, as unstructure writes it (then trimmed to what is required)."""
     return {
         "id": "c1",
-        "name": "阿依古麗·買買提",
+        "name": "阿依古丽·买买提",
         "sex": "male",
         "birth_date": "2016-03-02",
         "resident_id": VALID_ID,
@@ -104,13 +104,13 @@ def test_timelines_and_decisions_round_trip(child: Child, d: date) -> None:
 
 
 def test_json_is_deterministic_utf8_with_sorted_keys() -> None:
-    reasons = (Reason("father_away", "父親自2025-11-30外出務工", date(2025, 11, 30)),)
+    reasons = (Reason("father_away", date(2025, 11, 30), "北京", 3),)
     cats = list(Category)
     one = Decision("c1", TODAY, frozenset(cats), reasons, "guangping-plan", "1")
     other = Decision("c1", TODAY, frozenset(reversed(cats)), reasons, "guangping-plan", "1")
     text = to_json(one)
     assert text == to_json(other)
-    assert "父親" in text
+    assert "北京" in text
     assert "\\u" not in text
     doc = json.loads(text)
     assert list(doc) == sorted(doc)
@@ -215,7 +215,7 @@ def test_full_width_digits_are_normalised() -> None:
 
 def test_minority_names_and_rare_characters_are_kept() -> None:
     doc = good()
-    doc["name"] = "阿依古麗·買買提"
+    doc["name"] = "阿依古丽·买买提"
     doc["village"] = "𠀋村"
     assert structure(doc, Child).village == "𠀋村"
 
@@ -353,7 +353,7 @@ def test_bad_json_text() -> None:
 
 
 def test_enrolment_and_school_documents() -> None:
-    assert structure({"id": "S1", "name": "某校", "township": "某鄉"}, School).rural
+    assert structure({"id": "S1", "name": "某校", "township": "某乡"}, School).rural
     assert problems({"school_id": "S1", "start": "2022-09-01"}, Enrolment) == [
         ("grade", "required")
     ]
@@ -383,9 +383,9 @@ BAD_VALUES: tuple[object, ...] = (
     "x" * 100_000,
     "\ud83d",
     "王\u202e明",
-    "\u2066隔離\u2069",
+    "\u2066隔离\u2069",
     "𠀋𠂇𪚥",
-    "阿依古麗·買買提",
+    "阿依古丽·买买提",
     "male",
     "left_behind_both",
     ["abc"],

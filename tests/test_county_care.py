@@ -119,7 +119,7 @@ def test_assignments_need_known_staff_and_children_and_can_end() -> None:
     with leftbehind.open("memory://", today=lambda: sample.as_of, actor=SYSTEM) as county:
         county.put_schools(sample.schools)
         county.put_children(sample.children)
-        county.put_staff([Staff("T1", "王老師", "S01", "教師")])
+        county.put_staff([Staff("T1", "王老师", "S01", "教师")])
         with pytest.raises(ValidationError) as caught:
             county.put_assignments(
                 [Assignment("A1", "T9", "C404", Role.CLASS_TEACHER, date(2025, 9, 1))]
@@ -172,8 +172,8 @@ def test_a_child_becoming_served_today_notifies_the_class_teacher_and_head() -> 
         county.put_schools(sample.schools)
         county.put_staff(
             [
-                Staff("T1", "王老師", "S01", "教師"),
-                Staff("H1", "李校長", "S01", "校長"),
+                Staff("T1", "王老师", "S01", "教师"),
+                Staff("H1", "李校长", "S01", "校长"),
             ]
         )
         child = sample.children[1]

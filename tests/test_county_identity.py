@@ -51,7 +51,7 @@ def test_every_table_carries_the_county(county: County) -> None:
     assert (county.school_table(school, AS_OF).county_code) == "130432"
     teacher = next(iter(county.teacher_tables(AS_OF).values()))
     assert (teacher.county, teacher.county_code) == ("广平县", "130432")
-    assert "填報單位 广平县（130432）" in county.export_ledger("county", as_of=AS_OF)
+    assert "填报单位 广平县（130432）" in county.export_ledger("county", as_of=AS_OF)
     (entry,) = [e for e in county.audit() if e.op == "set_county"]
     assert entry.actor_id == SYSTEM.id
 

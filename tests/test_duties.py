@@ -269,7 +269,7 @@ def test_check_record_rejects_future_dates_and_mismatched_details() -> None:
     )
     assert [i.code for i in check_record(wrong, today=date(2025, 9, 1))] == ["details_mismatch"]
     plan = Record(
-        "r3", "STUDY_PLAN", "", "t1", date(2025, 9, 1), details=StudyPlanDetails("週三", "數學", "")
+        "r3", "STUDY_PLAN", "", "t1", date(2025, 9, 1), details=StudyPlanDetails("周三", "数学", "")
     )
     codes = [i.code for i in check_record(plan, today=date(2025, 9, 1), kinds=DEFAULT_KINDS)]
     assert codes == ["required"]
@@ -294,7 +294,7 @@ def test_a_duty_kind_is_checked_and_listed() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         book([], [], kinds=(KINDS["TALK"], KINDS["TALK"]))
     rows = kind_table()
-    assert rows[0] == ("TALK", "談心", "heart-to-heart talk", "班主任、任課教師", "每週")
+    assert rows[0] == ("TALK", "谈心", "heart-to-heart talk", "班主任、任课教师", "每周")
     assert len(rows) == 8
     with pytest.raises(ValueError, match="closed"):
         list(book([], []).occurrences(Interval(date(2025, 1, 1)), date(2025, 1, 1)))
@@ -427,7 +427,7 @@ def _expected(
 kind_strategy = st.builds(
     DutyKind,
     st.just("COUNTY_OWN"),
-    st.just("縣定職責"),
+    st.just("县定职责"),
     st.just("a county's own duty"),
     st.sets(st.sampled_from(ROLES), min_size=1),
     st.just(Frequency.WEEK),

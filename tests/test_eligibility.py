@@ -17,14 +17,15 @@ from leftbehind.domain.eligibility import (
     Policy,
     Timeline,
 )
+from leftbehind.domain.i18n import use
 from leftbehind.domain.model import Absence, Child, Enrolment, Parent, School, Sex
 from leftbehind.testing.strategies import SCHOOLS, absences, children, dates, parents
 
 BOTH, ONE = Category.LEFT_BEHIND_BOTH, Category.LEFT_BEHIND_ONE
 ORPHAN, ABANDONED, SINGLE = Category.ORPHAN, Category.ABANDONED, Category.SINGLE_PARENT
 
-RURAL = School("R", "東張孟中心小學", "東張孟鄉", rural=True)
-TOWN = School("U", "廣平縣實驗小學", "廣平鎮", rural=False)
+RURAL = School("R", "东张孟中心小学", "东张孟乡", rural=True)
+TOWN = School("U", "广平县实验小学", "广平镇", rural=False)
 SCHOOL_MAP = {s.id: s for s in (RURAL, TOWN, *SCHOOLS)}
 HOME = Parent()
 
@@ -85,7 +86,9 @@ def test_father_away_since_10_february_is_eligible_from_10_may() -> None:
     assert change is not None
     assert change.on == date(2026, 5, 10)
     assert change.started == {ONE}
-    assert change.describe() == "eligible from 2026-05-10 (單親外出留守)"
+    assert change.describe() == "自2026-05-10起符合（单亲外出留守）"
+    with use("en"):
+        assert change.describe() == "eligible from 2026-05-10 (one parent away)"
     assert timeline.next_change(date(2026, 5, 10)) is None
 
 
@@ -185,11 +188,11 @@ def test_an_unknown_father_makes_a_single_parent_family() -> None:
     decision = timeline.decision(date(2021, 1, 1))
     assert decision.categories == {SINGLE}
     assert decision.reasons[0].code == "father_unknown"
-    assert decision.reasons[0].text == "父親不詳"
+    assert decision.reasons[0].text == "父亲不详"
 
 
 def test_both_parents_unknown_is_no_single_parent_family() -> None:
-    """Two parents of whom nothing is known (不詳) say nothing of the family: no category from
+    """Two parents of whom nothing is known (不详) say nothing of the family: no category from
     the parents, and the facts are named missing (abandonment still counts)."""
     unknown = Parent(known=False)
     timeline = plan(pupil(father=unknown, mother=unknown))
@@ -245,8 +248,8 @@ def test_national_one_away_and_the_other_deceased_or_missing() -> None:
     parent away and the other gone is served, with both facts as reasons."""
     father = away((date(2024, 1, 1), None))
     for other, code, text in (
-        (Parent(deceased_on=date(2023, 5, 1)), "mother_deceased", "母親去世"),
-        (Parent(missing_since=date(2024, 6, 1)), "mother_missing", "母親失蹤"),
+        (Parent(deceased_on=date(2023, 5, 1)), "mother_deceased", "母亲去世"),
+        (Parent(missing_since=date(2024, 6, 1)), "mother_missing", "母亲失踪"),
     ):
         decision = national(pupil(father, other)).decision(date(2024, 6, 1))
         assert decision.categories == {ONE}

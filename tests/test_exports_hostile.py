@@ -94,9 +94,9 @@ def test_the_template_never_overwrites_the_default_store(
     done = CliRunner().invoke(main, ["template", "county.json"])
     assert done.exit_code == 1
     assert digest(tmp_path / "county.json") == was
-    done = CliRunner().invoke(main, ["template", "花名冊.xlsx"])
+    done = CliRunner().invoke(main, ["template", "花名册.xlsx"])
     assert done.exit_code == 0, done.output
-    written = tmp_path / "花名冊.xlsx"
+    written = tmp_path / "花名册.xlsx"
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert openpyxl.load_workbook(written).sheetnames
 
@@ -110,7 +110,7 @@ def test_the_ledgers_folder_is_checked_before_it_is_made(tmp_path: Path) -> None
     store = inside / "county.db"
     with filled(store):
         pass
-    args = ["export", "ledgers", str(inside / "link" / "台賬"), "--store", str(store)]
+    args = ["export", "ledgers", str(inside / "link" / "台账"), "--store", str(store)]
     done = CliRunner().invoke(main, args)
     assert done.exit_code == 1
     assert "export_link_escape" in done.output
@@ -183,7 +183,7 @@ def test_a_stored_name_no_xml_can_hold_still_gives_a_workbook(tmp_path: Path) ->
     """A name written past validation (an older store, a plugin) cannot break the form."""
     sample = sample_county()
     with filled(tmp_path / "county.db") as county:
-        county.put_staff([leftbehind.Staff("T1", "王老師", "S01", "教師")])
+        county.put_staff([leftbehind.Staff("T1", "王老师", "S01", "教师")])
         county.put_assignments(
             [
                 leftbehind.Assignment(
@@ -198,13 +198,13 @@ def test_a_stored_name_no_xml_can_hold_still_gives_a_workbook(tmp_path: Path) ->
         with county.store.unit_of_work() as uow:
             doc = uow.get("staff", "T1")
             assert doc is not None
-            uow.put("staff", "T1", {**doc, "name": "王\uffff\x01老師"})
+            uow.put("staff", "T1", {**doc, "name": "王\uffff\x01老师"})
             uow.commit()
         path = county.export_ledger(
             "teacher", key="T1", format="xlsx", path=tmp_path / "t.xlsx", as_of=sample.as_of
         )
     book = openpyxl.load_workbook(path)  # well-formed: it loads
-    assert book.sheetnames[0].startswith("王\ufffd\ufffd老師")
+    assert book.sheetnames[0].startswith("王\ufffd\ufffd老师")
 
 
 def test_a_handle_opened_with_exports_in_keeps_every_export_there(tmp_path: Path) -> None:

@@ -92,14 +92,14 @@ RID_LEFT = resident_id("130432", date(2011, 2, 7), 62)
 def _moved_and_left() -> list[Child]:
     """A pupil who moved from S2 to S1 last summer, and one who left S2 two years ago."""
     moved = attrs.evolve(
-        _child("K-moved", "S1", RID_MOVED, "小剛"),
+        _child("K-moved", "S1", RID_MOVED, "小刚"),
         enrolments=(
             Enrolment("S2", date(2019, 9, 1), 1, "1班", date(2025, 7, 1), LeaveReason.TRANSFERRED),
             Enrolment("S1", date(2025, 9, 1), 6, "1班"),
         ),
     )
     left = attrs.evolve(
-        _child("K-left", "S2", RID_LEFT, "小強"),
+        _child("K-left", "S2", RID_LEFT, "小强"),
         enrolments=(
             Enrolment("S2", date(2017, 9, 1), 1, "2班", date(2024, 7, 1), LeaveReason.GRADUATED),
         ),
@@ -108,17 +108,17 @@ def _moved_and_left() -> list[Child]:
 
 
 def _load(county: County) -> None:
-    county.put_schools([School("S1", "一小", "甲鎮"), School("S2", "二小", "乙鎮")])
-    county.put_children([_child("K1", "S1", RID1, "小明"), _child("K2", "S2", RID2, "小紅")])
+    county.put_schools([School("S1", "一小", "甲镇"), School("S2", "二小", "乙镇")])
+    county.put_children([_child("K1", "S1", RID1, "小明"), _child("K2", "S2", RID2, "小红")])
     county.put_children(_moved_and_left())
     county.put_staff(
         [
-            Staff("T-old", "前班主任", "S1", "教師"),
-            Staff("T-now", "班主任", "S1", "教師"),
-            Staff("V-staff", "志願教師", "S1", "教師"),
-            Staff("T2", "二小班主任", "S2", "教師"),
-            Staff("H1", "一小校長", "S1", "校長"),
-            Staff("H2", "二小校長", "S2", "校長"),
+            Staff("T-old", "前班主任", "S1", "教师"),
+            Staff("T-now", "班主任", "S1", "教师"),
+            Staff("V-staff", "志愿教师", "S1", "教师"),
+            Staff("T2", "二小班主任", "S2", "教师"),
+            Staff("H1", "一小校长", "S1", "校长"),
+            Staff("H2", "二小校长", "S2", "校长"),
         ]
     )
     county.put_assignments(
@@ -131,7 +131,7 @@ def _load(county: County) -> None:
             Assignment("A-2", "T2", "K2", Role.CLASS_TEACHER, date(2025, 9, 1)),
         ]
     )
-    county.add_records([Record("R-2", "TALK", "K2", "T2", date(2026, 6, 1), topic="學習")])
+    county.add_records([Record("R-2", "TALK", "K2", "T2", date(2026, 6, 1), topic="学习")])
 
 
 @pytest.fixture
@@ -237,7 +237,7 @@ def test_nobody_overwrites_another_schools_record_or_assignment_by_its_key(
         with pytest.raises((AccessDeniedError, NotFoundError)):
             county.end_assignment("A-2", TODAY)
     with _open(county_url, SYSTEM) as county:
-        assert next(county.records(child_id="K2")).topic == "學習"
+        assert next(county.records(child_id="K2")).topic == "学习"
         assert {a.id for a in county.assignments().of_child("K2")} == {"A-2"}
 
 
@@ -249,7 +249,7 @@ def test_a_duplicate_resident_id_is_not_revealed_before_access_is_checked(
     with head, pytest.raises(AccessDeniedError) as denied:
         head.put_children([probe])
     assert "duplicate" not in str(denied.value)
-    township = _open(county_url, Actor.township_officer("E2", "乙鎮"))
+    township = _open(county_url, Actor.township_officer("E2", "乙镇"))
     with township, pytest.raises(AccessDeniedError):
         township.put_children([probe])
 
@@ -258,9 +258,9 @@ def test_every_unmask_attempt_is_audited_out_of_scope_too(county_url: str) -> No
     before = len(_audit(county_url))
     with _open(county_url, Actor.staff("T2")) as county:
         with pytest.raises(NotFoundError):
-            county.unmask("K1", "resident_id", reason="核對")
+            county.unmask("K1", "resident_id", reason="核对")
         with pytest.raises(NotFoundError):
-            county.unmask(RID1, "resident_id", reason="核對")
+            county.unmask(RID1, "resident_id", reason="核对")
     entries = _audit(county_url)[before:]
     assert [e.op for e in entries] == ["unmask_denied", "unmask_denied"]
     assert [e.record for e in entries] == ["K1", "<redacted>"]
@@ -311,19 +311,19 @@ def test_a_resident_id_moves_with_its_child_and_frees_the_old_one(county_url: st
     other = resident_id("130432", date(2015, 3, 12), 33)
     with _open(county_url, SYSTEM) as county:
         county.put_children([attrs.evolve(county.child("K1"), resident_id=other)])
-        county.put_children([_child("K3", "S1", RID1, "小剛")])  # the old number is free
+        county.put_children([_child("K3", "S1", RID1, "小刚")])  # the old number is free
         with pytest.raises(ValidationError) as taken:
-            county.put_children([_child("K4", "S1", other, "小強")])
+            county.put_children([_child("K4", "S1", other, "小强")])
         assert [i.code for i in taken.value.issues] == ["duplicate_resident_id"]
 
 
 def test_two_children_trading_resident_ids_in_one_put_keep_both_indexed(county_url: str) -> None:
     with _open(county_url, SYSTEM) as county:
-        county.put_children([_child("K1", "S1", RID2, "小明"), _child("K2", "S2", RID1, "小紅")])
+        county.put_children([_child("K1", "S1", RID2, "小明"), _child("K2", "S2", RID1, "小红")])
         assert (county.child("K1").resident_id, county.child("K2").resident_id) == (RID2, RID1)
         for rid in (RID1, RID2):
             with pytest.raises(ValidationError) as taken:
-                county.put_children([_child("K9", "S1", rid, "小強")])
+                county.put_children([_child("K9", "S1", rid, "小强")])
             assert [i.code for i in taken.value.issues] == ["duplicate_resident_id"]
 
 
@@ -428,8 +428,8 @@ def test_a_head_cannot_reach_a_child_who_left_by_assigning_themselves(county_url
 
 def test_a_head_cannot_take_over_another_schools_child(county_url: str) -> None:
     taken = attrs.evolve(
-        _child("K-moved", "S2", RID_MOVED, "小剛"),
-        guardian=Guardian("假監護人", "其他", phone="13900000000"),
+        _child("K-moved", "S2", RID_MOVED, "小刚"),
+        guardian=Guardian("假监护人", "其他", phone="13900000000"),
     )
     other = _open(county_url, Actor.school_head("H2", "S2"))
     with other, pytest.raises(AccessDeniedError):
@@ -450,7 +450,7 @@ def test_a_past_school_table_names_only_the_children_in_reach_today(county_url: 
         table = county.school_table("S2", spring_2024, period)
         text = _shown(table) + county.export_ledger("school", key="S2", as_of=spring_2024)
     assert "K-left" not in text
-    assert "小強" not in text
+    assert "小强" not in text
     with _open(county_url, SYSTEM) as county:
         assert county.school_table("S2", spring_2024, period).counts == table.counts
 
@@ -473,7 +473,7 @@ def test_every_failed_export_and_unmask_is_audited_and_keys_redacted(
             lambda: county.export_roster(tmp_path / "missing" / "r.csv"),
             lambda: county.export_ledger("teachers", format="xlsx", path=tmp_path / "no" / "x"),
             lambda: county.export_ledger("nonsense"),
-            lambda: county.unmask("K1", "name", reason="核對"),
+            lambda: county.unmask("K1", "name", reason="核对"),
             lambda: county.unmask("K1", "resident_id", reason=" "),
         ):
             with pytest.raises((AccessDeniedError, NotFoundError, ValueError)):

@@ -68,7 +68,7 @@ def care(children: Sequence[Child], seed: int) -> tuple[list[Staff], list[Assign
     out: list[Assignment] = []
 
     def assign(child: Child, sid: str, school: str, role: Role, e: Enrolment) -> None:
-        staff.setdefault(sid, Staff(sid, f"教師{sid[-3:]}", school, phone="13512345678"))
+        staff.setdefault(sid, Staff(sid, f"教师{sid[-3:]}", school, phone="13512345678"))
         out.append(Assignment(f"A{len(out)}", sid, child.id, role, e.start, e.end))
 
     for child in children:
@@ -114,7 +114,7 @@ def county_facts(
     n: int,
     *,
     as_of: date = date(2026, 9, 1),
-    county: str = "廣平縣",
+    county: str = "广平县",
     keep: Iterable[Child] | None = None,
 ) -> LedgerFacts:
     facts = synthetic_facts(seed=seed, children=n, as_of=as_of)
@@ -180,7 +180,7 @@ days = st.dates(date(2025, 9, 1), date(2027, 6, 30))
 
 STAMP = Stamp(date(2026, 9, 30), SEPTEMBER, "guangping-plan/2")
 row_keys = st.sampled_from(
-    [(), ("甲縣",), ("甲縣", "鎮一"), ("甲縣", "鎮一", "S1"), ("甲縣", "鎮二", "S2"), ("乙縣",)]
+    [(), ("甲县",), ("甲县", "镇一"), ("甲县", "镇一", "S1"), ("甲县", "镇二", "S2"), ("乙县",)]
 )
 cells = st.dictionaries(st.sampled_from(["served", "sex.male", "due.talk", "x"]), st.integers(0, 9))
 tables = st.builds(CountyTable, st.just(STAMP), st.dictionaries(row_keys, cells, max_size=4))
@@ -335,7 +335,7 @@ def test_tables_counted_in_parts_equal_the_tables_of_the_whole(
 
 def test_parts_must_share_the_county() -> None:
     facts = county_facts(3, 20)
-    other = attrs.evolve(facts, county="乙縣")
+    other = attrs.evolve(facts, county="乙县")
     with pytest.raises(ValueError, match="share"):
         county_table([facts, other], as_of=date(2026, 9, 20), period=SEPTEMBER)
     with pytest.raises(ValueError, match="at least one part"):
@@ -346,10 +346,10 @@ def test_parts_must_share_the_county() -> None:
 @given(seeds, seeds)
 def test_a_province_is_the_sum_of_its_counties(seed1: int, seed2: int) -> None:
     as_of = date(2026, 9, 20)
-    one = county_table(county_facts(seed1, 60, county="甲縣"), as_of=as_of, period=SEPTEMBER)
-    two = county_table(county_facts(seed2, 90, county="乙縣"), as_of=as_of, period=SEPTEMBER)
+    one = county_table(county_facts(seed1, 60, county="甲县"), as_of=as_of, period=SEPTEMBER)
+    two = county_table(county_facts(seed2, 90, county="乙县"), as_of=as_of, period=SEPTEMBER)
     province = merge(one, two).check()
-    assert province.row(("甲縣",)) == one.row(("甲縣",))
+    assert province.row(("甲县",)) == one.row(("甲县",))
     assert province.total == dict(sorted((Counter(one.total) + Counter(two.total)).items()))
     assert "C0" not in province.to_json()  # no child's id, let alone a name
 
@@ -427,7 +427,7 @@ def test_a_table_that_breaks_a_rule_raises(september: CountyTable) -> None:
         (school, "opening", 1, "opening"),  # start + entered - left != end
         (school, "sex.male", 1, "sex.* sums"),  # a breakdown no longer sums to the total
         (township, "enrolled", 1, "not the sum of its rows"),  # a township is not its schools
-        (("廣平縣",), "served", -1, "not the sum"),  # a county is not its townships
+        (("广平县",), "served", -1, "not the sum"),  # a county is not its townships
         ((), "due.talk", 1, "total is not the sum"),
         (school, "done.talk", 10_000, "done + overdue exceed due"),
     ]
@@ -466,15 +466,15 @@ def test_school_table_lists_must_agree_with_its_counts() -> None:
 # ---------------------------------------------------------------------------------------------
 # Worked examples: the reasons of entering and leaving, and what the tables show.
 
-RURAL = School("A", "甲村小學", "甲鎮")
-OTHER = School("B", "乙村小學", "甲鎮")
-MIDDLE = School("M", "甲鎮中學", "甲鎮")
+RURAL = School("A", "甲村小学", "甲镇")
+OTHER = School("B", "乙村小学", "甲镇")
+MIDDLE = School("M", "甲镇中学", "甲镇")
 
 
 def _child(cid: str, *enrolments: Enrolment, father: Parent, **kw: object) -> Child:
     return Child(
         cid,
-        f"兒童{cid}",
+        f"儿童{cid}",
         Sex.FEMALE,
         date(2016, 3, 1),
         enrolments=enrolments,
@@ -524,8 +524,8 @@ def test_reasons_of_entering_and_leaving() -> None:
         ("C5", "A", "entered.enrolled", date(2026, 5, 11)),
     }
     causes = {m.child_id: m.cause for m in change.movements if m.reason is MoveReason.PARENT_LEFT}
-    assert causes["C1"] == "父親自2026-02-10外出務工，已滿3個月"
-    assert "兒童" not in "".join(m.cause for m in change.movements)  # no names in causes
+    assert causes["C1"] == "父亲自2026-02-10外出务工，已满3个月"
+    assert "儿童" not in "".join(m.cause for m in change.movements)  # no names in causes
     may = Interval(date(2026, 5, 1), date(2026, 6, 1))
     a = school_table(facts, "A", as_of=date(2026, 5, 31), period=may)
     assert a.counts["opening"] == 3  # C2, C3, C4
@@ -543,7 +543,7 @@ def test_a_policy_change_is_a_reason() -> None:
     later = {child.id: stricter.timeline(child, facts.schools)}
     now = LedgerFacts(facts.schools, facts.children, later)
     change = diff(now, date(2026, 5, 1), date(2026, 5, 20), earlier=earlier)
-    assert [(m.key, m.cause) for m in change.movements] == [("left.policy", "政策調整")]
+    assert [(m.key, m.cause) for m in change.movements] == [("left.policy", "政策调整")]
     table = county_table(
         now,
         as_of=date(2026, 5, 20),
@@ -592,10 +592,10 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
     e = Enrolment("A", date(2023, 9, 1), 1, "1班")
     kids = [_child(f"C{i}", e, father=gone) for i in range(3)]
     staff = [
-        Staff("T1", "王老師", "A"),
-        Staff("T2", "李老師", "A"),
-        Staff("T3", "趙老師", "A"),
-        Staff("B1", "小明", "A", title="學生"),
+        Staff("T1", "王老师", "A"),
+        Staff("T2", "李老师", "A"),
+        Staff("T3", "赵老师", "A"),
+        Staff("B1", "小明", "A", title="学生"),
     ]
     held = [
         ("C0", "T1", Role.CLASS_TEACHER, date(2023, 9, 1), None),
@@ -628,14 +628,14 @@ def test_coverage_and_duties_are_counted_per_served_child() -> None:
     assert [r.child_id for r in t1.rows] == ["C0", "C1"]
     row = t1.rows[0]
     assert row.roles == (Role.CLASS_TEACHER,)
-    assert row.proxy_parents == ("李老師",)
-    assert row.father.status == "外出務工"
+    assert row.proxy_parents == ("李老师",)
+    assert row.father.status == "外出务工"
     assert row.father.work_place == "天津"
     assert row.mother.status == "在家"
     assert [(c.kind, c.due, c.done, c.overdue) for c in row.duties] == [("TALK", 4, 3, 1)]
     assert teacher_table(facts, "T3", as_of=date(2026, 9, 30), period=SEPTEMBER).rows[
         0
-    ].pairings == (("一對一幫扶教職工", "趙老師"), ("結伴學生", "小明"))
+    ].pairings == (("一对一帮扶教职工", "赵老师"), ("结伴学生", "小明"))
     assert teacher_table(facts, "nobody", as_of=date(2026, 9, 30), period=SEPTEMBER).rows == ()
 
 

@@ -55,13 +55,13 @@ def _teacher(tables: dict[str, TeacherTable]) -> TeacherTable:
 
 EVIL = ("=1+1", "+86 138", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")')
 VALUES = Sheet(
-    "測試",
+    "测试",
     "test",
     [
         Column("文字", "text", lambda r: r[0]),
-        Column("數量", "count", lambda r: r[1], "count"),
-        Column("電話", "phone", lambda r: r[2], "phone"),
-        Column("身份證號", "id", lambda r: r[3], "id"),
+        Column("数量", "count", lambda r: r[1], "count"),
+        Column("电话", "phone", lambda r: r[2], "phone"),
+        Column("身份证号", "id", lambda r: r[3], "id"),
         Column("比率", "rate", lambda r: r[4], "rate"),
     ],
     [(text, -3, "13812341234", "13043220160301001X", 0.5) for text in EVIL],
@@ -76,9 +76,9 @@ def test_county_sheet_has_a_row_per_school_subtotals_and_totals(
     values = sheet.values()
     keys = [c.key for c in sheet.columns]
     assert len(values) == len(table.rows)
-    assert [v[2] for v in values].count("小計") == len({k[:2] for k in table.schools()})
-    assert values[-1][0] == "總計"
-    assert values[-2][1] == "合計"
+    assert [v[2] for v in values].count("小计") == len({k[:2] for k in table.schools()})
+    assert values[-1][0] == "总计"
+    assert values[-2][1] == "合计"
     served = keys.index("served")
     assert values[-1][served] == table.total["served"]
     share = values[-1][keys.index("share")]
@@ -92,7 +92,7 @@ def test_text_rendering_shows_chinese_headers_and_masks_phones(
     ledgers: tuple[CountyTable, dict[str, SchoolTable], dict[str, TeacherTable]],
 ) -> None:
     text = render_text(county_sheet(ledgers[0]))
-    for header in ("信息匯總表", "在校學生", "關愛對象", "國家口徑", "小計", "總計", "談心完成率"):
+    for header in ("信息汇总表", "在校学生", "关爱对象", "国家口径", "小计", "总计", "谈心完成率"):
         assert header in text
     teacher = _teacher(ledgers[2])
     phone = next(r.father.phone for r in teacher.rows if r.father.phone)
@@ -113,7 +113,7 @@ def test_school_sheets_list_movements_and_overdue_children(
         f"rate.{k[4:]}" for k in school.counts if k.startswith("due.")
     }
     assert len(moves.rows) == len(school.movements)
-    assert {r[0] for r in moves.values()} <= {"新增", "減少"}
+    assert {r[0] for r in moves.values()} <= {"新增", "减少"}
     assert [r[2] for r in overdue.values()] == [o.child_id for o in school.overdue]
 
 
@@ -129,7 +129,7 @@ def test_csv_cells_never_start_a_formula(text: str, evil: str) -> None:
 def test_csv_has_both_header_rows_escapes_and_masks(tmp_path: Path) -> None:
     text = to_csv(VALUES)
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["文字", "數量", "電話", "身份證號", "比率"]
+    assert rows[0] == ["文字", "数量", "电话", "身份证号", "比率"]
     assert rows[1] == ["text", "count", "phone", "id", "rate"]
     assert [r[0] for r in rows[2:]] == ["'" + e for e in EVIL]
     assert rows[2][1:] == ["-3", "138****1234", "130432***********X", "50.0%"]
@@ -143,8 +143,8 @@ def test_csv_has_both_header_rows_escapes_and_masks(tmp_path: Path) -> None:
 def test_xlsx_round_trip_keeps_text_as_text(tmp_path: Path) -> None:
     path = tmp_path / "t.xlsx"
     write_xlsx([VALUES], path)
-    ws = openpyxl.load_workbook(path)["測試"]
-    assert [c.value for c in ws[1]] == ["文字", "數量", "電話", "身份證號", "比率"]
+    ws = openpyxl.load_workbook(path)["测试"]
+    assert [c.value for c in ws[1]] == ["文字", "数量", "电话", "身份证号", "比率"]
     assert [c.value for c in ws[2]] == ["text", "count", "phone", "id", "rate"]
     for i, evil in enumerate(EVIL, start=3):
         cell = ws.cell(i, 1)
@@ -156,7 +156,7 @@ def test_xlsx_round_trip_keeps_text_as_text(tmp_path: Path) -> None:
     assert ws.cell(3, 5).value == 0.5
     assert ws.cell(3, 5).number_format == "0.0%"
     write_xlsx([VALUES], path, unmasked=True)
-    ws = openpyxl.load_workbook(path)["測試"]
+    ws = openpyxl.load_workbook(path)["测试"]
     assert ws.cell(3, 3).value == "13812341234"
 
 
@@ -178,10 +178,10 @@ def test_xlsx_of_the_three_ledgers(
     write_xlsx(sheets, path)
     book = openpyxl.load_workbook(path)
     assert len(book.sheetnames) == len(sheets) == len(set(book.sheetnames))
-    ws = book["信息匯總表"]
+    ws = book["信息汇总表"]
     assert ws.max_row == 2 + len(county.rows)
     last = [c.value for c in ws[ws.max_row]]
-    assert last[0] == "總計"
+    assert last[0] == "总计"
     assert last[4] == county.total["served"]
     tw = book[book.sheetnames[5]]
     keys = [c.value for c in tw[2]]

@@ -52,8 +52,8 @@ from leftbehind.plugins import Plugins, make_plugin_manager
 NOTICE = Notice(
     key="digest:T001:2025-W11",
     recipient="T001",
-    subject="本週待辦 2 項（2025-W11）",
-    body="三年級2班\n· C000123 談心（3月14日前）\n· C000124 溫馨家訪（3月31日前）",
+    subject="本周待办 2 项（2025-W11）",
+    body="三年级2班\n· C000123 谈心（3月14日前）\n· C000124 温馨家访（3月31日前）",
     kind="duty_digest",
 )
 WECOM_OK = b'{"errcode":0,"errmsg":"ok"}'
@@ -342,7 +342,7 @@ def test_log_notifier_logs_key_and_kind_only(caplog: pytest.LogCaptureFixture) -
         "notice digest:T001:2025-W11 (duty_digest) delivered to the log"
     ]
     assert "C000123" not in caplog.text
-    assert "三年級" not in caplog.text
+    assert "三年级" not in caplog.text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ def test_webhook_posts_the_notice_as_utf8_json_with_its_key(http: HTTPRecorder) 
         "body": NOTICE.body,
         "kind": "duty_digest",
     }
-    assert "三年級2班".encode() in request.body  # UTF-8, not \\u escapes
+    assert "三年级2班".encode() in request.body  # UTF-8, not \\u escapes
     assert request.headers[IDEMPOTENCY_HEADER] == NOTICE.key
     assert request.headers["Authorization"] == "Bearer tkn"
     assert request.headers["Content-Type"] == "application/json; charset=utf-8"
@@ -410,8 +410,8 @@ def test_wecom_posts_a_text_message_with_the_key_as_idempotency_key(http: HTTPRe
 
 
 def _long_notice(lines: int) -> Notice:
-    body = "\n".join(f"· 第{i:03d}行 三年級2班 C{i:06d} 談心（3月14日前）" for i in range(lines))
-    return Notice("digest:T009:2025-W11", "group:S01", "本週待辦", body, "duty_digest")
+    body = "\n".join(f"· 第{i:03d}行 三年级2班 C{i:06d} 谈心（3月14日前）" for i in range(lines))
+    return Notice("digest:T009:2025-W11", "group:S01", "本周待办", body, "duty_digest")
 
 
 def test_wecom_splits_long_content_on_lines_within_2048_bytes(http: HTTPRecorder) -> None:
@@ -544,13 +544,13 @@ def test_email_is_sent_in_utf8_with_a_message_id_from_the_key(
 ) -> None:
     box, port = smtp
     mailer = EmailNotifier(
-        "127.0.0.1", "關愛辦 <care@school.cn>", port=port, to="{recipient}@school.cn"
+        "127.0.0.1", "关爱办 <care@school.cn>", port=port, to="{recipient}@school.cn"
     )
     mailer.send(NOTICE)
     [msg] = box.messages
     assert msg["Subject"] == NOTICE.subject
     assert msg["To"] == "T001@school.cn"
-    assert msg["From"] == "關愛辦 <care@school.cn>"
+    assert msg["From"] == "关爱办 <care@school.cn>"
     assert msg["Message-ID"] == message_id(NOTICE.key, "school.cn")
     assert msg["X-Leftbehind-Kind"] == "duty_digest"
     assert msg.get_content_charset() == "utf-8"
@@ -566,7 +566,7 @@ def test_email_is_sent_in_utf8_with_a_message_id_from_the_key(
 def test_email_to_the_notices_recipient_when_it_is_an_address(smtp: tuple[Mailbox, int]) -> None:
     box, port = smtp
     mailer = EmailNotifier("127.0.0.1", "care@school.cn", port=port)
-    mailer.send(Notice("k1", "head@school.cn", "主題", "內容", "duty_overdue"))
+    mailer.send(Notice("k1", "head@school.cn", "主题", "内容", "duty_overdue"))
     assert box.envelopes == [("care@school.cn", ["head@school.cn"])]
     with pytest.raises(NotifierError, match="not an address"):
         mailer.send(NOTICE)  # recipient "T001" and no 'to' setting

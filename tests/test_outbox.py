@@ -65,7 +65,7 @@ T0 = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 
 
 def notice(i: int, kind: str = "duty_digest") -> Notice:
-    return Notice(f"n:{i:03d}", f"T{i:03d}", f"主題{i}", f"內容 C{i:06d}", kind)
+    return Notice(f"n:{i:03d}", f"T{i:03d}", f"主题{i}", f"内容 C{i:06d}", kind)
 
 
 class Recorder:
@@ -493,10 +493,10 @@ def wecom_notice(key: str, parts: int = 4) -> Notice:
     does)."""
     lines: list[str] = []
     for i in range(1000):
-        made = Notice(key, "group:S01", "本週", "\n".join(lines), "school_summary")
+        made = Notice(key, "group:S01", "本周", "\n".join(lines), "school_summary")
         if len(WecomNotifier.messages(made)) == parts:
             return made
-        lines.append(f"· 第{i:03d}行 三年級2班 待辦 {i} 項（3月14日前）")
+        lines.append(f"· 第{i:03d}行 三年级2班 待办 {i} 项（3月14日前）")
     raise AssertionError(f"no notice of {parts} parts")
 
 
@@ -973,7 +973,7 @@ def test_incomplete_files_and_status_changes_are_queued_once(
 @pytest.mark.parametrize(
     "actor",
     [
-        Actor.township_officer("E02", "平固店鎮"),
+        Actor.township_officer("E02", "平固店镇"),
         Actor.school_head("S002-H", "S002"),
         Actor.staff("S002-T01"),
         Actor.volunteer("S002-T02"),
@@ -1008,16 +1008,16 @@ MONDAY = date(2025, 3, 10)
 
 def items(*specs: tuple[str, str, int]) -> list[DutyItem]:
     return [
-        DutyItem(child, duty, MONDAY + timedelta(days=d), "三年級2班") for child, duty, d in specs
+        DutyItem(child, duty, MONDAY + timedelta(days=d), "三年级2班") for child, duty, d in specs
     ]
 
 
 def test_one_digest_per_person_per_week_not_one_per_duty() -> None:
     digests = weekly_digests(
         [
-            ("T001", items(("C000123", "談心", 4), ("C000124", "溫馨家訪", 21))),
+            ("T001", items(("C000123", "谈心", 4), ("C000124", "温馨家访", 21))),
             ("T002", []),
-            ("T001", items(("C000125", "談心", 4))),
+            ("T001", items(("C000125", "谈心", 4))),
         ],
         week_of=MONDAY + timedelta(days=2),
     )
@@ -1025,16 +1025,16 @@ def test_one_digest_per_person_per_week_not_one_per_duty() -> None:
     assert digest.key == "digest:T001:2025-W11"
     assert digest.recipient == "T001"
     assert digest.kind == "duty_digest"
-    assert digest.subject == "本週待辦 3 項（2025-W11）"
+    assert digest.subject == "本周待办 3 项（2025-W11）"
     assert digest.body.splitlines() == [
-        "2025-03-10 至 2025-03-16 應完成 3 項：",
-        "三年級2班",
-        "· C000123 談心（3月14日前）",
-        "· C000125 談心（3月14日前）",
-        "· C000124 溫馨家訪（3月31日前）",
+        "2025-03-10 至 2025-03-16 应完成 3 项：",
+        "三年级2班",
+        "· C000123 谈心（3月14日前）",
+        "· C000125 谈心（3月14日前）",
+        "· C000124 温馨家访（3月31日前）",
     ]
     # Built again on another day of the same week: the same key, so nothing new is enqueued.
-    again = weekly_digest("T001", items(("C000126", "談心", 4)), week_of=MONDAY + timedelta(days=6))
+    again = weekly_digest("T001", items(("C000126", "谈心", 4)), week_of=MONDAY + timedelta(days=6))
     assert again is not None
     assert again.key == digest.key
     assert weekly_digest("T001", [], week_of=MONDAY) is None
@@ -1044,11 +1044,11 @@ def test_one_digest_per_person_per_week_not_one_per_duty() -> None:
 def test_overdue_goes_to_each_owner_and_a_count_to_the_head() -> None:
     notices = overdue_notices(
         [
-            ("T001", items(("C000123", "談心", -3), ("C000124", "談心", -3))),
-            ("T002", items(("C000123", "溫馨家訪", -1))),
+            ("T001", items(("C000123", "谈心", -3), ("C000124", "谈心", -3))),
+            ("T002", items(("C000123", "温馨家访", -1))),
         ],
         school="S01",
-        school_label="城關鎮第一小學",
+        school_label="城关镇第一小学",
         head="H01",
         as_of=MONDAY,
     )
@@ -1058,11 +1058,11 @@ def test_overdue_goes_to_each_owner_and_a_count_to_the_head() -> None:
         ("overdue-head:S01:2025-W11:H01", "H01"),
     ]
     head = notices[-1]
-    assert head.subject == "城關鎮第一小學逾期工作 3 項"
-    assert "涉及兒童 2 名" in head.body
-    assert "談心 2、溫馨家訪 1" in head.body
+    assert head.subject == "城关镇第一小学逾期工作 3 项"
+    assert "涉及儿童 2 名" in head.body
+    assert "谈心 2、温馨家访 1" in head.body
     assert "C000" not in head.body  # the head gets counts, not a list of children
-    assert "· C000123 談心（應於3月7日前）" in notices[0].body
+    assert "· C000123 谈心（应于3月7日前）" in notices[0].body
     assert (
         overdue_notices([("T001", [])], school="S01", school_label="", head="H01", as_of=MONDAY)
         == []
@@ -1075,36 +1075,36 @@ def test_served_and_left_go_to_each_recipient_without_a_reason() -> None:
         change="served",
         on=date(2025, 3, 1),
         recipients=["T002", "T001", "T001"],
-        class_label="三年級2班",
-        school_label="城關鎮第一小學",
+        class_label="三年级2班",
+        school_label="城关镇第一小学",
     )
     assert [n.key for n in served] == [
         "served:C000123:2025-03-01:T001",
         "served:C000123:2025-03-01:T002",
     ]
-    assert served[0].body.startswith("城關鎮第一小學三年級2班兒童 C000123 自 2025-03-01 起納入")
+    assert served[0].body.startswith("城关镇第一小学三年级2班儿童 C000123 自 2025-03-01 起纳入")
     left = status_notices("C000123", change="left", on=date(2025, 6, 1), recipients=["T001"])
-    assert (left[0].kind, left[0].subject) == ("child_left", "不再屬於工作對象：C000123")
+    assert (left[0].kind, left[0].subject) == ("child_left", "不再属于工作对象：C000123")
     for n in served + left:
-        assert not re.search("外出|務工|孤兒|單親|事實無人撫養", n.body)
+        assert not re.search("外出|务工|孤儿|单亲|事实无人抚养", n.body)
 
 
 def test_incomplete_files_listed_per_person_after_the_deadline() -> None:
     [n] = incomplete_file_notices(
         [
-            ("T001", [FileGap("C000124", ("監護情況", "聯繫方式"), "三年級2班")]),
-            ("T001", [FileGap("C000123", ("學習情況",), "三年級1班"), FileGap("C000125", ())]),
+            ("T001", [FileGap("C000124", ("监护情况", "联系方式"), "三年级2班")]),
+            ("T001", [FileGap("C000123", ("学习情况",), "三年级1班"), FileGap("C000125", ())]),
             ("T002", [FileGap("C000126", ())]),
         ],
         deadline=date(2025, 4, 30),
     )
     assert n.key == "file-incomplete:T001:2025-04-30"
-    assert n.subject == "檔案未完善 2 名兒童"
+    assert n.subject == "档案未完善 2 名儿童"
     assert n.body.splitlines()[1:] == [
-        "三年級1班",
-        "· C000123：學習情況",
-        "三年級2班",
-        "· C000124：監護情況、聯繫方式",
+        "三年级1班",
+        "· C000123：学习情况",
+        "三年级2班",
+        "· C000124：监护情况、联系方式",
     ]
 
 
@@ -1112,7 +1112,7 @@ def test_the_group_summary_carries_counts_only_and_fits_one_wecom_message() -> N
     n = school_summary(
         "S01",
         recipient="group:S01",
-        school_label="城關鎮第一小學",
+        school_label="城关镇第一小学",
         week_of=MONDAY,
         served=132,
         due=410,
@@ -1122,7 +1122,7 @@ def test_the_group_summary_carries_counts_only_and_fits_one_wecom_message() -> N
         left=1,
     )
     assert n.key == "school-week:S01:2025-W11"
-    assert "工作對象 132 名；本週新納入 2 名，退出 1 名。" in n.body
+    assert "工作对象 132 名；本周新纳入 2 名，退出 1 名。" in n.body
     assert not re.search(r"C\d{6}", n.body)
     assert WecomNotifier.messages(n) == [f"{n.subject}\n\n{n.body}"]
 
@@ -1133,9 +1133,9 @@ def test_the_group_summary_carries_counts_only_and_fits_one_wecom_message() -> N
 )
 def test_a_personal_value_instead_of_a_record_key_is_refused_unrepeated(bad: str) -> None:
     builders: list[Callable[[], object]] = [
-        lambda: weekly_digest("T001", [DutyItem(bad, "談心", MONDAY)], week_of=MONDAY),
+        lambda: weekly_digest("T001", [DutyItem(bad, "谈心", MONDAY)], week_of=MONDAY),
         lambda: status_notices(bad, change="served", on=MONDAY, recipients=["T001"]),
-        lambda: weekly_digest(bad, [DutyItem("C000001", "談心", MONDAY)], week_of=MONDAY),
+        lambda: weekly_digest(bad, [DutyItem("C000001", "谈心", MONDAY)], week_of=MONDAY),
     ]
     for build in builders:
         with pytest.raises(ValueError, match="record key") as info:
@@ -1145,7 +1145,7 @@ def test_a_personal_value_instead_of_a_record_key_is_refused_unrepeated(bad: str
 
 def test_a_label_carrying_a_phone_number_is_refused() -> None:
     with pytest.raises(ValueError, match="label") as info:
-        weekly_digest("T001", [DutyItem("C000001", "家訪 13812345678", MONDAY)], week_of=MONDAY)
+        weekly_digest("T001", [DutyItem("C000001", "家访 13812345678", MONDAY)], week_of=MONDAY)
     assert "13812345678" not in str(info.value)
 
 
@@ -1157,9 +1157,9 @@ def test_a_label_carrying_a_phone_number_is_refused() -> None:
                 st.builds(
                     DutyItem,
                     st.from_regex(r"C[0-9]{6}", fullmatch=True),
-                    st.sampled_from(["談心", "溫馨家訪", "學習幫扶計劃"]),
+                    st.sampled_from(["谈心", "温馨家访", "学习帮扶计划"]),
                     st.dates(date(2025, 3, 10), date(2025, 7, 1)),
-                    st.sampled_from(["", "一年級1班", "三年級2班"]),
+                    st.sampled_from(["", "一年级1班", "三年级2班"]),
                 ),
                 max_size=60,
             ),

@@ -23,12 +23,12 @@ CT, PP, SP, ST = Role.CLASS_TEACHER, Role.PROXY_PARENT, Role.STAFF_PAIR, Role.SU
 def test_roles_have_chinese_labels() -> None:
     assert [r.label for r in Role] == [
         "班主任",
-        "任課教師",
-        "代管家長",
-        "一對一幫扶教職工",
-        "結伴學生",
-        "社會熱心人士",
-        "校外學習小組輔導教師",
+        "任课教师",
+        "代管家长",
+        "一对一帮扶教职工",
+        "结伴学生",
+        "社会热心人士",
+        "校外学习小组辅导教师",
     ]
     assert {CT, PP, SP} == REQUIRED_ROLES
 
@@ -38,7 +38,7 @@ def test_coverage_names_the_missing_roles_on_the_day() -> None:
         Assignment("a1", "t1", "c1", CT, date(2025, 9, 1)),
         Assignment("a2", "p1", "c1", PP, date(2025, 9, 1), date(2025, 11, 1)),
         Assignment("a3", "s1", "c1", SP, date(2025, 9, 1)),
-        Assignment("a4", "t2", "c2", ST, date(2025, 9, 1), subject="數學"),
+        Assignment("a4", "t2", "c2", ST, date(2025, 9, 1), subject="数学"),
     ]
     assert coverage(["c1", "c2"], people, date(2025, 10, 1)) == {
         "c1": frozenset(),
@@ -51,7 +51,7 @@ def test_coverage_names_the_missing_roles_on_the_day() -> None:
 def test_the_index_finds_assignments_by_child_and_staff() -> None:
     people = [
         Assignment("a1", "t1", "c1", CT, date(2025, 9, 1)),
-        Assignment("a2", "t1", "c2", ST, date(2025, 9, 1), date(2026, 1, 1), "語文"),
+        Assignment("a2", "t1", "c2", ST, date(2025, 9, 1), date(2026, 1, 1), "语文"),
         Assignment("a3", "p1", "c1", PP, date(2025, 10, 1)),
     ]
     index = Assignments(people)
@@ -67,7 +67,7 @@ def test_the_index_finds_assignments_by_child_and_staff() -> None:
 
 def test_a_study_group_gives_its_guide_an_assignment_to_each_child() -> None:
     group = StudyGroup(
-        "g1", "S1", "東張孟村", "t9", ["c1", "c2"], date(2025, 9, 1), date(2026, 7, 1)
+        "g1", "S1", "东张孟村", "t9", ["c1", "c2"], date(2025, 9, 1), date(2026, 7, 1)
     )
     got = group.assignments()
     assert [(a.child_id, a.role, a.staff_id) for a in got] == [

@@ -34,7 +34,7 @@ def test_the_phases_of_2025() -> None:
     assert phase_on(date(2025, 11, 30)) is Phase.IMPLEMENTATION
     assert phase_on(date(2025, 12, 1)) is Phase.SUMMARY
     assert phase_interval(Phase.SUMMARY, 2025).end == date(2026, 1, 1)
-    assert [p.label for p in Phase] == ["部署階段", "實施階段", "總結階段"]
+    assert [p.label for p in Phase] == ["部署阶段", "实施阶段", "总结阶段"]
     assert "五清晰" in Phase.DEPLOYMENT.expects
 
 

@@ -353,11 +353,11 @@ def test_notifiers_by_name() -> None:
     with pytest.raises(UnknownNameError, match="choices: none registered"):
         plugins.notifier("recorder")
     plugins.manager.register(Plugin(), name="recorder-plugin")
-    notifier = plugins.notifier("recorder", {"to": "校長"})
+    notifier = plugins.notifier("recorder", {"to": "校长"})
     assert isinstance(notifier, Notifier)
     assert isinstance(notifier, _Recorder)
-    assert notifier.config == {"to": "校長"}
-    notice = Notice("k1", "班主任", "走訪提醒", "本週應走訪", "duty_due")
+    assert notifier.config == {"to": "校长"}
+    notice = Notice("k1", "班主任", "走访提醒", "本周应走访", "duty_due")
     notifier.send(notice)
     assert notifier.sent == [notice]
     with pytest.raises(UnknownNameError) as info:
@@ -422,7 +422,7 @@ def test_the_built_in_notifiers_are_registered() -> None:
 
 PSYCH_CHECK = DutyKind(
     "PSYCH_CHECK",
-    "心理健康檢查",
+    "心理健康检查",
     "mental-health check",
     {Role.CLASS_TEACHER},
     Frequency.MONTH,
@@ -435,7 +435,7 @@ class _CountyKinds:
 
     @hookimpl
     def leftbehind_duty_kinds(self) -> list[DutyKindRecord]:
-        return [DutyKindRecord(PSYCH_CHECK, "縣教育局要求")]
+        return [DutyKindRecord(PSYCH_CHECK, "县教育局要求")]
 
 
 def _county_plugins() -> Plugins:
@@ -458,7 +458,7 @@ def test_a_countys_duty_kind_comes_after_the_plans() -> None:
     plugins = _county_plugins()
     assert plugins.duty_kinds() == (*DEFAULT_KINDS, PSYCH_CHECK)
     assert plugins.duty_kind("PSYCH_CHECK") == PSYCH_CHECK
-    assert plugins.duty_kind_records()["PSYCH_CHECK"].description == "縣教育局要求"
+    assert plugins.duty_kind_records()["PSYCH_CHECK"].description == "县教育局要求"
     with pytest.raises(UnknownNameError) as info:
         plugins.duty_kind("PSY_CHECK")
     assert str(info.value).startswith("no duty kind named 'PSY_CHECK'; choices: FAMILY_CONTACT,")
@@ -486,7 +486,7 @@ def test_a_countys_duty_shows_in_status_without_changes_to_the_library() -> None
         (date(2025, 12, 1), "t1", Status.UPCOMING, None),
     ]
     counts = book.compliance(autumn, as_of).by_kind["PSYCH_CHECK"]
-    assert (counts.due, counts.done, counts.overdue, counts.open) == (3, 1, 1, 1)  # 應完成 3
+    assert (counts.due, counts.done, counts.overdue, counts.open) == (3, 1, 1, 1)  # 应完成 3
     assert list(book.unmatched_records(autumn, as_of)) == []
 
 
@@ -503,7 +503,7 @@ def test_a_duty_kind_code_registered_twice_names_both_plugins() -> None:
     class Plugin:
         @hookimpl
         def leftbehind_duty_kinds(self) -> list[DutyKindRecord]:
-            visit = attrs.evolve(DEFAULT_KINDS[4], label_zh="家訪")
+            visit = attrs.evolve(DEFAULT_KINDS[4], label_zh="家访")
             return [DutyKindRecord(visit)]
 
     plugins = Plugins.load(load_entrypoints=False)
@@ -585,7 +585,7 @@ def test_the_built_in_calendars_by_name() -> None:
     china = plugins.calendar("china", [2025])
     assert china == china_calendar([2025])
     assert date(2025, 10, 1) in china.holidays
-    assert date(2025, 9, 28) in china.workdays  # a Sunday of 調休
+    assert date(2025, 9, 28) in china.workdays  # a Sunday of 调休
     assert china.is_school_day(date(2025, 9, 28))
     assert not china.is_school_day(date(2025, 10, 2))
 
@@ -633,7 +633,7 @@ class _CountyCalendars:
 
     @hookimpl
     def leftbehind_calendars(self) -> list[CalendarRecord]:
-        return [CalendarRecord(self.name, self.build, "縣校曆")]
+        return [CalendarRecord(self.name, self.build, "县校历")]
 
 
 def test_a_calendar_name_registered_twice_names_both_plugins() -> None:

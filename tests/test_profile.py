@@ -28,8 +28,8 @@ FULL = Child(
     Sex.MALE,
     date(2016, 3, 1),
     resident_id="130432201603010011",
-    village="東村",
-    address="廣平縣東村",
+    village="东村",
+    address="广平县东村",
     enrolments=(Enrolment("S1", date(2022, 9, 1), 1, "2班"),),
     father=Parent(
         name="王大", phone="13800000000", absences=(Absence(date(2025, 1, 1), None, "北京"),)
@@ -37,8 +37,8 @@ FULL = Child(
     mother=Parent(name="李二", phone="13900000000"),
     guardian=Guardian("王奶奶", "祖母", "13700000000"),
     health=Health.HEALTHY,
-    personality="開朗",
-    hobbies="畫畫",
+    personality="开朗",
+    hobbies="画画",
 )
 
 
@@ -91,7 +91,7 @@ def test_contacts_depend_on_who_is_away_on_the_day() -> None:
 
 def test_health_is_complete_when_healthy_or_described() -> None:
     assert ProfileArea.HEALTH not in profile_completeness(attrs.evolve(FULL, health=None)).complete
-    described = attrs.evolve(FULL, health=Health.DISABLED, health_note="聽力")
+    described = attrs.evolve(FULL, health=Health.DISABLED, health_note="听力")
     assert ProfileArea.HEALTH in profile_completeness(described, DAY).complete
 
 

@@ -96,7 +96,7 @@ MISSING = "C999999"
 ACTORS: dict[str, Actor] = {
     "system": SYSTEM,
     "county": Actor.county_officer("E01"),
-    "township": Actor.township_officer("E02", "廣平鎮"),
+    "township": Actor.township_officer("E02", "广平镇"),
     "head": Actor.school_head("S003-H", "S003"),
     "class_teacher": Actor.staff(CLASS_TEACHER),
     "proxy_parent": Actor.staff(PROXY_PARENT, ActorKind.PROXY_PARENT),
@@ -146,10 +146,10 @@ def _away(name: str, phone: str, since: date) -> Parent:
 def _extra_child(key: str, birth: date, enrolments: tuple[Enrolment, ...], n: int) -> Child:
     return Child(
         key,
-        f"補錄{n}號",
+        f"补录{n}号",
         Sex.MALE,
         birth,
-        village="平固店東村",
+        village="平固店东村",
         enrolments=enrolments,
         father=_away(f"父{n}", f"1390000{n:04d}", date(2021, 3, 1)),
         mother=_away(f"母{n}", f"1370000{n:04d}", date(2021, 3, 1)),
@@ -196,7 +196,7 @@ def _with_secrets(children: list[Child]) -> list[Child]:
                 c,
                 resident_id=_rid(c.birth_date, i, c.sex),
                 health=Health.ILL if noted else c.health,
-                health_note=f"病歷{i:03d}號" if noted else "",
+                health_note=f"病历{i:03d}号" if noted else "",
             )
         )
     return out
@@ -223,9 +223,9 @@ def facts() -> Facts:
     children = _with_secrets([*data.facts.children, *_extra_children()])
     staff = (
         *data.staff,
-        Staff(FORMER, "前班主任", "S003", "教師"),
-        Staff(PAIRED, "結對教師", "S002", "教師"),
-        Staff(VOLUNTEER, "志願者甲", "S003", "志願者"),
+        Staff(FORMER, "前班主任", "S003", "教师"),
+        Staff(PAIRED, "结对教师", "S002", "教师"),
+        Staff(VOLUNTEER, "志愿者甲", "S003", "志愿者"),
     )
     ended = date(2026, 3, 1)
     extra = (
@@ -399,7 +399,7 @@ def file_text(path: Path) -> str:
 
 
 _CHILD_ID = re.compile(r"C\d{6}")
-_SECRET = re.compile(r"\d{11,}X?|病歷\d{3}號")
+_SECRET = re.compile(r"\d{11,}X?|病历\d{3}号")
 
 
 def child_ids(text: str) -> set[str]:
@@ -468,7 +468,7 @@ def _write_roster(system: County, folder: Path) -> Path:
     keys = table[1]
     rows = {r[keys.index("id")]: r for r in table[2:]}
     mine = list(rows[FORMER_CHILD])
-    mine[keys.index("hobbies")] = "書法"
+    mine[keys.index("hobbies")] = "书法"
     path = folder / "roster.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         csv.writer(f).writerows([table[0], keys, mine, rows[PAIRED_CHILD]])
@@ -617,7 +617,7 @@ def _export_roster(c: County, x: Ctx) -> object:
 
 def _unmask(c: County, x: Ctx) -> object:
     return [
-        x.audited("unmask", functools.partial(c.unmask, key, field, reason="家訪前核對"))
+        x.audited("unmask", functools.partial(c.unmask, key, field, reason="家访前核对"))
         for key in TARGETS
         for field in UNMASKABLE
     ]
@@ -633,7 +633,7 @@ def _import_roster(c: County, x: Ctx) -> object:
 
 def _put_children(c: County, x: Ctx) -> object:
     f = facts()
-    mine = attrs.evolve(f.child(FORMER_CHILD), hobbies="書法")
+    mine = attrs.evolve(f.child(FORMER_CHILD), hobbies="书法")
     born = date(2014, 5, 1)
     new = attrs.evolve(
         _extra_child(NEW_CHILD, born, (Enrolment("S003", date(2020, 9, 1), 1, "1班"),), 9),
@@ -650,7 +650,7 @@ def _put_child(c: County, x: Ctx) -> object:
     x.echo |= {FORMER_CHILD, PAIRED_CHILD}
     f = facts()
     return [
-        x.attempt(lambda: c.put_child(attrs.evolve(f.child(FORMER_CHILD), hobbies="跳繩"))),
+        x.attempt(lambda: c.put_child(attrs.evolve(f.child(FORMER_CHILD), hobbies="跳绳"))),
         x.attempt(lambda: c.put_child(f.child(PAIRED_CHILD))),
     ]
 
@@ -713,6 +713,7 @@ CALLS: dict[str, Call] = {
     "families": lambda c, x: c.families(),
     "family": lambda c, x: x.each(TARGETS, c.family),
     "groups": lambda c, x: c.groups(),
+    "language": lambda c, x: c.language,
     "import_roster": _import_roster,
     "ledger_facts": lambda c, x: c.ledger_facts(x.period),
     "notices": lambda c, x: c.notices(),
@@ -724,7 +725,7 @@ CALLS: dict[str, Call] = {
     "put_children": _put_children,
     "put_groups": _put_groups,
     "put_schools": lambda c, x: c.put_schools([facts().schools[2]]),
-    "put_staff": lambda c, x: c.put_staff([Staff("S003-T99", "新老師", "S003", "教師")]),
+    "put_staff": lambda c, x: c.put_staff([Staff("S003-T99", "新老师", "S003", "教师")]),
     "queue_incomplete_files": lambda c, x: c.queue_incomplete_files(x.day.year),
     "queue_status_changes": lambda c, x: c.queue_status_changes(x.day, TODAY),
     "queue_week": lambda c, x: c.queue_week(x.day, x.day),
@@ -741,6 +742,7 @@ CALLS: dict[str, Call] = {
     "set_calendar": lambda c, x: c.set_calendar("china", extra_days_off=[date(2026, 6, 1)]),
     "set_channels": lambda c, x: c.set_channels({"default": {"type": "log"}}),
     "set_county": lambda c, x: c.set_county("广平县", "130432"),
+    "set_language": lambda c, x: c.set_language("zh_TW"),
     "set_policy": lambda c, x: c.set_policy("national-2016"),
     "settings": lambda c, x: c.settings(),
     "staff": lambda c, x: c.staff(),
@@ -777,6 +779,7 @@ WRITES = frozenset(
         "set_calendar",
         "set_channels",
         "set_county",
+        "set_language",
         "set_policy",
     }
 )

@@ -691,11 +691,11 @@ def test_copy_reports_a_document_that_differs(tmp_path: Path) -> None:
 
 def _child_doc(rng: random.Random, seq: int) -> Document:
     return {
-        "name": rng.choice("王李張劉陳楊") + rng.choice(["小明", "麗華", "𠀀傑"]),
+        "name": rng.choice("王李张刘陈杨") + rng.choice(["小明", "丽华", "𠀀杰"]),
         "seq": seq,
         "grade": rng.randint(1, 9),
         "school": f"S{rng.randint(1, 9)}",
-        "notes": "留守兒童·關愛" * rng.randint(0, 30),
+        "notes": "留守儿童·关爱" * rng.randint(0, 30),
     }
 
 

@@ -413,7 +413,7 @@ def run_r3(url: str, folder: Path, proc: int, threads: int, per_thread: int) -> 
                 raise AssertionError("a record was created twice")
             tally = uow.get("tally", "created") or {"n": 0}
             uow.put("tally", "created", {"n": _int(tally["n"]) + 1})
-            uow.put("record", key, {"v": 1, "by": "寫入者·甲"})
+            uow.put("record", key, {"v": 1, "by": "写入者·甲"})
             uow.commit()
         count("created")
 
@@ -495,7 +495,7 @@ def _r3(url: str, folder: Path) -> None:
         records = dict(store.scan("record"))
         assert store.count("record") == len(records) == 1000
         assert set(records) == expected_keys
-        assert all(doc == {"v": 2, "by": "寫入者·甲"} for doc in records.values())
+        assert all(doc == {"v": 2, "by": "写入者·甲"} for doc in records.values())
         # No lost update: the tally holds every acknowledged increment, no more, no fewer.
         assert store.get("tally", "created") == {"n": created}
         assert store.get("tally", "updated") == {"n": updated}

@@ -53,7 +53,7 @@ SCRIPT = Path(__file__)
 SYSTEM = Actor.system("tests")
 NOBODY = 65534
 #: A name no synthetic child has, so that its bytes in a file can only be this child's.
-MARKED = "諸葛紫萱"
+MARKED = "诸葛紫萱"
 GOOD_JSON = '{"child":{"C001":{"name":"李小明"}}}'.encode()
 
 
@@ -276,7 +276,7 @@ def good_sqlite(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     with SQLStore(f"sqlite:///{path}") as store, store.unit_of_work() as uow:
         for i in range(300):
             name = MARKED if i == 150 else "李小明"
-            uow.put("child", f"C{i:04d}", {"name": name, "notes": "留守兒童·關愛" * 20})
+            uow.put("child", f"C{i:04d}", {"name": name, "notes": "留守儿童·关爱" * 20})
         uow.commit()
     return path.read_bytes()
 
@@ -318,7 +318,7 @@ SQLITE_CORRUPT: dict[str, Callable[[bytes, Path], bytes]] = {
     "trailing garbage": lambda good, _: good + b'"}}garbage',
     "trailing pages": lambda good, _: good + bytes(8192),
     "utf-8 bom": lambda good, _: b"\xef\xbb\xbf" + good,
-    "not utf-8": lambda good, _: "李小明的檔案".encode("gb18030") * 100,
+    "not utf-8": lambda good, _: "李小明的档案".encode("gb18030") * 100,
     "json": lambda good, _: GOOD_JSON,
     "damaged page": lambda good, _: _damaged_page(good),
     "no schema version": _edited("DELETE FROM lb_meta WHERE name = 'schema_version'"),

@@ -41,8 +41,8 @@ from leftbehind.errors import (
 )
 from leftbehind.store import Document
 
-SURNAMES = "王李張劉陳楊趙黃周吳徐孫胡朱高林何郭馬羅"
-GIVEN = "小明麗華強芳敏靜偉軍洋勇艷傑濤超霞平剛桂英𠀀"
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "小明丽华强芳敏静伟军洋勇艳杰涛超霞平刚桂英𠀀"
 SCRIPT = Path(__file__)
 
 # ---------------------------------------------------------------------------------------------
@@ -59,14 +59,14 @@ def child_doc(rng: random.Random, seq: int) -> Document:
         "birth": f"201{rng.randint(0, 9)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
         "school": f"S{rng.randint(1, 9)}",
         "grade": rng.randint(1, 9),
-        "township": rng.choice(["廣平鎮", "南陽堡鄉", "平固店鎮", "勝營鎮"]),
-        "village": rng.choice(["東張孟村", "西河村", "後屯村"]),
+        "township": rng.choice(["广平镇", "南阳堡乡", "平固店镇", "胜营镇"]),
+        "village": rng.choice(["东张孟村", "西河村", "后屯村"]),
         "guardian": {"name": rng.choice(SURNAMES) + "奶奶", "phone": "138****1234"},
         "parents": [
             {"role": "father", "away_since": "2024-03-01", "place": "北京"},
             {"role": "mother", "away_since": None, "place": ""},
         ],
-        "notes": "留守兒童·關愛" * rng.randint(0, 4),
+        "notes": "留守儿童·关爱" * rng.randint(0, 4),
     }
 
 
@@ -366,7 +366,7 @@ def run_r3(path: Path, proc: int, threads: int, per_thread: int) -> dict[str, in
             assert isinstance(n, int)
             counter["n"] = n + 1
             uow.put("tally", "created", counter)
-            uow.put("record", key, {"v": 1, "by": "寫入者"})
+            uow.put("record", key, {"v": 1, "by": "写入者"})
             uow.commit()
 
     def update(key: str) -> None:
@@ -480,7 +480,7 @@ def test_r3_four_processes_of_threads_create_exactly_1000(tmp_path: Path) -> Non
     with TinyDBStore(tmp_path / "county.json") as store:
         records = dict(store.scan("record"))
         assert len(records) == 1000
-        assert all(doc == {"v": 2, "by": "寫入者"} for doc in records.values())
+        assert all(doc == {"v": 2, "by": "写入者"} for doc in records.values())
         assert store.get("tally", "created") == {"n": 1000}  # no increment lost
 
 

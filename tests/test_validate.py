@@ -196,7 +196,7 @@ def test_phones_of_parents_and_guardian() -> None:
 
 
 def test_school_and_roster_checks() -> None:
-    assert codes(check_school(School("", "某校", "某鄉"))) == [("school.id", "required")]
+    assert codes(check_school(School("", "某校", "某乡"))) == [("school.id", "required")]
     first = kid()
     twin = kid(id="c1", enrolments=(Enrolment("nowhere", date(2022, 9, 1), 1),))
     issues = check_children([first, twin], [*SCHOOLS, SCHOOLS[0]], today=TODAY)

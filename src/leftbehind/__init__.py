@@ -31,6 +31,7 @@ from leftbehind.domain.eligibility import (
     Span,
     Timeline,
 )
+from leftbehind.domain.i18n import LANGUAGES, language, use
 from leftbehind.domain.ids import check_phone, check_resident_id, mask_phone, mask_resident_id
 from leftbehind.domain.ledger import (
     CountyTable,
@@ -95,6 +96,7 @@ from leftbehind.store import Store, UnitOfWork
 __version__ = "0.1.0"
 
 __all__ = [
+    "LANGUAGES",
     "Absence",
     "AccessDeniedError",
     "Actor",
@@ -189,6 +191,7 @@ __all__ = [
     "default_period",
     "from_json",
     "hookimpl",
+    "language",
     "make_plugin_manager",
     "mask_phone",
     "mask_resident_id",
@@ -196,4 +199,5 @@ __all__ = [
     "structure",
     "to_json",
     "unstructure",
+    "use",
 ]

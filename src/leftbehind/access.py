@@ -1,4 +1,4 @@
-"""Who may see what (隱私與權限): actors, scopes, the field policy, masking and the audit log.
+"""Who may see what (隐私与权限): actors, scopes, the field policy, masking and the audit log.
 
 A county handle is opened for an :class:`Actor`. Every read of the handle asks :class:`Scope`
 which children the actor may see over the days asked, and :func:`mask_child` hides the fields
@@ -8,11 +8,11 @@ exports and unmasking are appended to the audit log (kind ``"audit"`` in the sto
 
 Scopes, on the days asked (one day, or any day of a period):
 
-- **system** (系統) and **county officer** (縣教育局): every child;
-- **township officer** (鄉鎮中心校): children enrolled in a school of their township;
-- **school head** (校長): children enrolled in their school;
-- **staff** (教師, 代管家長 …): the children they hold an assignment to;
-- **volunteer** (志願者): the families they are paired with, names and pairing only.
+- **system** (系统) and **county officer** (县教育局): every child;
+- **township officer** (乡镇中心校): children enrolled in a school of their township;
+- **school head** (校长): children enrolled in their school;
+- **staff** (教师, 代管家长 …): the children they hold an assignment to;
+- **volunteer** (志愿者): the families they are paired with, names and pairing only.
 
 This module imports the domain only; the county handle applies it.
 """
@@ -29,6 +29,7 @@ from attrs import frozen
 
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.errors import LeftbehindError
+from leftbehind.domain.i18n import text
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child, Parent, School
 from leftbehind.domain.people import Assignments, Role
@@ -67,18 +68,18 @@ class ActorKind(enum.Enum):
 
     @property
     def label(self) -> str:
-        """The Chinese name."""
-        return _KIND_LABELS[self]
+        """The name (县教育局 …) in the language of the moment."""
+        return text(f"actor.{_ACTOR_KEYS[self]}")
 
 
-_KIND_LABELS = {
-    ActorKind.COUNTY_OFFICER: "縣教育局",
-    ActorKind.TOWNSHIP_OFFICER: "鄉鎮中心校",
-    ActorKind.SCHOOL_HEAD: "校長",
-    ActorKind.TEACHER: "教師",
-    ActorKind.PROXY_PARENT: "代管家長",
-    ActorKind.VOLUNTEER: "志願者",
-    ActorKind.SYSTEM: "系統",
+_ACTOR_KEYS = {
+    ActorKind.COUNTY_OFFICER: "county_officer",
+    ActorKind.TOWNSHIP_OFFICER: "township_officer",
+    ActorKind.SCHOOL_HEAD: "school_head",
+    ActorKind.TEACHER: "teacher",
+    ActorKind.PROXY_PARENT: "proxy_parent",
+    ActorKind.VOLUNTEER: "volunteer",
+    ActorKind.SYSTEM: "system",
 }
 
 #: Actors whose standing comes from their office, not from assignments (above the teachers).
@@ -127,17 +128,17 @@ class Actor:
 
     @classmethod
     def county_officer(cls, id: str) -> Actor:
-        """An officer of the county education bureau (縣教育局): every school."""
+        """An officer of the county education bureau (县教育局): every school."""
         return cls(ActorKind.COUNTY_OFFICER, id)
 
     @classmethod
     def township_officer(cls, id: str, township: str) -> Actor:
-        """An officer of a township's central school (鄉鎮中心校): the township's schools."""
+        """An officer of a township's central school (乡镇中心校): the township's schools."""
         return cls(ActorKind.TOWNSHIP_OFFICER, id, township=township)
 
     @classmethod
     def school_head(cls, id: str, school_id: str) -> Actor:
-        """A school head (校長): the children of their school."""
+        """A school head (校长): the children of their school."""
         return cls(ActorKind.SCHOOL_HEAD, id, school_id=school_id)
 
     @classmethod
@@ -151,7 +152,7 @@ class Actor:
 
     @classmethod
     def volunteer(cls, staff_id: str) -> Actor:
-        """A volunteer (志願者): the families they are paired with, names and pairing only."""
+        """A volunteer (志愿者): the families they are paired with, names and pairing only."""
         return cls(ActorKind.VOLUNTEER, staff_id)
 
     @property
@@ -220,7 +221,7 @@ class Field(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"resident_id": "身份證號", "health": "身體情況", "phones": "家長電話"}[self.value]
+        return text(f"field.{self.value}")
 
 
 #: An actor's standing towards one child: their office, or the roles they hold towards the child.

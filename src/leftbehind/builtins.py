@@ -29,13 +29,13 @@ def leftbehind_eligibility_policies() -> list[PolicyRecord]:
     plan, national = PlanPolicy(), NationalPolicy()
     return [
         PolicyRecord(
-            plan.name, plan.version, PlanPolicy, "廣平方案：父母一方或雙方外出務工滿3個月等"
+            plan.name, plan.version, PlanPolicy, "广平方案：父母一方或双方外出务工满3个月等"
         ),
         PolicyRecord(
             national.name,
             national.version,
             NationalPolicy,
-            "國發〔2016〕13號：農村戶籍、未滿16周歲",
+            "国发〔2016〕13号：农村户籍、未满16周岁",
         ),
     ]
 
@@ -43,7 +43,7 @@ def leftbehind_eligibility_policies() -> list[PolicyRecord]:
 @hookimpl(trylast=True)
 def leftbehind_duty_kinds() -> list[DutyKindRecord]:
     """The eight duties of the plan (:data:`~leftbehind.domain.duties.DEFAULT_KINDS`)."""
-    return [DutyKindRecord(kind, "廣平方案") for kind in DEFAULT_KINDS]
+    return [DutyKindRecord(kind, "广平方案") for kind in DEFAULT_KINDS]
 
 
 def _china_calendar(years: Iterable[int]) -> SchoolCalendar:
@@ -59,10 +59,10 @@ def _china_calendar(years: Iterable[int]) -> SchoolCalendar:
 
 @hookimpl(trylast=True)
 def leftbehind_calendars() -> list[CalendarRecord]:
-    """``china`` (official holidays and 調休 make-up days) and ``default`` (no holidays)."""
+    """``china`` (official holidays and 调休 make-up days) and ``default`` (no holidays)."""
     return [
         CalendarRecord(
-            "china", _china_calendar, "默認學期，國家法定節假日與調休上班日（chinesecalendar）"
+            "china", _china_calendar, "默认学期，国家法定节假日与调休上班日（chinesecalendar）"
         ),
-        CalendarRecord("default", default_calendar, "默認學期，不含節假日"),
+        CalendarRecord("default", default_calendar, "默认学期，不含节假日"),
     ]

@@ -1,15 +1,15 @@
 """China's school calendar from maintained packages: ``holidays`` and ``chinesecalendar``.
 
-- Public holidays (法定節假日) and the days off in lieu come from the ``holidays`` package,
+- Public holidays (法定节假日) and the days off in lieu come from the ``holidays`` package,
   which computes any year.
-- Make-up working days (調休上班日) come from ``chinesecalendar`` (module ``chinese_calendar``)
+- Make-up working days (调休上班日) come from ``chinesecalendar`` (module ``chinese_calendar``)
   for the years it publishes; its own holiday list is added too, since it follows the State
   Council's notice of each year.
 - A year ``chinesecalendar`` does not know falls back to ``holidays`` alone (with the weekend
   working days it knows, if any) and emits :class:`CalendarFallbackWarning` naming the years —
   never an error. Update ``chinesecalendar`` or pass ``extra_days_off`` and your own terms.
 
-:func:`festival_suggestions` proposes days for the yearly festival duty (陪度有意義的節日).
+:func:`festival_suggestions` proposes days for the yearly festival duty (陪度有意义的节日).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class CalendarFallbackWarning(UserWarning):
         names = ", ".join(str(y) for y in self.years)
         super().__init__(
             f"chinesecalendar has no data for {names}: using the holidays package alone, "
-            "so make-up working days (調休) may be missing; update chinesecalendar or supply "
+            "so make-up working days (调休) may be missing; update chinesecalendar or supply "
             "the county's own calendar"
         )
 
@@ -145,14 +145,14 @@ class Festival:
 
 def festival_suggestions(year: int) -> tuple[Festival, ...]:
     """Days to spend a meaningful festival with the child in ``year``, in date order: the Spring
-    Festival (春節), Children's Day (六一兒童節, 1 June) and the Mid-Autumn Festival (中秋節).
+    Festival (春节), Children's Day (六一儿童节, 1 June) and the Mid-Autumn Festival (中秋节).
 
     The lunar festivals are taken from ``holidays`` (its first day of each)."""
     china = _country_holidays(years=year, language="en_US")
-    out = [Festival(date(year, 6, 1), "六一兒童節", "Children's Day")]
+    out = [Festival(date(year, 6, 1), "六一儿童节", "Children's Day")]
     for needle, zh, en in (
-        ("Spring Festival", "春節", "Spring Festival"),
-        ("Mid-Autumn", "中秋節", "Mid-Autumn Festival"),
+        ("Spring Festival", "春节", "Spring Festival"),
+        ("Mid-Autumn", "中秋节", "Mid-Autumn Festival"),
     ):
         days = sorted(d for d in china.get_named(needle) if d.year == year)
         if days:

@@ -1,4 +1,4 @@
-"""Notices the care action sends (提醒與摘要), built from plain data with deterministic keys.
+"""Notices the care action sends (提醒与摘要), built from plain data with deterministic keys.
 
 Each builder takes what the caller computed — record keys, class and school labels, duty labels,
 counts, dates — and returns :class:`~leftbehind.notifiers.Notice` values ready for
@@ -66,9 +66,9 @@ _DIGIT_RUN = re.compile(r"[0-9０-９]{11,}")
 class DutyItem:
     """One duty occurrence as a notice lists it.
 
-    ``child`` is the child's record key (``C000123``), ``duty`` the duty's label (``談心``),
+    ``child`` is the child's record key (``C000123``), ``duty`` the duty's label (``谈心``),
     ``by`` the last day to do it (the day before its window closes), ``class_label`` the class
-    (``三年級2班``).
+    (``三年级2班``).
     """
 
     child: str
@@ -79,7 +79,7 @@ class DutyItem:
 
 @frozen
 class FileGap:
-    """A child's file (一人一檔) missing some of the five clears, by the labels of the areas."""
+    """A child's file (一人一档) missing some of the five clears, by the labels of the areas."""
 
     child: str
     missing: tuple[str, ...]
@@ -105,11 +105,11 @@ def weekly_digest(staff: str, items: Iterable[DutyItem], *, week_of: date) -> No
     monday = week_of - timedelta(days=week_of.weekday())
     week = iso_week(week_of)
     sunday = monday + timedelta(days=6)
-    head = f"{monday.isoformat()} 至 {sunday.isoformat()} 應完成 {len(listed)} 項："
+    head = f"{monday.isoformat()} 至 {sunday.isoformat()} 应完成 {len(listed)} 项："
     return Notice(
         key=f"digest:{staff}:{week}",
         recipient=staff,
-        subject=f"本週待辦 {len(listed)} 項（{week}）",
+        subject=f"本周待办 {len(listed)} 项（{week}）",
         body="\n".join([head, *_by_class(listed, "前")]),
         kind=DIGEST,
         children=[i.child for i in listed],
@@ -158,11 +158,11 @@ def overdue_notices(
                 Notice(
                     key=f"overdue:{staff}:{week}",
                     recipient=staff,
-                    subject=f"逾期未完成 {len(listed)} 項",
+                    subject=f"逾期未完成 {len(listed)} 项",
                     body="\n".join(
                         [
                             f"截至 {as_of.isoformat()}，以下工作已逾期：",
-                            *_by_class(listed, "應於", "前"),
+                            *_by_class(listed, "应于", "前"),
                         ]
                     ),
                     kind=OVERDUE,
@@ -175,17 +175,17 @@ def overdue_notices(
         children = len({item.child for item in everything})
         by_duty = Counter(item.duty for item in everything)
         lines = [
-            f"截至 {as_of.isoformat()}，{school_label}逾期 {len(everything)} 項，"
-            f"涉及兒童 {children} 名。",
-            "按責任人：",
-            *(f"· {staff}：{len(merged[staff])} 項" for staff in sorted(merged) if merged[staff]),
+            f"截至 {as_of.isoformat()}，{school_label}逾期 {len(everything)} 项，"
+            f"涉及儿童 {children} 名。",
+            "按责任人：",
+            *(f"· {staff}：{len(merged[staff])} 项" for staff in sorted(merged) if merged[staff]),
             "按工作：" + "、".join(f"{duty} {n}" for duty, n in _most_first(by_duty)),
         ]
         notices.append(
             Notice(
                 key=f"overdue-head:{school}:{week}:{head}",
                 recipient=head,
-                subject=f"{school_label}逾期工作 {len(everything)} 項",
+                subject=f"{school_label}逾期工作 {len(everything)} 项",
                 body="\n".join(lines),
                 kind=OVERDUE,
             )
@@ -206,7 +206,7 @@ def status_notices(
     class_label: str = "",
     school_label: str = "",
 ) -> list[Notice]:
-    """A child becomes served (納入工作對象) or leaves on ``on``: one notice per recipient.
+    """A child becomes served (纳入工作对象) or leaves on ``on``: one notice per recipient.
 
     Recipients are record keys (the class teacher, the proxy parent, the school head). The reason
     is not given: it is a family situation.
@@ -214,14 +214,14 @@ def status_notices(
     child = _record_key(child, "child")
     where = _label(school_label) + _label(class_label)
     if change == "served":
-        kind, subject = SERVED, f"新納入工作對象：{child}"
+        kind, subject = SERVED, f"新纳入工作对象：{child}"
         text = (
-            f"{where}兒童 {child} 自 {on.isoformat()} 起納入留守兒童關愛工作對象，"
-            "請查看其檔案並落實雙管理。"
+            f"{where}儿童 {child} 自 {on.isoformat()} 起纳入留守儿童关爱工作对象，"
+            "请查看其档案并落实双管理。"
         )
     elif change == "left":
-        kind, subject = LEFT, f"不再屬於工作對象：{child}"
-        text = f"{where}兒童 {child} 自 {on.isoformat()} 起不再屬於工作對象，請更新台賬。"
+        kind, subject = LEFT, f"不再属于工作对象：{child}"
+        text = f"{where}儿童 {child} 自 {on.isoformat()} 起不再属于工作对象，请更新台账。"
     else:
         raise ValueError("change must be 'served' or 'left'")
     keys = sorted({_record_key(r, "recipient") for r in recipients})
@@ -257,7 +257,7 @@ def incomplete_file_notices(
     notices = []
     for staff in sorted(merged):
         gaps = sorted(merged[staff], key=lambda g: (g.class_label, g.child))
-        lines = [f"部署階段已於 {deadline.isoformat()} 結束，以下兒童檔案「五清晰」尚缺："]
+        lines = [f"部署阶段已于 {deadline.isoformat()} 结束，以下儿童档案「五清晰」尚缺："]
         current: str | None = None
         for gap in gaps:
             if gap.class_label != current:
@@ -268,7 +268,7 @@ def incomplete_file_notices(
             Notice(
                 key=f"file-incomplete:{staff}:{deadline.isoformat()}",
                 recipient=staff,
-                subject=f"檔案未完善 {len(gaps)} 名兒童",
+                subject=f"档案未完善 {len(gaps)} 名儿童",
                 body="\n".join(lines),
                 kind=FILE_INCOMPLETE,
                 children=[g.child for g in gaps],
@@ -290,7 +290,7 @@ def school_summary(
     entered: int = 0,
     left: int = 0,
 ) -> Notice:
-    """A school's week in counts, for its group chat (企業微信群): no child is named or keyed.
+    """A school's week in counts, for its group chat (企业微信群): no child is named or keyed.
 
     ``recipient`` is the group's record key (``group:S01``).
     """
@@ -299,16 +299,16 @@ def school_summary(
     week = iso_week(week_of)
     lines = [
         f"{school_label}（{week}）",
-        f"工作對象 {served} 名；本週新納入 {entered} 名，退出 {left} 名。",
-        f"本週應完成 {due} 項，逾期 {overdue} 項。",
+        f"工作对象 {served} 名；本周新纳入 {entered} 名，退出 {left} 名。",
+        f"本周应完成 {due} 项，逾期 {overdue} 项。",
     ]
     if incomplete:
-        lines.append(f"檔案未完善 {incomplete} 名。")
-    lines.append("詳情請各位老師在系統中查看。")
+        lines.append(f"档案未完善 {incomplete} 名。")
+    lines.append("详情请各位老师在系统中查看。")
     return Notice(
         key=f"school-week:{school}:{week}",
         recipient=_record_key(recipient, "recipient"),
-        subject=f"{school_label}本週關愛工作概況",
+        subject=f"{school_label}本周关爱工作概况",
         body="\n".join(lines),
         kind=SUMMARY,
     )
@@ -319,7 +319,7 @@ def school_summary(
 
 
 def _by_class(items: Sequence[DutyItem], before: str, after: str = "") -> list[str]:
-    """Lines grouped under class labels: ``· C000123 談心（3月14日前）``."""
+    """Lines grouped under class labels: ``· C000123 谈心（3月14日前）``."""
     if not after:
         before, after = "", before
     lines: list[str] = []

@@ -1,4 +1,4 @@
-"""The outbox (待發通知): notices kept in the store until a notifier has delivered them.
+"""The outbox (待发通知): notices kept in the store until a notifier has delivered them.
 
 A notice is written with :func:`enqueue` in the **same unit of work** as the change that causes
 it, so either both are stored or neither. :func:`deliver` later sends the due ones one by one::

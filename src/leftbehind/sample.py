@@ -62,7 +62,7 @@ def _child(
     left: date | None = None,
     left_reason: LeaveReason | None = None,
     abandoned_on: date | None = None,
-    village: str = "東張孟村",
+    village: str = "东张孟村",
 ) -> Child:
     order = 2 * n + (1 if sex is Sex.MALE else 2)
     return Child(
@@ -71,17 +71,17 @@ def _child(
         sex=sex,
         birth_date=birth,
         resident_id=_resident_id("130432", birth, order),
-        ethnicity="漢族",
+        ethnicity="汉族",
         village=village,
-        address=f"廣平縣{village}",
-        enrolments=(Enrolment(school, since, grade, f"{grade}年級1班", left, left_reason),),
+        address=f"广平县{village}",
+        enrolments=(Enrolment(school, since, grade, f"{grade}年级1班", left, left_reason),),
         father=father,
         mother=mother,
-        guardian=Guardian("祖母", "祖孫", "13903100000", f"廣平縣{village}"),
+        guardian=Guardian("祖母", "祖孙", "13903100000", f"广平县{village}"),
         abandoned_on=abandoned_on,
         health=Health.HEALTHY,
-        personality="開朗",
-        hobbies="畫畫",
+        personality="开朗",
+        hobbies="画画",
     )
 
 
@@ -89,14 +89,14 @@ def sample_county() -> SampleCounty:
     """The example county as of 2026-04-15 (the deployment phase of the 2026 action year)."""
     home = Parent(phone="13800000001")
     schools = (
-        School("S01", "平固店鎮中心小學", "平固店鎮", rural=True),
-        School("S02", "勝營鎮第二中學", "勝營鎮", rural=True),
-        School("S03", "廣平縣城關實驗小學", "廣平鎮", rural=False),
+        School("S01", "平固店镇中心小学", "平固店镇", rural=True),
+        School("S02", "胜营镇第二中学", "胜营镇", rural=True),
+        School("S03", "广平县城关实验小学", "广平镇", rural=False),
     )
     children = (
         _child(
             1,
-            "張小明",
+            "张小明",
             Sex.MALE,
             date(2016, 3, 2),
             "S01",
@@ -106,12 +106,12 @@ def sample_county() -> SampleCounty:
         ),
         _child(
             2,
-            "李小紅",
+            "李小红",
             Sex.FEMALE,
             date(2015, 7, 9),
             "S01",
             5,
-            father=Parent(absences=(Absence(date(2026, 2, 10), None, "廣東深圳"),)),
+            father=Parent(absences=(Absence(date(2026, 2, 10), None, "广东深圳"),)),
             mother=home,
         ),
         _child(
@@ -121,37 +121,37 @@ def sample_county() -> SampleCounty:
             date(2017, 1, 20),
             "S01",
             3,
-            father=Parent(absences=(Absence(date(2025, 11, 30), None, "河北石家莊"),)),
+            father=Parent(absences=(Absence(date(2025, 11, 30), None, "河北石家庄"),)),
             mother=home,
         ),
         _child(
             4,
-            "趙磊",
+            "赵磊",
             Sex.MALE,
             date(2014, 10, 5),
             "S02",
             7,
-            father=Parent(absences=(Absence(date(2026, 1, 31), None, "山東濟南"),)),
-            mother=Parent(absences=(Absence(date(2026, 1, 31), None, "山東濟南"),)),
+            father=Parent(absences=(Absence(date(2026, 1, 31), None, "山东济南"),)),
+            mother=Parent(absences=(Absence(date(2026, 1, 31), None, "山东济南"),)),
         ),
         _child(
             5,
-            "劉洋",
+            "刘洋",
             Sex.MALE,
             date(2013, 12, 12),
             "S02",
             8,
             father=Parent(
                 absences=(
-                    Absence(date(2025, 3, 1), date(2026, 1, 25), "江蘇蘇州"),
-                    Absence(date(2026, 2, 20), None, "江蘇蘇州"),
+                    Absence(date(2025, 3, 1), date(2026, 1, 25), "江苏苏州"),
+                    Absence(date(2026, 2, 20), None, "江苏苏州"),
                 )
             ),
             mother=home,
         ),
         _child(
             6,
-            "陳靜",
+            "陈静",
             Sex.FEMALE,
             date(2016, 5, 18),
             "S01",
@@ -166,7 +166,7 @@ def sample_county() -> SampleCounty:
         ),
         _child(
             7,
-            "楊帆",
+            "杨帆",
             Sex.MALE,
             date(2015, 2, 28),
             "S01",
@@ -176,7 +176,7 @@ def sample_county() -> SampleCounty:
         ),
         _child(
             8,
-            "黃麗",
+            "黄丽",
             Sex.FEMALE,
             date(2016, 9, 9),
             "S01",
@@ -187,17 +187,17 @@ def sample_county() -> SampleCounty:
         ),
         _child(
             9,
-            "周強",
+            "周强",
             Sex.MALE,
             date(2014, 4, 4),
             "S02",
             7,
             father=Parent(divorced_out_on=date(2020, 6, 1)),
-            mother=Parent(absences=(Absence(date(2025, 10, 1), None, "河南鄭州"),)),
+            mother=Parent(absences=(Absence(date(2025, 10, 1), None, "河南郑州"),)),
         ),
         _child(
             10,
-            "吳敏",
+            "吴敏",
             Sex.FEMALE,
             date(2017, 8, 15),
             "S01",
@@ -207,7 +207,7 @@ def sample_county() -> SampleCounty:
         ),
         _child(
             11,
-            "鄭浩",
+            "郑浩",
             Sex.MALE,
             date(2012, 11, 30),
             "S02",
@@ -220,7 +220,7 @@ def sample_county() -> SampleCounty:
         ),
         _child(
             12,
-            "孫悅",
+            "孙悦",
             Sex.FEMALE,
             date(2016, 6, 6),
             "S03",
@@ -243,4 +243,4 @@ def sample_county() -> SampleCounty:
         "C011": "transferred out on 1 Apr: nothing after that",
         "C012": "town school (not rural): outside the plan's scope",
     }
-    return SampleCounty("廣平縣", date(2026, 4, 15), schools, children, notes)
+    return SampleCounty("广平县", date(2026, 4, 15), schools, children, notes)

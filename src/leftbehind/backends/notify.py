@@ -1,4 +1,4 @@
-"""Built-in notifiers (通知渠道): ``log``, ``webhook``, ``wecom`` (企業微信群機器人) and ``email``.
+"""Built-in notifiers (通知渠道): ``log``, ``webhook``, ``wecom`` (企业微信群机器人) and ``email``.
 
 A plugin registered like any other through ``leftbehind_notifiers`` (``trylast=True``, so a
 county's own channel of the same name is listed first and the duplicate is reported). Build one
@@ -491,7 +491,7 @@ def _with_key(url: str, key: str) -> str:
 
 
 class WecomNotifier:
-    """Posts to a WeCom group robot (企業微信群機器人) as ``{"msgtype": "text", ...}``.
+    """Posts to a WeCom group robot (企业微信群机器人) as ``{"msgtype": "text", ...}``.
 
     The content is the subject, a blank line and the body. WeCom takes at most 2048 bytes of
     UTF-8 per message: longer content is split at line ends into several messages (*parts*),
@@ -785,8 +785,8 @@ class EmailNotifier:
 def leftbehind_notifiers() -> list[NotifierRecord]:
     """The built-in channels: ``log``, ``webhook``, ``wecom`` and ``email``."""
     return [
-        NotifierRecord("log", LogNotifier.from_config, "日誌：只記通知編號和類別"),
+        NotifierRecord("log", LogNotifier.from_config, "日志：只记通知编号和类别"),
         NotifierRecord("webhook", WebhookNotifier.from_config, "通用 JSON webhook"),
-        NotifierRecord("wecom", WecomNotifier.from_config, "企業微信群機器人（文本消息）"),
-        NotifierRecord("email", EmailNotifier.from_config, "電子郵件（SMTP）"),
+        NotifierRecord("wecom", WecomNotifier.from_config, "企业微信群机器人（文本消息）"),
+        NotifierRecord("email", EmailNotifier.from_config, "电子邮件（SMTP）"),
     ]

@@ -144,15 +144,15 @@ def _open(store: str | None, actor: Actor, *, create: bool = False, **kwargs: An
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="leftbehind")
 def main() -> None:
-    """Run a county's care action for rural left-behind children (留守兒童關愛行動).
+    """Run a county's care action for rural left-behind children (留守儿童关爱行动).
 
     \b
     Start with:
       leftbehind demo               the whole action on a sample county
       leftbehind child C000001      one child's categories, reasons and timeline
-      leftbehind ledger county      the county table (信息匯總表)
+      leftbehind ledger county      the county table (信息汇总表)
       leftbehind due S002-T01       a teacher's duties this week
-      leftbehind template 花名冊.xlsx   the roster template, then `leftbehind import`
+      leftbehind template 花名册.xlsx   the roster template, then `leftbehind import`
 
     Every command on a store takes --store URL and --as ACTOR (default system);
     see `leftbehind COMMAND --help`.
@@ -198,7 +198,7 @@ def demo(
     Writes a synthetic county of Guangping's size (20,000 pupils in seven townships, their
     staff and assignments, a school year of duty records up to --as-of) into
     the store (by default ./leftbehind.db), then prints who is served, the county table
-    (信息匯總表), compliance per school and one teacher's weekly digest, writes the three
+    (信息汇总表), compliance per school and one teacher's weekly digest, writes the three
     ledgers as XLSX, and says how long each phase took.
     """
     from leftbehind.cli.demo import COUNTY_SIZE, SMALL_SIZE, run_demo
@@ -219,8 +219,8 @@ def sample(as_of: date | None) -> None:
     plan, national = leftbehind.PlanPolicy(), leftbehind.NationalPolicy()
     console = _console()
     console.print(
-        f"[bold]{county.name} 工作對象[/bold] as of {day.isoformat()} "
-        f"(policy {plan.name} v{plan.version}; 國家口徑 {national.name} v{national.version})"
+        f"[bold]{county.name} 工作对象[/bold] as of {day.isoformat()} "
+        f"(policy {plan.name} v{plan.version}; 国家口径 {national.name} v{national.version})"
     )
     for child in county.children:
         timeline = plan.timeline(child, schools)
@@ -229,7 +229,7 @@ def sample(as_of: date | None) -> None:
         console.print(f"\n[bold]{child.id}[/bold] {schools[enrolment.school_id].name}")
         print_decision(console, timeline, day)
         console.print(
-            "    國家口徑 national rule: "
+            "    国家口径 national rule: "
             + ("、".join(sorted(c.label for c in national_cats)) or "—")
         )
 
@@ -254,7 +254,7 @@ def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) ->
         console = _console()
         console.print(
             f"[bold]{file.id}[/bold] {file.name} {file.sex.label} "
-            f"身份證 {mask_resident_id(file.resident_id) if file.resident_id else '—'}"
+            f"身份证 {mask_resident_id(file.resident_id) if file.resident_id else '—'}"
         )
         console.print(f"as of {day.isoformat()}:")
         print_decision(console, timeline, day)
@@ -302,7 +302,7 @@ def ledger(
     store: str | None,
     actor: Actor,
 ) -> None:
-    """A ledger (台賬) as of a day: county, school ID, teacher ID, or commend (表彰候選).
+    """A ledger (台账) as of a day: county, school ID, teacher ID, or commend (表彰候选).
 
     \b
       leftbehind ledger county --as-of 2026-06-30
@@ -442,7 +442,7 @@ def copy(src: str, dst: str, replace: bool) -> None:
     type=click.Choice(["roster", "talk", "home_visit"]),
     default="roster",
     show_default=True,
-    help="花名冊, 談心記錄 or 家訪記錄.",
+    help="花名册, 谈心记录 or 家访记录.",
 )
 @store_option
 @reports_errors

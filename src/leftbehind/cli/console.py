@@ -23,12 +23,12 @@ def make_console() -> Console:
 def print_decision(console: Console, timeline: Timeline, day: date) -> None:
     """Categories on ``day``, the reasons, missing facts and the next change."""
     decision = timeline.decision(day)
-    categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作對象內"
+    categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作对象内"
     console.print(f"    [cyan]{categories}[/cyan]")
     for reason in decision.reasons:
         console.print(f"    理由 {reason.text}")
     if decision.missing:
-        console.print(f"    缺少資料 missing facts: {', '.join(decision.missing)}")
+        console.print(f"    缺少资料 missing facts: {', '.join(decision.missing)}")
     change = timeline.next_change(day)
     if change is not None:
         console.print(f"    [green]→ {change.describe()}[/green]")
@@ -41,11 +41,11 @@ def print_digest(console: Console, county: County, staff_id: str, week: date, da
     person = county.staff()[staff_id]
     end = digest.week.end or day
     console.print(
-        f"[bold]{person.name}（{staff_id}）[/bold] 本週 {digest.week.start.isoformat()} – "
-        f"{(end - timedelta(days=1)).isoformat()}: {len(digest.due)} 項待辦, "
-        f"{len(digest.overdue)} 項逾期"
+        f"[bold]{person.name}（{staff_id}）[/bold] 本周 {digest.week.start.isoformat()} – "
+        f"{(end - timedelta(days=1)).isoformat()}: {len(digest.due)} 项待办, "
+        f"{len(digest.overdue)} 项逾期"
     )
-    for title, items in (("待辦 due", digest.due), ("逾期 overdue", digest.overdue)):
+    for title, items in (("待办 due", digest.due), ("逾期 overdue", digest.overdue)):
         if not items:
             continue
         console.print(f"  {title}:")

@@ -36,14 +36,14 @@ __all__ = ["COUNTY_SIZE", "SMALL_SIZE", "DemoStoreError", "run_demo", "write_led
 _MARK = "demo"
 #: Short column labels for the compliance grid.
 _SHORT = {
-    "TALK": "談心",
-    "FAMILY_CONTACT": "書信電話",
-    "PARENT_REPORT": "報告",
-    "FESTIVAL": "節日",
-    "HOME_VISIT": "家訪",
-    "STUDY_PLAN": "學習計劃",
+    "TALK": "谈心",
+    "FAMILY_CONTACT": "书信电话",
+    "PARENT_REPORT": "报告",
+    "FESTIVAL": "节日",
+    "HOME_VISIT": "家访",
+    "STUDY_PLAN": "学习计划",
     "SAFETY_EDUCATION": "安全教育",
-    "PARENT_LECTURE": "家長學校",
+    "PARENT_LECTURE": "家长学校",
 }
 
 
@@ -94,7 +94,7 @@ class _Phases:
             self.bar.advance(self.task)
 
     def summary(self) -> str:
-        return "用時 phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.took.items())
+        return "用时 phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.took.items())
 
 
 def run_demo(
@@ -131,7 +131,7 @@ def run_demo(
                 county.add_records(data.records)
             with phases.step("writing", "naming the county"), county.store.unit_of_work() as uow:
                 uow.put(
-                    kinds.SETTINGS, "county", {**county.settings(), _MARK: True, "name": "廣平縣"}
+                    kinds.SETTINGS, "county", {**county.settings(), _MARK: True, "name": "广平县"}
                 )
                 uow.commit()
         except BaseException:
@@ -143,7 +143,7 @@ def run_demo(
 
 
 #: What the demo reads, in order (each a step of the progress bar).
-_READS = ("工作對象", "信息匯總表", "compliance", "digest", "commendations")
+_READS = ("工作对象", "信息汇总表", "compliance", "digest", "commendations")
 
 
 def _report(
@@ -155,11 +155,11 @@ def _report(
     served = {cid: cats for cid, cats in served.items() if cats}
     by_category = Counter(c.label for cats in served.values() for c in cats)
     console.print(
-        f"[bold]廣平縣 (sample county)[/bold] in {county.url}: {len(timelines):,} pupils, "
+        f"[bold]广平县 (sample county)[/bold] in {county.url}: {len(timelines):,} pupils, "
         f"{len(county.schools())} schools, {len(county.staff())} staff, {records:,} duty records"
     )
     console.print(
-        f"工作對象 as of {as_of.isoformat()}: [bold]{len(served):,}[/bold] children served — "
+        f"工作对象 as of {as_of.isoformat()}: [bold]{len(served):,}[/bold] children served — "
         + "、".join(f"{label} {n}" for label, n in by_category.most_common())
     )
     coming = sorted(
@@ -186,7 +186,7 @@ def _report(
     if schools:
         console.print()
         console.print(
-            "表彰候選 candidates for commendation: "
+            "表彰候选 candidates for commendation: "
             + "；".join(f"{s.name} {s.rate:.0%}" for s in schools[:3])
         )
     console.print()
@@ -199,10 +199,10 @@ def _print_compliance(console: Console, county: County, as_of: date) -> None:
     schools = county.schools()
     kinds = [k for k in county.duty_kinds() if k.code in compliance.by_kind]
     grid = Table(
-        title=f"各校職責完成率 compliance per school since {default_period(as_of).start}",
+        title=f"各校职责完成率 compliance per school since {default_period(as_of).start}",
         min_width=100,
     )
-    grid.add_column("學校 school", no_wrap=True)
+    grid.add_column("学校 school", no_wrap=True)
     for kind in kinds:
         grid.add_column(_SHORT.get(kind.code, kind.label_zh), justify="right", no_wrap=True)
     grid.add_column("逾期", justify="right", no_wrap=True)
@@ -241,18 +241,18 @@ def write_ledgers(
     phases: _Phases | None = None,
 ) -> list[Path]:
     """The three ledgers as XLSX in ``folder``, those the county handle's actor may read:
-    county (信息匯總表; county and township officers), schools (動態狀況表, a sheet per school
-    section; officers and school heads) and teachers (聯絡信息表, a sheet per teacher). Each file
+    county (信息汇总表; county and township officers), schools (动态状况表, a sheet per school
+    section; officers and school heads) and teachers (联络信息表, a sheet per teacher). Each file
     is one export in the audit log."""
     target = safe_export_folder(folder)
     actor = county.actor
     stamp = as_of.isoformat()
     levels = []
     if actor.sees_county or actor.kind is ActorKind.TOWNSHIP_OFFICER:
-        levels.append(("county", f"信息匯總表-{stamp}.xlsx"))
+        levels.append(("county", f"信息汇总表-{stamp}.xlsx"))
     if actor.is_official:
-        levels.append(("schools", f"動態狀況表-{stamp}.xlsx"))
-    levels.append(("teachers", f"聯絡信息表-{stamp}.xlsx"))
+        levels.append(("schools", f"动态状况表-{stamp}.xlsx"))
+    levels.append(("teachers", f"联络信息表-{stamp}.xlsx"))
     written = []
     for level, name in levels:
         step = phases.step("ledgers", f"writing {name}") if phases else contextlib.nullcontext()

@@ -1,14 +1,14 @@
-"""The school calendar (校曆): semesters, vacations and school days.
+"""The school calendar (校历): semesters, vacations and school days.
 
-A :class:`SchoolCalendar` is a value: its semesters (學期, half-open ``[start, end)``), the
-official public holidays (法定節假日), the make-up working days (調休上班日) and the extra days
+A :class:`SchoolCalendar` is a value: its semesters (学期, half-open ``[start, end)``), the
+official public holidays (法定节假日), the make-up working days (调休上班日) and the extra days
 off a county sets. Everything else is computed from these:
 
 - :meth:`SchoolCalendar.is_school_day` — a weekday inside a semester, minus the holidays and the
   county's days off, plus the make-up working days that fall inside a semester. A county's day off
   wins over everything; a make-up day wins over a holiday.
 - :meth:`SchoolCalendar.school_weeks` — Monday-start weeks with at least one school day, the
-  window of the weekly talk (談心).
+  window of the weekly talk (谈心).
 - :meth:`SchoolCalendar.term_months` — calendar months with at least one school day.
 - :meth:`SchoolCalendar.vacations` — the gaps between semesters (寒假, 暑假).
 
@@ -26,13 +26,14 @@ from itertools import pairwise
 from attrs import field, frozen
 
 from leftbehind.domain.dates import Interval
+from leftbehind.domain.i18n import text
 
 __all__ = ["SchoolCalendar", "Semester", "default_calendar", "default_semesters"]
 
 
 @frozen(order=True)
 class Semester:
-    """One term (學期): from ``start`` (first day) until ``end`` (the first day of the vacation)."""
+    """One term (学期): from ``start`` (first day) until ``end`` (the first day of the vacation)."""
 
     start: date
     end: date
@@ -83,10 +84,10 @@ class _Index:
 
 @frozen
 class SchoolCalendar:
-    """A county's school calendar (校曆).
+    """A county's school calendar (校历).
 
-    ``holidays`` are the official public holidays and days off in lieu (法定節假日, 調休放假),
-    ``workdays`` the make-up working days on weekends (調休上班), ``days_off`` the extra days off
+    ``holidays`` are the official public holidays and days off in lieu (法定节假日, 调休放假),
+    ``workdays`` the make-up working days on weekends (调休上班), ``days_off`` the extra days off
     the county (or a school) sets. Only days inside a semester can be school days.
     """
 
@@ -225,9 +226,9 @@ def _weekday_in(year: int, month: int, first_day: int, weekday: int) -> date:
 def default_semesters(year: int) -> tuple[Semester, Semester]:
     """The default terms that begin in calendar ``year`` (the library's rule, not a law).
 
-    - spring term (第二學期): from the Monday falling on 15–21 February to the Friday falling on
+    - spring term (第二学期): from the Monday falling on 15–21 February to the Friday falling on
       1–7 July (its ``end`` is the Saturday after);
-    - autumn term (第一學期): from 1 September to the Friday falling on 14–20 January of the
+    - autumn term (第一学期): from 1 September to the Friday falling on 14–20 January of the
       next year (its ``end`` is the Saturday after).
 
     The rule ignores the Spring Festival on purpose (it needs the lunar calendar): the holidays
@@ -237,12 +238,12 @@ def default_semesters(year: int) -> tuple[Semester, Semester]:
     spring = Semester(
         _weekday_in(year, 2, 15, 0),
         _weekday_in(year, 7, 1, 4) + timedelta(days=1),
-        f"{year - 1}-{year}學年第二學期",
+        text("semester.second", start=year - 1, end=year),
     )
     autumn = Semester(
         date(year, 9, 1),
         _weekday_in(year + 1, 1, 14, 4) + timedelta(days=1),
-        f"{year}-{year + 1}學年第一學期",
+        text("semester.first", start=year, end=year + 1),
     )
     return spring, autumn
 

@@ -38,6 +38,7 @@ from leftbehind.domain.calendar import SchoolCalendar
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.errors import Issue
+from leftbehind.domain.i18n import language, text
 from leftbehind.domain.people import Assignment, Assignments, Role, Staff
 
 __all__ = [
@@ -75,7 +76,7 @@ class Frequency(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"week": "每週", "month": "每月", "semester": "每學期", "year": "每年"}[self.value]
+        return text(f"frequency.{self.value}")
 
 
 class WindowKind(enum.Enum):
@@ -103,7 +104,7 @@ class WindowKind(enum.Enum):
 
     @property
     def label(self) -> str:
-        return _WINDOW_LABELS[self]
+        return text(f"window.{self.value}")
 
 
 _WINDOW_FREQUENCY = {
@@ -112,13 +113,6 @@ _WINDOW_FREQUENCY = {
     WindowKind.EVERY_MONTH: Frequency.MONTH,
     WindowKind.SEMESTER: Frequency.SEMESTER,
     WindowKind.YEAR: Frequency.YEAR,
-}
-_WINDOW_LABELS = {
-    WindowKind.SCHOOL_WEEKS: "有上課日的每週",
-    WindowKind.TERM_MONTHS: "學期內每月",
-    WindowKind.EVERY_MONTH: "每月（含假期）",
-    WindowKind.SEMESTER: "每學期",
-    WindowKind.YEAR: "每自然年",
 }
 
 
@@ -143,6 +137,16 @@ class DutyKind:
     window: WindowKind
     per_owner: bool = False
 
+    @property
+    def label(self) -> str:
+        """The name in the language of the moment: the catalog's for the plan's eight kinds,
+        else ``label_en`` in English and ``label_zh`` (as the county wrote it) in Chinese."""
+        key = f"duty.{self.code}"
+        found = text(key)
+        if found != key:
+            return found
+        return self.label_en if language() == "en" else self.label_zh
+
     def __attrs_post_init__(self) -> None:
         if not self.code:
             msg = "a duty kind needs a code"
@@ -163,7 +167,7 @@ _CT, _ST = Role.CLASS_TEACHER, Role.SUBJECT_TEACHER
 DEFAULT_KINDS: tuple[DutyKind, ...] = (
     DutyKind(
         "TALK",
-        "談心",
+        "谈心",
         "heart-to-heart talk",
         {_CT, _ST},
         Frequency.WEEK,
@@ -172,7 +176,7 @@ DEFAULT_KINDS: tuple[DutyKind, ...] = (
     ),
     DutyKind(
         "FAMILY_CONTACT",
-        "與家長書信或電話溝通",
+        "与家长书信或电话沟通",
         "letter or call to the parents",
         {_CT},
         Frequency.MONTH,
@@ -180,7 +184,7 @@ DEFAULT_KINDS: tuple[DutyKind, ...] = (
     ),
     DutyKind(
         "PARENT_REPORT",
-        "向家長報告學習和表現",
+        "向家长报告学习和表现",
         "report of study and behaviour to the parents",
         {_CT},
         Frequency.SEMESTER,
@@ -188,7 +192,7 @@ DEFAULT_KINDS: tuple[DutyKind, ...] = (
     ),
     DutyKind(
         "FESTIVAL",
-        "陪度有意義的節日",
+        "陪度有意义的节日",
         "spend a meaningful festival with the child",
         {_CT, Role.STAFF_PAIR},
         Frequency.YEAR,
@@ -196,7 +200,7 @@ DEFAULT_KINDS: tuple[DutyKind, ...] = (
     ),
     DutyKind(
         "HOME_VISIT",
-        "溫馨家訪",
+        "温馨家访",
         "warm home visit",
         {Role.PROXY_PARENT},
         Frequency.MONTH,
@@ -204,7 +208,7 @@ DEFAULT_KINDS: tuple[DutyKind, ...] = (
     ),
     DutyKind(
         "STUDY_PLAN",
-        "學習幫扶計劃",
+        "学习帮扶计划",
         "signed study-help plan",
         {_ST},
         Frequency.SEMESTER,
@@ -213,7 +217,7 @@ DEFAULT_KINDS: tuple[DutyKind, ...] = (
     ),
     DutyKind(
         "SAFETY_EDUCATION",
-        "安全與法制教育",
+        "安全与法制教育",
         "safety and legal education",
         {_CT},
         Frequency.SEMESTER,
@@ -221,7 +225,7 @@ DEFAULT_KINDS: tuple[DutyKind, ...] = (
     ),
     DutyKind(
         "PARENT_LECTURE",
-        "家長學校講座",
+        "家长学校讲座",
         "parent-school lecture",
         {_CT},
         Frequency.SEMESTER,
@@ -254,7 +258,7 @@ class Method(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"in_person": "面談", "phone": "電話", "video": "視頻", "letter": "書信"}[self.value]
+        return text(f"method.{self.value}")
 
 
 @frozen
@@ -347,9 +351,7 @@ class Status(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"due": "待完成", "done": "已完成", "overdue": "逾期", "upcoming": "未開始"}[
-            self.value
-        ]
+        return text(f"status.{self.value}")
 
 
 def _owners(items: Iterable[str]) -> frozenset[str]:

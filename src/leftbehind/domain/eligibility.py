@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 from attrs import field, frozen
 
 from leftbehind.domain.dates import Interval, add_months, merge_intervals
+from leftbehind.domain.i18n import text
 from leftbehind.domain.model import Absence, Child, Parent, ParentRole, School
 
 __all__ = [
@@ -43,33 +44,40 @@ class Category(enum.Enum):
 
     @property
     def label(self) -> str:
-        """The Chinese name used in ledgers."""
-        return _LABELS[self]
+        """The name used in ledgers (雙親外出留守 …), in the language of the moment."""
+        return text(f"category.{self.value}")
 
     @property
     def left_behind(self) -> bool:
         return self in (Category.LEFT_BEHIND_BOTH, Category.LEFT_BEHIND_ONE)
 
 
-_LABELS = {
-    Category.LEFT_BEHIND_BOTH: "雙親外出留守",
-    Category.LEFT_BEHIND_ONE: "單親外出留守",
-    Category.ORPHAN: "孤兒",
-    Category.ABANDONED: "棄兒",
-    Category.SINGLE_PARENT: "單親家庭",
-}
-
-
 @frozen
 class Reason:
-    """Why a category holds: a stable ``code``, a Chinese ``text`` for people, and the fact's date.
+    """Why a category holds: a stable ``code`` (``mother_away``, ``father_deceased``,
+    ``abandoned`` …), the fact's date, and for a spell away its place and the months it took.
 
-    Reasons name relations and dates, never a person's name or phone.
+    :attr:`text` says it in the language of the moment, naming relations and dates, never a
+    person's name or phone.
     """
 
     code: str
-    text: str
     since: date | None = None
+    place: str = ""
+    months: int = 0
+
+    @property
+    def text(self) -> str:
+        """The reason for people: ``母亲自2024-02-03外出务工（山东济南），已满3个月``."""
+        if self.code == "abandoned":
+            return text("reason.abandoned")
+        role, _, state = self.code.partition("_")
+        parent = text(f"parent.{role}")
+        if state == "away":
+            place = text("reason.place", place=self.place) if self.place else ""
+            since = self.since.isoformat() if self.since else ""
+            return text("reason.away", parent=parent, since=since, place=place, months=self.months)
+        return text("reason.state", parent=parent, state=text(f"state.{state}"))
 
 
 def _reasons(items: Iterable[Reason]) -> tuple[Reason, ...]:
@@ -125,14 +133,13 @@ class Change:
     ended: frozenset[Category]
 
     def describe(self) -> str:
-        """``"eligible from 2026-05-10 (雙親外出留守)"`` and the like."""
+        """``自2026-05-10起符合（双亲外出留守）`` and the like, in the language of the moment."""
         parts = []
-        if self.started:
-            names = "、".join(sorted(c.label for c in self.started))
-            parts.append(f"eligible from {self.on.isoformat()} ({names})")
-        if self.ended:
-            names = "、".join(sorted(c.label for c in self.ended))
-            parts.append(f"ends on {self.on.isoformat()} ({names})")
+        comma = text("list.and")
+        for key, which in (("change.started", self.started), ("change.ended", self.ended)):
+            if which:
+                names = comma.join(sorted(c.label for c in which))
+                parts.append(text(key, on=self.on.isoformat(), names=names))
         return "; ".join(parts)
 
 
@@ -285,7 +292,6 @@ class Policy(Protocol):
 
 _OPEN = date.max
 _FATHER, _MOTHER = ParentRole.FATHER, ParentRole.MOTHER
-_ROLES = {r.value: r for r in ParentRole}
 
 
 class _ParentFacts:
@@ -381,30 +387,17 @@ def _prepare(role: ParentRole, parent: Parent, min_months: int, bridge_days: int
 
 @lru_cache(maxsize=65536)
 def _away_reason(who: str, spell_start: date, place: str, min_months: int) -> Reason:
-    role = _ROLES[who]
-    where = f"（{place}）" if place else ""
-    text = f"{role.label}自{spell_start.isoformat()}外出務工{where}，已滿{min_months}個月"
-    return Reason(f"{role.value}_away", text, spell_start)
+    return Reason(f"{who}_away", spell_start, place, min_months)
 
 
 @lru_cache(maxsize=65536)
 def _state_reason(who: str, state: str, since: date | None) -> Reason:
-    role = _ROLES[who]
-    return Reason(f"{role.value}_{state}", role.label + _STATE_TEXT[state], since)
-
-
-_STATE_TEXT = {
-    "deceased": "去世",
-    "missing": "失蹤",
-    "divorced_out": "離異不在戶",
-    "unknown": "不詳",
-    "no_capacity": "無監護能力",
-}
+    return Reason(f"{who}_{state}", since)
 
 
 @lru_cache(maxsize=65536)
 def _abandoned_reason(since: date | None) -> Reason:
-    return Reason("abandoned", "被遺棄", since)
+    return Reason("abandoned", since)
 
 
 def _on(d: date | None, day: date) -> bool:

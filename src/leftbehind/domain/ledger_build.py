@@ -74,7 +74,7 @@ class OverdueChild:
 
 @frozen
 class SchoolTable:
-    """動態狀況表: one school's counts for the period as of a day, its movements and overdue list.
+    """动态状况表: one school's counts for the period as of a day, its movements and overdue list.
 
     ``counts`` has the columns of a county-table row; ``movements`` lists each child who entered
     or left (with the reason and the fact); ``overdue`` the children with overdue duties.
@@ -105,7 +105,7 @@ class SchoolTable:
 
 @frozen
 class LedgerDiff:
-    """Who entered and who left between ``before`` and ``after`` (動態對比), school by school."""
+    """Who entered and who left between ``before`` and ``after`` (动态对比), school by school."""
 
     before: date
     after: date
@@ -360,14 +360,14 @@ def county_table(
     period: Interval,
     opening_timelines: Mapping[str, Timeline] | None = None,
 ) -> CountyTable:
-    """信息匯總表 of ``facts`` as of ``as_of``, with the dynamics since ``period.start``.
+    """信息汇总表 of ``facts`` as of ``as_of``, with the dynamics since ``period.start``.
 
     ``facts`` is one :class:`LedgerFacts`, or an iterable of parts of one county's facts (pages
     of its children, each child in exactly one part, every part with the same schools, county
     and policies): a county too big to hold at once is counted part by part, and only the
     counts are kept between parts. ``opening_timelines`` are the timelines that held on the eve
     of the period when the county changed its policy during it (movements it explains are
-    reasons 政策調整). The table is checked before it is returned.
+    reasons 政策调整). The table is checked before it is returned.
     """
     head, run = _run(facts, as_of, period, opening_timelines=opening_timelines, lists=False)
     county = head.county
@@ -391,7 +391,7 @@ def school_tables(
     opening_timelines: Mapping[str, Timeline] | None = None,
     only: str | None = None,
 ) -> dict[str, SchoolTable]:
-    """動態狀況表 of every school (or only the school ``only``), each checked; ``facts`` as
+    """动态状况表 of every school (or only the school ``only``), each checked; ``facts`` as
     for :func:`county_table`."""
     head, run = _run(facts, as_of, period, opening_timelines=opening_timelines, only=only)
     stamp = stamp_of(head, as_of, period)
@@ -420,7 +420,7 @@ def school_table(
     period: Interval,
     opening_timelines: Mapping[str, Timeline] | None = None,
 ) -> SchoolTable:
-    """動態狀況表 of one school (a pass that counts only that school's children); ``facts``
+    """动态状况表 of one school (a pass that counts only that school's children); ``facts``
     as for :func:`county_table` (parts need hold only the children ever enrolled there)."""
     head, parts = _parts(facts)
     if school_id not in head.schools:

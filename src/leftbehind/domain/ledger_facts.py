@@ -17,6 +17,7 @@ from attrs import field, frozen
 
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Timeline
+from leftbehind.domain.i18n import text
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Staff
 
@@ -77,22 +78,7 @@ class MoveReason(enum.Enum):
 
     @property
     def label(self) -> str:
-        return _MOVE_LABELS[self]
-
-
-_MOVE_LABELS = {
-    MoveReason.ENROLLED: "入學",
-    MoveReason.TRANSFERRED_IN: "轉入",
-    MoveReason.PARENT_LEFT: "父母外出",
-    MoveReason.FAMILY_CHANGE: "家庭變故",
-    MoveReason.POLICY: "政策調整",
-    MoveReason.PARENT_RETURNED: "父母返鄉",
-    MoveReason.GRADUATED: "畢業",
-    MoveReason.TRANSFERRED: "轉出",
-    MoveReason.DROPPED_OUT: "輟學",
-    MoveReason.LEFT_SCHOOL: "離校",
-    MoveReason.OTHER: "其他",
-}
+        return text(f"move.{self.value}")
 
 
 def _schools(items: Mapping[str, School] | Iterable[School]) -> dict[str, School]:

@@ -20,8 +20,9 @@ from datetime import date
 from attrs import frozen
 
 from leftbehind.domain.eligibility import Category, Timeline
+from leftbehind.domain.i18n import text
 from leftbehind.domain.ledger_facts import MoveReason
-from leftbehind.domain.model import Child, Enrolment, LeaveReason
+from leftbehind.domain.model import Child, Enrolment, LeaveReason, ParentRole
 
 __all__ = ["Movement", "entered_reason", "left_reason"]
 
@@ -77,11 +78,11 @@ def entered_reason(
     """Why ``child`` belongs to ``school_id`` on ``after`` but not on ``before``."""
     if was is None or was.school_id != school_id:
         reason = MoveReason.ENROLLED if was is None else MoveReason.TRANSFERRED_IN
-        return Movement(
-            school_id, True, reason, child.id, child.name, now.start, f"{now.start}{reason.label}"
-        )
+        cause = text("cause.on", on=now.start.isoformat(), what=reason.label)
+        return Movement(school_id, True, reason, child.id, child.name, now.start, cause)
     if earlier is not None and earlier is not timeline and timeline.categories_on(before):
-        return Movement(school_id, True, MoveReason.POLICY, child.id, child.name, None, "政策調整")
+        policy = text("cause.policy")
+        return Movement(school_id, True, MoveReason.POLICY, child.id, child.name, None, policy)
     started = [s for s in timeline.spans_on(after) if before < s.start]
     if not started:  # served on both days yet not on before: only a policy can do that
         return Movement(school_id, True, MoveReason.OTHER, child.id, child.name, None, "")
@@ -89,7 +90,7 @@ def entered_reason(
     reason = MoveReason.PARENT_LEFT if span.category.left_behind else MoveReason.FAMILY_CHANGE
     around = _served_around(timeline, after)
     on = around[0] if around is not None else span.start
-    cause = "；".join(r.text for r in span.reasons) or span.category.label
+    cause = text("list.then").join(r.text for r in span.reasons) or span.category.label
     return Movement(school_id, True, reason, child.id, child.name, on, cause)
 
 
@@ -111,24 +112,27 @@ def left_reason(
             end_reason = was.end_reason
             reason = MoveReason.LEFT_SCHOOL if end_reason is None else _LEAVE[end_reason]
             on = was.end if was.end is not None else after
-        return Movement(school_id, False, reason, child.id, child.name, on, f"{on}{reason.label}")
+        cause = text("cause.on", on=on.isoformat(), what=reason.label)
+        return Movement(school_id, False, reason, child.id, child.name, on, cause)
     then = earlier if earlier is not None else timeline
     if then is not timeline and not timeline.categories_on(before):
-        return Movement(school_id, False, MoveReason.POLICY, child.id, child.name, None, "政策調整")
+        policy = text("cause.policy")
+        return Movement(school_id, False, MoveReason.POLICY, child.id, child.name, None, policy)
     around = _served_around(then, before)
     until = around[1] if around is not None else None
-    for relation, parent in (("父親", child.father), ("母親", child.mother)):
+    for role, parent in ((ParentRole.FATHER, child.father), (ParentRole.MOTHER, child.mother)):
         if parent is None:
             continue
         for absence in parent.absences:
             end = absence.end
             if end is not None and before < end <= after:
-                text = f"{relation}於{end}返回"
+                back = text("cause.returned", parent=role.label, on=end.isoformat())
                 return Movement(
-                    school_id, False, MoveReason.PARENT_RETURNED, child.id, child.name, until, text
+                    school_id, False, MoveReason.PARENT_RETURNED, child.id, child.name, until, back
                 )
     ended = sorted({s.category for s in then.spans_on(before)}, key=_category_order)
-    cause = "、".join(c.label for c in ended) + "結束" if ended else ""
+    names = text("list.and").join(c.label for c in ended)
+    cause = text("cause.ended", categories=names) if ended else ""
     return Movement(school_id, False, MoveReason.OTHER, child.id, child.name, until, cause)
 
 

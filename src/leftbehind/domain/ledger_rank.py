@@ -1,4 +1,4 @@
-"""The summary phase (總結表彰): ranking schools and staff by measured completion of duties.
+"""The summary phase (总结表彰): ranking schools and staff by measured completion of duties.
 
 The rate is ``done / due`` over the chosen duty kinds. Only candidates with at least ``min_due``
 due occurrences are ranked, so that one duty done out of one is no champion. Equal rates share a
@@ -25,7 +25,7 @@ MIN_DUE = 20
 
 @frozen
 class Standing:
-    """One ranked candidate for commendation (表彰先進): a school or a person."""
+    """One ranked candidate for commendation (表彰先进): a school or a person."""
 
     rank: int
     key: str

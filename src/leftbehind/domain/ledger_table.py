@@ -1,10 +1,10 @@
-"""The county summary table (信息匯總表) as a value: counts that add up and check themselves.
+"""The county summary table (信息汇总表) as a value: counts that add up and check themselves.
 
 A :class:`CountyTable` is a set of rows, each a mapping from a column key (``"served"``,
 ``"sex.male"``, ``"due.talk"`` …) to a count. Rows are keyed by their place in the hierarchy:
 ``()`` is the total, ``(county,)`` a county, ``(county, township)`` a township and
 ``(county, township, school_id)`` a school. Subtotals are stored cells, as on the paper forms, so
-that :meth:`CountyTable.check` can verify the cross-column and cross-row rules (表間勾稽關係) of a
+that :meth:`CountyTable.check` can verify the cross-column and cross-row rules (表间勾稽关系) of a
 table that travelled (read back from JSON, merged from counties, edited by hand).
 
 Tables stamped with the same date, period and policies form a commutative monoid under ``+``
@@ -63,7 +63,7 @@ class LedgerMismatchError(LeftbehindError, ValueError):
     """Two tables of different dates, periods or policies cannot be added."""
 
 
-#: Precedence of the *primary* category (主要類別) given to a child in several categories, so
+#: Precedence of the *primary* category (主要类别) given to a child in several categories, so
 #: that the ``primary.*`` breakdown sums to the served total: orphan, abandoned, both parents
 #: away, one parent away, single-parent family. The ``category.*`` counts (one per category a
 #: child is in) do not sum to the total.
@@ -142,11 +142,11 @@ def _sorted_codes(codes: Mapping[str, str]) -> dict[str, str]:
 
 @frozen
 class CountyTable:
-    """信息匯總表: a row per school, township subtotals, county totals and the grand total.
+    """信息汇总表: a row per school, township subtotals, county totals and the grand total.
 
     ``rows`` maps a row key to its non-zero counts (missing columns are 0); ``names`` maps the
     keys of school rows to the schools' names; ``codes`` maps each county's name to its 6-digit
-    administrative code (行政區劃代碼), so that a summary sent upward says whose it is. Build
+    administrative code (行政区划代码), so that a summary sent upward says whose it is. Build
     one with
     :func:`leftbehind.domain.ledger.county_table`, add tables with ``+`` or :func:`merge`, verify
     with :meth:`check`.
@@ -173,7 +173,7 @@ class CountyTable:
 
     @property
     def total(self) -> Row:
-        """The grand total row (合計)."""
+        """The grand total row (合计)."""
         return self.row(())
 
     def schools(self) -> Iterator[RowKey]:

@@ -1,4 +1,4 @@
-"""The teacher's contact table (聯絡信息表): each served child a staff member is responsible for.
+"""The teacher's contact table (联络信息表): each served child a staff member is responsible for.
 
 A staff member is responsible for a child on a day when one of their assignments to the child
 holds that day and the child is served that day. Each row carries what the teacher needs to
@@ -14,6 +14,7 @@ from attrs import frozen
 
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Category
+from leftbehind.domain.i18n import text
 from leftbehind.domain.ledger_build import stamp_of
 from leftbehind.domain.ledger_facts import DutyCount, LedgerFacts
 from leftbehind.domain.ledger_table import LedgerInconsistencyError, Stamp
@@ -72,7 +73,7 @@ class TeacherRow:
 
 @frozen
 class TeacherTable:
-    """聯絡信息表 of one person (``staff_id``), as of the stamp's day."""
+    """联络信息表 of one person (``staff_id``), as of the stamp's day."""
 
     stamp: Stamp
     staff_id: str
@@ -102,22 +103,22 @@ class TeacherTable:
 
 
 def parent_contact(role: ParentRole, parent: Parent | None, d: date) -> ParentContact:
-    """The parent's status on ``d`` (在家, 外出務工, 去世, 失蹤, 離異不在戶, 不詳, 未登記)."""
+    """The parent's status on ``d`` (在家, 外出务工, 去世, 失踪, 离异不在户, 不详, 未登记)."""
     if parent is None:
-        return ParentContact(role.label, "未登記")
+        return ParentContact(role.label, text("state.unrecorded"))
     if not parent.known:
-        return ParentContact(role.label, "不詳")
-    for day, status in (
-        (parent.deceased_on, "去世"),
-        (parent.missing_since, "失蹤"),
-        (parent.divorced_out_on, "離異不在戶"),
+        return ParentContact(role.label, text("state.unknown"))
+    for day, state in (
+        (parent.deceased_on, "deceased"),
+        (parent.missing_since, "missing"),
+        (parent.divorced_out_on, "divorced_out"),
     ):
         if day is not None and day <= d:
-            return ParentContact(role.label, status, parent.phone)
+            return ParentContact(role.label, text(f"state.{state}"), parent.phone)
     away = parent.away_on(d)
     if away is not None:
-        return ParentContact(role.label, "外出務工", parent.phone, away.place)
-    return ParentContact(role.label, "在家", parent.phone)
+        return ParentContact(role.label, text("state.away"), parent.phone, away.place)
+    return ParentContact(role.label, text("state.home"), parent.phone)
 
 
 def _row(
@@ -170,7 +171,7 @@ def teacher_tables(
     period: Interval,
     only: str | None = None,
 ) -> dict[str, TeacherTable]:
-    """聯絡信息表 of every staff member with an assignment holding on ``as_of`` to a served
+    """联络信息表 of every staff member with an assignment holding on ``as_of`` to a served
     child (or of the staff member ``only``), keyed by staff id, each checked."""
     stamp = stamp_of(facts, as_of, period)
     duties: dict[tuple[str, str], list[DutyCount]] = {}
@@ -212,5 +213,5 @@ def teacher_tables(
 def teacher_table(
     facts: LedgerFacts, staff_id: str, *, as_of: date, period: Interval
 ) -> TeacherTable:
-    """聯絡信息表 of one staff member (empty when responsible for no served child)."""
+    """联络信息表 of one staff member (empty when responsible for no served child)."""
     return teacher_tables(facts, as_of=as_of, period=period, only=staff_id)[staff_id]

@@ -14,6 +14,7 @@ from datetime import date
 from attrs import evolve, field, frozen
 
 from leftbehind.domain.dates import Interval, school_year_of
+from leftbehind.domain.i18n import text
 
 __all__ = [
     "Absence",
@@ -39,7 +40,7 @@ class Sex(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"male": "男", "female": "女"}[self.value]
+        return text(f"sex.{self.value}")
 
 
 class Stage(enum.Enum):
@@ -50,7 +51,7 @@ class Stage(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"primary": "小學", "junior": "初中"}[self.value]
+        return text(f"stage.{self.value}")
 
     @classmethod
     def of_grade(cls, grade: int) -> Stage:
@@ -66,7 +67,7 @@ class Health(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"healthy": "健康", "disabled": "殘疾", "ill": "患病"}[self.value]
+        return text(f"health.{self.value}")
 
 
 class ParentRole(enum.Enum):
@@ -75,7 +76,7 @@ class ParentRole(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"father": "父親", "mother": "母親"}[self.value]
+        return text(f"parent.{self.value}")
 
 
 class LeaveReason(enum.Enum):
@@ -88,12 +89,7 @@ class LeaveReason(enum.Enum):
 
     @property
     def label(self) -> str:
-        return {
-            "graduated": "畢業",
-            "transferred": "轉學",
-            "dropped_out": "輟學",
-            "other": "其他",
-        }[self.value]
+        return text(f"leave.{self.value}")
 
 
 def _absences(items: Iterable[Absence]) -> tuple[Absence, ...]:

@@ -16,6 +16,7 @@ from datetime import date
 from attrs import field, frozen
 
 from leftbehind.domain.dates import Interval
+from leftbehind.domain.i18n import text
 
 __all__ = [
     "REQUIRED_ROLES",
@@ -41,8 +42,8 @@ class Role(enum.Enum):
 
     @property
     def label(self) -> str:
-        """The Chinese name used in ledgers."""
-        return _ROLE_LABELS[self]
+        """The name used in ledgers (班主任 …), in the language of the moment."""
+        return text(f"role.{self.value}")
 
     @property
     def rank(self) -> int:
@@ -50,15 +51,6 @@ class Role(enum.Enum):
         return _ROLE_RANK[self]
 
 
-_ROLE_LABELS = {
-    Role.CLASS_TEACHER: "班主任",
-    Role.SUBJECT_TEACHER: "任課教師",
-    Role.PROXY_PARENT: "代管家長",
-    Role.STAFF_PAIR: "一對一幫扶教職工",
-    Role.STUDENT_BUDDY: "結伴學生",
-    Role.VOLUNTEER: "社會熱心人士",
-    Role.GROUP_GUIDE: "校外學習小組輔導教師",
-}
 _ROLE_RANK = {r: i for i, r in enumerate(Role)}
 
 #: The roles every served child should have (班主任, 代管家長, 一對一幫扶教職工).

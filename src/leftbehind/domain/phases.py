@@ -20,6 +20,7 @@ from datetime import date
 from attrs import frozen
 
 from leftbehind.domain.dates import Interval
+from leftbehind.domain.i18n import language, text
 
 __all__ = [
     "MILESTONES",
@@ -44,35 +45,24 @@ class Phase(enum.Enum):
 
     @property
     def label(self) -> str:
-        return _PHASES[self][0]
+        """部署階段 …, in the language of the moment."""
+        return text(f"phase.{self.value}")
 
     @property
     def months(self) -> tuple[int, int]:
         """The first and last month of the phase (both included)."""
-        return _PHASES[self][1]
+        return _MONTHS[self]
 
     @property
     def expects(self) -> str:
-        """What the plan expects in this phase, in Chinese."""
-        return _PHASES[self][2]
+        """What the plan expects in this phase, in the language of the moment."""
+        return text(f"phase.{self.value}.expects")
 
 
-_PHASES: dict[Phase, tuple[str, tuple[int, int], str]] = {
-    Phase.DEPLOYMENT: (
-        "部署階段",
-        (3, 4),
-        "摸底調查，做到五清晰；建立台賬；四月上旬舉行啟動儀式",
-    ),
-    Phase.IMPLEMENTATION: (
-        "實施階段",
-        (5, 11),
-        "落實談心、家訪、聯繫家長、學習幫扶等各項職責",
-    ),
-    Phase.SUMMARY: (
-        "總結階段",
-        (12, 12),
-        "召開總結會，交流經驗，表彰先進集體和先進個人",
-    ),
+_MONTHS: dict[Phase, tuple[int, int]] = {
+    Phase.DEPLOYMENT: (3, 4),
+    Phase.IMPLEMENTATION: (5, 11),
+    Phase.SUMMARY: (12, 12),
 }
 
 
@@ -122,14 +112,23 @@ class Milestone:
     label_en: str
     deadline: date
 
+    @property
+    def label(self) -> str:
+        """The name in the language of the moment (the catalog's for the plan's milestones)."""
+        key = f"milestone.{self.code}"
+        found = text(key)
+        if found != key:
+            return found
+        return self.label_en if language() == "en" else self.label_zh
+
 
 #: The default milestones, each a function of the year.
 MILESTONES: tuple[tuple[str, Phase, str, str, Callable[[int], date]], ...] = (
-    ("launch", Phase.DEPLOYMENT, "啟動儀式", "launch ceremony", launch_by),
-    ("five_clears", Phase.DEPLOYMENT, "五清晰摸底調查", "five-clears survey", ledger_deadline),
-    ("ledger", Phase.DEPLOYMENT, "建立台賬", "ledger built", ledger_deadline),
-    ("duties", Phase.IMPLEMENTATION, "職責開始", "duties begin", duties_start),
-    ("summary", Phase.SUMMARY, "總結表彰", "summary and commendation", summary_deadline),
+    ("launch", Phase.DEPLOYMENT, "启动仪式", "launch ceremony", launch_by),
+    ("five_clears", Phase.DEPLOYMENT, "五清晰摸底调查", "five-clears survey", ledger_deadline),
+    ("ledger", Phase.DEPLOYMENT, "建立台账", "ledger built", ledger_deadline),
+    ("duties", Phase.IMPLEMENTATION, "职责开始", "duties begin", duties_start),
+    ("summary", Phase.SUMMARY, "总结表彰", "summary and commendation", summary_deadline),
 )
 
 

@@ -1,4 +1,4 @@
-"""The five clears (五清晰): which information areas of a child's file (一人一檔) are complete.
+"""The five clears (五清晰): which information areas of a child's file (一人一档) are complete.
 
 A file must make five areas clear (SPEC §3). :func:`profile_completeness` says, for one child as
 of a day, which areas are complete and which fields each incomplete area lacks (by path, never
@@ -6,11 +6,11 @@ by value). What counts as complete:
 
 - 基本信息 basic: name, sex, birth date, resident ID number, an enrolment on the day with a
   class, home village and address;
-- 性格特點 personality and 興趣愛好 hobbies: written down;
-- 身體狀況 health: recorded, and for a disabled or ill child the type (``health_note``);
-- 聯繫方式 contacts: both parents recorded; each parent who is alive, present and known has a
+- 性格特点 personality and 兴趣爱好 hobbies: written down;
+- 身体状况 health: recorded, and for a disabled or ill child the type (``health_note``);
+- 联系方式 contacts: both parents recorded; each parent who is alive, present and known has a
   phone; a parent away on the day has a work place; and unless both parents are at home on the
-  day, a second guardian (第二監護人) with name, relation and phone.
+  day, a second guardian (第二监护人) with name, relation and phone.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from datetime import date
 
 from attrs import frozen
 
+from leftbehind.domain.i18n import text
 from leftbehind.domain.model import Absence, Child, Enrolment, Health, Parent
 
 __all__ = ["Completeness", "ProfileArea", "profile_completeness"]
@@ -36,17 +37,9 @@ class ProfileArea(enum.Enum):
 
     @property
     def label(self) -> str:
-        """The Chinese name used in ledgers."""
-        return _LABELS[self]
+        """The name used in ledgers (基本信息 …), in the language of the moment."""
+        return text(f"area.{self.value}")
 
-
-_LABELS = {
-    ProfileArea.BASIC: "基本信息",
-    ProfileArea.PERSONALITY: "性格特點",
-    ProfileArea.HOBBIES: "興趣愛好",
-    ProfileArea.HEALTH: "身體狀況",
-    ProfileArea.CONTACTS: "聯繫方式",
-}
 
 _ALL = frozenset(ProfileArea)
 
@@ -157,7 +150,7 @@ def profile_completeness(child: Child, as_of: date | None = None) -> Completenes
     >>> from leftbehind.domain.model import Sex
     >>> c = profile_completeness(Child("C1", "", Sex.MALE, date(2015, 3, 1)), date(2026, 5, 1))
     >>> [a.label for a in c.incomplete]
-    ['基本信息', '性格特點', '興趣愛好', '身體狀況', '聯繫方式']
+    ['基本信息', '性格特点', '兴趣爱好', '身体状况', '联系方式']
     """
     missing: list[str] = []
     _basic(child, as_of, missing)

@@ -61,8 +61,8 @@ Kind = Literal["text", "count", "rate", "phone", "id"]
 
 #: Chinese names of duty kinds by lower-case code (a county's own kinds show their code).
 KIND_LABELS: dict[str, str] = {k.code.lower(): k.label_zh for k in DEFAULT_KINDS}
-_SHORT = {"talk": "談心", "family_contact": "書信電話", "parent_report": "學期報告"}
-_SHORT |= {"home_visit": "家訪"}
+_SHORT = {"talk": "谈心", "family_contact": "书信电话", "parent_report": "学期报告"}
+_SHORT |= {"home_visit": "家访"}
 
 
 def _kind_label(code: str) -> str:
@@ -132,23 +132,23 @@ def _fmt(value: Value, kind: Kind) -> str:
 
 #: Chinese label of each count column key (keys not listed show themselves).
 COLUMN_LABELS: dict[str, str] = {
-    "enrolled": "在校學生",
-    "served": "關愛對象",
-    "national": "國家口徑",
-    "opening": "期初人數",
-    "closing": "期末人數",
-    "overdue_children": "有逾期事項人數",
+    "enrolled": "在校学生",
+    "served": "关爱对象",
+    "national": "国家口径",
+    "opening": "期初人数",
+    "closing": "期末人数",
+    "overdue_children": "有逾期事项人数",
     "boarding.yes": "寄宿",
-    "boarding.no": "走讀",
+    "boarding.no": "走读",
     "clear.all": "五清晰",
     **{f"category.{c.value}": c.label for c in Category},
-    **{f"primary.{c.value}": f"主要類別：{c.label}" for c in Category},
+    **{f"primary.{c.value}": f"主要类别：{c.label}" for c in Category},
     **{f"sex.{s.value}": s.label for s in Sex},
     **{f"stage.{s.value}": s.label for s in Stage},
-    **{f"grade.{g}": f"{g}年級" for g in range(1, 10)},
+    **{f"grade.{g}": f"{g}年级" for g in range(1, 10)},
     **{f"clear.{a.value}": f"{a.label}清晰" for a in ProfileArea},
     **{f"has.{r.value}": f"有{r.label}" for r in Role},
-    **{f"staff.{r.value}": f"{r.label}人數" for r in Role},
+    **{f"staff.{r.value}": f"{r.label}人数" for r in Role},
 }
 
 
@@ -157,9 +157,9 @@ def _label(key: str) -> str:
         return COLUMN_LABELS[key]
     head, _, rest = key.partition(".")
     if head in ("entered", "left") and rest in MoveReason._value2member_map_:
-        return ("新增：" if head == "entered" else "減少：") + MoveReason(rest).label
+        return ("新增：" if head == "entered" else "减少：") + MoveReason(rest).label
     if head in ("due", "done", "overdue", "rate"):
-        word = {"due": "應完成", "done": "已完成", "overdue": "逾期", "rate": "完成率"}[head]
+        word = {"due": "应完成", "done": "已完成", "overdue": "逾期", "rate": "完成率"}[head]
         return f"{_kind_label(rest)}{word}"
     return key
 
@@ -174,15 +174,15 @@ def _sum(cells: Mapping[str, int], prefix: str) -> int:
 
 
 def _describe(stamp: Stamp | None, units: Mapping[str, str] | None = None) -> str:
-    """The line under a form's title: 填報單位 (each county with its administrative code),
+    """The line under a form's title: 填报单位 (each county with its administrative code),
     the day, the period and the policies."""
     unit = "、".join(f"{name}（{code}）" if code else name for name, code in (units or {}).items())
-    head = f"填報單位 {unit}；" if unit else ""
+    head = f"填报单位 {unit}；" if unit else ""
     if stamp is None:
         return head.rstrip("；")
     end = stamp.period.end
-    text = f"截至 {stamp.as_of}；統計期 {stamp.period.start} 至 {end}（不含）；口徑 {stamp.policy}"
-    return head + text + (f"，對照 {stamp.national}" if stamp.national else "")
+    text = f"截至 {stamp.as_of}；统计期 {stamp.period.start} 至 {end}（不含）；口径 {stamp.policy}"
+    return head + text + (f"，对照 {stamp.national}" if stamp.national else "")
 
 
 def _units(table: CountyTable) -> dict[str, str]:
@@ -201,10 +201,10 @@ def _place(key: RowKey, name: str) -> tuple[str, str, str]:
     if len(key) == 3:
         return key[0], key[1], name
     if len(key) == 2:
-        return key[0], key[1], "小計"
+        return key[0], key[1], "小计"
     if len(key) == 1:
-        return key[0], "合計", ""
-    return "總計", "", ""
+        return key[0], "合计", ""
+    return "总计", "", ""
 
 
 def _count(key: str) -> Column:
@@ -225,33 +225,33 @@ COUNTY_KINDS = ("talk", "family_contact", "parent_report", "home_visit")
 
 
 def county_sheet(table: CountyTable) -> Sheet:
-    """信息匯總表: a row per school, township subtotals, county totals, the grand total."""
+    """信息汇总表: a row per school, township subtotals, county totals, the grand total."""
     columns = [
-        Column("縣", "county", lambda r: _place(r[0], r[1])[0]),
-        Column("鄉鎮", "township", lambda r: _place(r[0], r[1])[1]),
-        Column("學校", "school", lambda r: _place(r[0], r[1])[2]),
+        Column("县", "county", lambda r: _place(r[0], r[1])[0]),
+        Column("乡镇", "township", lambda r: _place(r[0], r[1])[1]),
+        Column("学校", "school", lambda r: _place(r[0], r[1])[2]),
         _count("enrolled"),
         _count("served"),
-        Column("佔比", "share", lambda r: _rate(r[2], "served", "enrolled"), "rate"),
+        Column("占比", "share", lambda r: _rate(r[2], "served", "enrolled"), "rate"),
         *(_count(f"category.{c.value}") for c in Category),
         *(_count(f"sex.{s.value}") for s in Sex),
         _count("boarding.yes"),
         *(_count(f"stage.{s.value}") for s in Stage),
         Column(
-            "代管家長", "staff.proxy_parent", lambda r: r[2].get("staff.proxy_parent", 0), "count"
+            "代管家长", "staff.proxy_parent", lambda r: r[2].get("staff.proxy_parent", 0), "count"
         ),
         Column(
-            "結對教職工", "staff.staff_pair", lambda r: r[2].get("staff.staff_pair", 0), "count"
+            "结对教职工", "staff.staff_pair", lambda r: r[2].get("staff.staff_pair", 0), "count"
         ),
         *(_completion(k) for k in COUNTY_KINDS),
         _count("opening"),
         Column("新增", "entered", lambda r: _sum(r[2], "entered."), "count"),
-        Column("減少", "left", lambda r: _sum(r[2], "left."), "count"),
+        Column("减少", "left", lambda r: _sum(r[2], "left."), "count"),
         _count("closing"),
         _count("national"),
     ]
     rows = [(k, table.names.get(k, ""), table.rows[k]) for k in table.ordered()]
-    return Sheet("信息匯總表", "county", columns, rows, _describe(table.stamp, _units(table)))
+    return Sheet("信息汇总表", "county", columns, rows, _describe(table.stamp, _units(table)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,14 +290,14 @@ def _section(key: str) -> tuple[int, str]:
 
 
 def school_sheets(table: SchoolTable) -> list[Sheet]:
-    """動態狀況表 as three sheets: the counts, the movements (變動明細), the overdue list."""
+    """动态状况表 as three sheets: the counts, the movements (变动明细), the overdue list."""
     units = {table.county: table.county_code} if table.county else None
     stamp = _describe(table.stamp, units)
     title = table.school.name
     counts = [
-        Column("項目", "item", lambda r: _label(r[0])),
-        Column("鍵", "key", lambda r: r[0]),
-        Column("數量", "count", lambda r: r[1], "count"),
+        Column("项目", "item", lambda r: _label(r[0])),
+        Column("键", "key", lambda r: r[0]),
+        Column("数量", "count", lambda r: r[1], "count"),
     ]
     items = sorted(table.counts.items(), key=lambda kv: _section(kv[0]))
     rates = [
@@ -306,33 +306,33 @@ def school_sheets(table: SchoolTable) -> list[Sheet]:
         if k.startswith("due.")
     ]
     rate_columns = [
-        Column("項目", "item", lambda r: _label(r[0])),
-        Column("鍵", "key", lambda r: r[0]),
+        Column("项目", "item", lambda r: _label(r[0])),
+        Column("键", "key", lambda r: r[0]),
         Column("完成率", "rate", lambda r: r[1], "rate"),
     ]
     moves = [
-        Column("變動", "direction", lambda m: "新增" if m.entered else "減少"),
+        Column("变动", "direction", lambda m: "新增" if m.entered else "减少"),
         Column("原因", "reason", lambda m: m.reason.label),
         Column("姓名", "name", lambda m: m.name),
-        Column("學生編號", "child_id", lambda m: m.child_id),
+        Column("学生编号", "child_id", lambda m: m.child_id),
         Column("日期", "on", lambda m: m.on.isoformat() if m.on else ""),
-        Column("依據", "cause", lambda m: m.cause),
+        Column("依据", "cause", lambda m: m.cause),
     ]
     overdue = [
-        Column("班級", "class", lambda o: o.class_name),
+        Column("班级", "class", lambda o: o.class_name),
         Column("姓名", "name", lambda o: o.name),
-        Column("學生編號", "child_id", lambda o: o.child_id),
+        Column("学生编号", "child_id", lambda o: o.child_id),
         Column(
-            "逾期事項",
+            "逾期事项",
             "overdue",
             lambda o: "、".join(f"{_kind_label(k.lower())}×{n}" for k, n in o.overdue),
         ),
     ]
     return [
-        Sheet(f"{title} 動態狀況表", "school", counts, items, stamp),
+        Sheet(f"{title} 动态状况表", "school", counts, items, stamp),
         Sheet(f"{title} 完成率", "school_rates", rate_columns, rates, stamp),
-        Sheet(f"{title} 變動明細", "movements", moves, _movements(table.movements), stamp),
-        Sheet(f"{title} 逾期名單", "overdue", overdue, _overdue(table.overdue), stamp),
+        Sheet(f"{title} 变动明细", "movements", moves, _movements(table.movements), stamp),
+        Sheet(f"{title} 逾期名单", "overdue", overdue, _overdue(table.overdue), stamp),
     ]
 
 
@@ -360,46 +360,46 @@ def _duty(kind: str) -> Column:
 
 
 def teacher_sheet(table: TeacherTable) -> Sheet:
-    """聯絡信息表 of one staff member; a column per duty kind they owe (done/due, overdue)."""
+    """联络信息表 of one staff member; a column per duty kind they owe (done/due, overdue)."""
     kinds = sorted({c.kind for r in table.rows for c in r.duties})
     columns = [
-        Column("班級", "class", lambda r: r.class_name),
+        Column("班级", "class", lambda r: r.class_name),
         Column("姓名", "name", lambda r: r.name),
-        Column("學生編號", "child_id", lambda r: r.child_id),
-        Column("身份證號", "resident_id", lambda r: r.resident_id, "id"),
-        Column("年級", "grade", lambda r: r.grade, "count"),
-        Column("類別", "categories", lambda r: "、".join(c.label for c in r.categories)),
-        Column("本人職責", "roles", lambda r: "、".join(x.label for x in r.roles)),
-        Column("第二監護人", "guardian", lambda r: r.guardian.name if r.guardian else ""),
-        Column("關係", "relation", lambda r: r.guardian.relation if r.guardian else ""),
+        Column("学生编号", "child_id", lambda r: r.child_id),
+        Column("身份证号", "resident_id", lambda r: r.resident_id, "id"),
+        Column("年级", "grade", lambda r: r.grade, "count"),
+        Column("类别", "categories", lambda r: "、".join(c.label for c in r.categories)),
+        Column("本人职责", "roles", lambda r: "、".join(x.label for x in r.roles)),
+        Column("第二监护人", "guardian", lambda r: r.guardian.name if r.guardian else ""),
+        Column("关系", "relation", lambda r: r.guardian.relation if r.guardian else ""),
         Column(
-            "監護人電話",
+            "监护人电话",
             "guardian_phone",
             lambda r: r.guardian.phone if r.guardian else "",
             "phone",
         ),
-        Column("父親狀況", "father_status", lambda r: r.father.status),
-        Column("父親電話", "father_phone", lambda r: r.father.phone, "phone"),
-        Column("父親務工地", "father_work_place", lambda r: r.father.work_place),
-        Column("母親狀況", "mother_status", lambda r: r.mother.status),
-        Column("母親電話", "mother_phone", lambda r: r.mother.phone, "phone"),
-        Column("母親務工地", "mother_work_place", lambda r: r.mother.work_place),
-        Column("代管家長", "proxy_parents", lambda r: "、".join(r.proxy_parents)),
-        Column("結對幫扶", "pairings", lambda r: "、".join(f"{a}：{b}" for a, b in r.pairings)),
+        Column("父亲状况", "father_status", lambda r: r.father.status),
+        Column("父亲电话", "father_phone", lambda r: r.father.phone, "phone"),
+        Column("父亲务工地", "father_work_place", lambda r: r.father.work_place),
+        Column("母亲状况", "mother_status", lambda r: r.mother.status),
+        Column("母亲电话", "mother_phone", lambda r: r.mother.phone, "phone"),
+        Column("母亲务工地", "mother_work_place", lambda r: r.mother.work_place),
+        Column("代管家长", "proxy_parents", lambda r: "、".join(r.proxy_parents)),
+        Column("结对帮扶", "pairings", lambda r: "、".join(f"{a}：{b}" for a, b in r.pairings)),
         *(_duty(k) for k in kinds),
     ]
-    title = f"{table.staff_name or table.staff_id} 聯絡信息表"
+    title = f"{table.staff_name or table.staff_id} 联络信息表"
     units = {table.county: table.county_code} if table.county else None
     return Sheet(title, "teacher", columns, table.rows, _describe(table.stamp, units))
 
 
-def standings_sheet(standings: Sequence[Standing], title: str = "表彰候選") -> Sheet:
-    """A ranking of candidates for commendation (表彰先進)."""
+def standings_sheet(standings: Sequence[Standing], title: str = "表彰候选") -> Sheet:
+    """A ranking of candidates for commendation (表彰先进)."""
     columns = [
         Column("名次", "rank", lambda s: s.rank, "count"),
-        Column("代碼", "key", lambda s: s.key),
-        Column("名稱", "name", lambda s: s.name),
-        Column("應完成", "due", lambda s: s.due, "count"),
+        Column("代码", "key", lambda s: s.key),
+        Column("名称", "name", lambda s: s.name),
+        Column("应完成", "due", lambda s: s.due, "count"),
         Column("已完成", "done", lambda s: s.done, "count"),
         Column("完成率", "rate", lambda s: s.rate, "rate"),
     ]

@@ -21,6 +21,7 @@ from leftbehind.domain.calendar import Semester
 from leftbehind.domain.duties import Record, check_record
 from leftbehind.domain.eligibility import Policy, Timeline
 from leftbehind.domain.errors import Issue, ValidationError
+from leftbehind.domain.i18n import check_language
 from leftbehind.domain.ids import shown_key
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Staff, StudyGroup
@@ -97,6 +98,21 @@ def set_county(ctx: Context, name: str, code: str) -> None:
     with ctx.repo.batch("set_county") as batch:
         _put_settings(batch, {"name": name, "code": code})
         batch.commit()
+
+
+def set_language(ctx: Context, lang: str) -> str:
+    """The county's language (audited): what its forms, templates and notices are written in.
+    Returns the language as stored (``zh_CN``, ``zh_TW`` or ``en``)."""
+    _, gate = ctx.begin()
+    gate.require("settings.write", "choose the county's language")
+    try:
+        chosen = check_language(lang)
+    except ValueError as exc:
+        raise ValidationError([Issue("language", "language", str(exc))], subject="county") from None
+    with ctx.repo.batch("set_language") as batch:
+        _put_settings(batch, {"language": chosen})
+        batch.commit()
+    return chosen
 
 
 def set_policy(ctx: Context, name: str) -> int:

@@ -7,6 +7,7 @@ A call begins with :meth:`Context.begin`, which gives it a fresh
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
@@ -22,13 +23,17 @@ from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import DutyKind
 from leftbehind.domain.eligibility import Policy
 from leftbehind.domain.errors import Issue, ValidationError
+from leftbehind.domain.i18n import DEFAULT, check_language
 from leftbehind.domain.ids import looks_personal
 from leftbehind.errors import FactWarning
 from leftbehind.plugins import Plugins
 from leftbehind.service.gate import Gate
 from leftbehind.service.repository import Repository, Snapshot
 
-__all__ = ["Context", "validate"]
+__all__ = ["LANGUAGE_ENV", "Context", "validate"]
+
+#: The environment variable naming the language a person reads (``zh_CN``, ``zh_TW``, ``en``).
+LANGUAGE_ENV = "LEFTBEHIND_LANG"
 
 T = TypeVar("T")
 
@@ -45,6 +50,17 @@ class Context:
     national: Policy
     #: The folder every export must stay in (``None``: anywhere the paths' checks allow).
     exports_in: str | None = None
+    #: The language asked for when the handle was opened (``None``: the county's own).
+    speaks: str | None = None
+
+    def language(self, snap: Snapshot | None = None) -> str:
+        """What the handle writes for people in: the language it was opened with, else
+        ``$LEFTBEHIND_LANG``, else the county's setting, else Simplified Chinese."""
+        asked = self.speaks or os.environ.get(LANGUAGE_ENV)
+        if asked:
+            return check_language(asked)
+        stored = (snap or self.repo.snapshot()).settings().get("language")
+        return check_language(str(stored)) if stored else DEFAULT
 
     def today(self) -> date:
         return self.clock()

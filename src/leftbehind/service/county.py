@@ -23,6 +23,7 @@ from leftbehind.domain.calendar import SchoolCalendar, Semester
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Compliance, Digest, DutyBook, DutyKind, Record
 from leftbehind.domain.eligibility import Decision, Policy, Timeline
+from leftbehind.domain.i18n import check_language
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
 from leftbehind.io.roster_import import ImportReport
@@ -61,6 +62,7 @@ def open(
     now: Callable[[], datetime] = _utc_now,
     create: bool | None = None,
     exports_in: str | os.PathLike[str] | None = None,
+    language: str | None = None,
 ) -> County:
     """Open the county store at ``url`` (default ``$LEFTBEHIND_STORE`` or ``./leftbehind.db``)
     for ``actor``.
@@ -87,6 +89,10 @@ def open(
     ``exports_in``, when given, is the folder every export must be written in (after ``..`` and
     links are resolved; :func:`~leftbehind.io.paths.safe_export_path`): what an app that takes
     export paths from its users passes, so that no path leads elsewhere.
+
+    ``language`` (``zh_CN``, ``zh_TW`` or ``en``) is what the handle writes for people in —
+    forms, templates, notices — instead of ``$LEFTBEHIND_LANG`` or the county's own
+    (:meth:`County.set_language`; Simplified Chinese by default).
     """
     plugins = plugins or Plugins.load()
     target = os.fspath(url) if url is not None else os.environ.get(STORE_ENV, DEFAULT_STORE)
@@ -99,6 +105,7 @@ def open(
         now=now,
         url=target,
         exports_in=exports_in,
+        language=None if language is None else check_language(language),
     )
 
 
@@ -122,6 +129,7 @@ class County:
         now: Callable[[], datetime] = _utc_now,
         url: str = "",
         exports_in: str | os.PathLike[str] | None = None,
+        language: str | None = None,
     ) -> None:
         self._store = store
         self._ctx = Context(
@@ -132,6 +140,7 @@ class County:
             url,
             plugins.policy("national-2016"),
             None if exports_in is None else os.fspath(exports_in),
+            language,
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -203,9 +212,22 @@ class County:
 
     def set_county(self, name: str, code: str) -> None:
         """Name the county (``广平县``) and give its 6-digit administrative code (``130432``,
-        行政區劃代碼): every table, export and summary sent upward carries them. System and
+        行政区划代码): every table, export and summary sent upward carries them. System and
         county officers; audited."""
         commands.set_county(self._ctx, name, code)
+
+    @property
+    def language(self) -> str:
+        """The language the handle writes for people in (``zh_CN`` by default): the one it
+        was opened with, else ``$LEFTBEHIND_LANG``, else the county's (:meth:`set_language`).
+        Labels read off values (``Category.ORPHAN.label``) follow the language of the moment:
+        ``with leftbehind.use(county.language): ...``."""
+        return self._ctx.language()
+
+    def set_language(self, language: str) -> str:
+        """Choose the county's language (``zh_CN``, ``zh_TW`` or ``en``) for its forms,
+        templates and notices; returns it as stored. System and county officers; audited."""
+        return commands.set_language(self._ctx, language)
 
     def set_policy(self, name: str) -> int:
         """Adopt the policy ``name`` and recompute every child's timeline in one unit of work
@@ -302,7 +324,7 @@ class County:
     def put_assignments(
         self, assignments: Iterable[Assignment | Mapping[str, Any]]
     ) -> list[Assignment]:
-        """Add or replace dated assignments (班主任, 代管家長, 一對一幫扶 …) in one unit of work.
+        """Add or replace dated assignments (班主任, 代管家长, 一对一帮扶 …) in one unit of work.
 
         The staff member and the child must exist; nothing is written if any assignment is bad.
         System and county officers assign anyone; a school head assigns their school's staff to
@@ -315,7 +337,7 @@ class County:
         return commands.end_assignment(self._ctx, assignment_id, on)
 
     def put_groups(self, groups: Iterable[StudyGroup | Mapping[str, Any]]) -> list[StudyGroup]:
-        """Add or replace village study groups (校外學習小組) with their guide teachers."""
+        """Add or replace village study groups (校外学习小组) with their guide teachers."""
         return commands.put_groups(self._ctx, groups)
 
     def groups(self) -> dict[str, StudyGroup]:
@@ -329,14 +351,14 @@ class County:
         return reads.assignments(self._ctx)
 
     def coverage(self, as_of: date | None = None) -> dict[str, frozenset[Role]]:
-        """For each child in reach served on ``as_of``, the required roles nobody holds (雙管理
+        """For each child in reach served on ``as_of``, the required roles nobody holds (双管理
         gaps)."""
         return reads.coverage_gaps(self._ctx, as_of)
 
     # ------------------------------------------------------------------ records
 
     def add_records(self, records: Iterable[Record | Mapping[str, Any]]) -> list[Record]:
-        """Record duties done (談心, 家訪 …), validated as a whole, in one unit of work.
+        """Record duties done (谈心, 家访 …), validated as a whole, in one unit of work.
 
         Future-dated records, unknown duty kinds, children or staff, and duplicate ids are
         rejected with every problem listed; nothing is written then. A teacher or proxy parent
@@ -371,7 +393,7 @@ class County:
 
     def calendar(self, period: Interval) -> SchoolCalendar:
         """The county's school calendar for ``period``: every term overlapping it (an autumn
-        term reaches into January), official holidays and make-up days (調休), the county's own
+        term reaches into January), official holidays and make-up days (调休), the county's own
         terms and extra days off.
 
         A :class:`~leftbehind.calendars.CalendarFallbackWarning` is passed on only for years
@@ -410,7 +432,7 @@ class County:
     def county_table(
         self, as_of: date | None = None, period: Interval | None = None
     ) -> ledger.CountyTable:
-        """信息匯總表 as of ``as_of`` (default today) for ``period`` (default the school year).
+        """信息汇总表 as of ``as_of`` (default today) for ``period`` (default the school year).
 
         System and county officers get every row; a township officer the rows of their
         township, whose totals are the township's; anyone else is refused."""
@@ -419,19 +441,19 @@ class County:
     def school_table(
         self, school_id: str, as_of: date | None = None, period: Interval | None = None
     ) -> ledger.SchoolTable:
-        """動態狀況表 of one school (its head, its township's officer, the county)."""
+        """动态状况表 of one school (its head, its township's officer, the county)."""
         return ledgers.school_table(self._ctx, school_id, as_of, period)
 
     def school_tables(
         self, as_of: date | None = None, period: Interval | None = None
     ) -> dict[str, ledger.SchoolTable]:
-        """動態狀況表 of every school the actor's office covers (none for teachers)."""
+        """动态状况表 of every school the actor's office covers (none for teachers)."""
         return ledgers.school_tables(self._ctx, as_of, period)
 
     def teacher_table(
         self, staff_id: str, as_of: date | None = None, period: Interval | None = None
     ) -> ledger.TeacherTable:
-        """聯絡信息表 of one teacher or proxy parent: their own, or one of a staff member of a
+        """联络信息表 of one teacher or proxy parent: their own, or one of a staff member of a
         school the actor's office covers. Rows are the children whose file the actor may read,
         masked by the actor's standing towards each (see
         :data:`~leftbehind.access.FIELD_POLICY`)."""
@@ -451,7 +473,7 @@ class County:
     def commendations(
         self, as_of: date | None = None, period: Interval | None = None
     ) -> tuple[tuple[ledger.Standing, ...], tuple[ledger.Standing, ...]]:
-        """Schools and staff ranked by measured completion (表彰先進), with a minimum volume
+        """Schools and staff ranked by measured completion (表彰先进), with a minimum volume
         (system and county officers)."""
         return ledgers.commendations(self._ctx, as_of, period)
 
@@ -512,7 +534,7 @@ class County:
         progress: Progress | None = None,
         limits: ImportLimits = DEFAULT_LIMITS,
     ) -> ImportReport:
-        """Check every row of a roster file (花名冊), then write all its children in one unit
+        """Check every row of a roster file (花名册), then write all its children in one unit
         of work (see :mod:`leftbehind.io.roster` for the rules).
 
         Nothing is written when any cell has an issue, or with ``dry_run``; the report is the
@@ -567,7 +589,7 @@ class County:
         return notices.queue_week(self._ctx, week_of, as_of)
 
     def queue_incomplete_files(self, year: int | None = None) -> int:
-        """After the deployment phase (部署階段) of ``year``, tell each class teacher which files
+        """After the deployment phase (部署阶段) of ``year``, tell each class teacher which files
         still miss some of the five clears (五清晰). System and county officers."""
         return notices.queue_incomplete_files(self._ctx, year)
 

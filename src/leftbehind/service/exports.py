@@ -1,4 +1,4 @@
-"""Exports (匯出): ledgers and the roster, written only after their audit entry is committed.
+"""Exports (汇出): ledgers and the roster, written only after their audit entry is committed.
 
 An export is rendered into a hidden temporary file beside its target (readable by its owner
 only), its audit entry is committed, and only then is the file moved into place: an export
@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from leftbehind.domain.i18n import use
 from leftbehind.domain.ids import shown_key
 from leftbehind.io import render
 from leftbehind.io.paths import ExportPathError, safe_export_path, staged
@@ -64,8 +65,8 @@ def _sheets(ctx: Context, level: str, key: str | None, day: date) -> list[render
         return [render.teacher_sheet(t) for t in ledgers.teacher_tables(ctx, day, None).values()]
     schools, staff = ledgers.commendations(ctx, day, None)
     return [
-        render.standings_sheet(schools, "表彰候選：學校"),
-        render.standings_sheet(staff, "表彰候選：教職工"),
+        render.standings_sheet(schools, "表彰候选：学校"),
+        render.standings_sheet(staff, "表彰候选：教职工"),
     ]
 
 
@@ -79,7 +80,10 @@ def export_ledger(
     path: str | os.PathLike[str] | None,
     unmasked: bool,
 ) -> str:
-    with _audited(ctx, f"ledger.{level}" if level in LEVELS else "ledger", key or level):
+    with (
+        use(ctx.language()),
+        _audited(ctx, f"ledger.{level}" if level in LEVELS else "ledger", key or level),
+    ):
         return _ledger(ctx, level, key, as_of, format, path, unmasked)
 
 
@@ -147,7 +151,7 @@ def export_roster(
     unmasked: bool,
     as_of: date | None,
 ) -> int:
-    with _audited(ctx, "roster", "roster"):
+    with use(ctx.language()), _audited(ctx, "roster", "roster"):
         target: Path = safe_export_path(path, store_path=ctx.url, root=ctx.exports_in)
         fmt: Format = format or ("csv" if target.suffix.lower() == ".csv" else "xlsx")
         children = list(reads.children(ctx, False))

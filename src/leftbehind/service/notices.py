@@ -33,8 +33,8 @@ __all__ = [
     "queue_week",
 ]
 
-#: Titles that make a staff member the head of their school (校長), who gets its summaries.
-HEAD_TITLES = frozenset({"校長", "副校長"})
+#: Titles that make a staff member the head of their school (校长), who gets its summaries.
+HEAD_TITLES = frozenset({"校长", "副校长"})
 _DEFAULT_CHANNELS = {outbox.DEFAULT_CHANNEL: {"type": "log"}}
 
 
@@ -49,7 +49,7 @@ def class_label(child: Child, d: date) -> str:
     enrolment = child.enrolment_on(d)
     if enrolment is None:
         return ""
-    return f"{enrolment.grade_on(d)}年級{enrolment.class_name}"
+    return f"{enrolment.grade_on(d)}年级{enrolment.class_name}"
 
 
 def queue_statuses(batch: Batch, snap: Snapshot, changes: Iterable[tuple[Child, str, date]]) -> int:
@@ -105,7 +105,7 @@ def queue_week(ctx: Context, week_of: date | None, as_of: date | None) -> int:
     gate.require("notices.manage", "queue notices")
     day = as_of or gate.today
     week = week_of or day
-    book = ledgers.book(ctx, snap, default_period(day), None)
+    book = ledgers.book(ctx, snap, default_period(day), None, as_of=day)
     staff = snap.staff()
     children = snap.children()
     entries: list[tuple[str, list[builders.DutyItem]]] = []

@@ -49,9 +49,9 @@ EARLIEST = date(2015, 1, 1)
 LATEST = date(2030, 12, 31)
 
 SCHOOLS = (
-    School("S-rural-1", "東張孟中心小學", "東張孟鄉", rural=True),
-    School("S-rural-2", "平固店中學", "平固店鎮", rural=True),
-    School("S-town", "廣平縣實驗小學", "廣平鎮", rural=False),
+    School("S-rural-1", "东张孟中心小学", "东张孟乡", rural=True),
+    School("S-rural-2", "平固店中学", "平固店镇", rural=True),
+    School("S-town", "广平县实验小学", "广平镇", rural=False),
 )
 """Three schools (two rural, one not) that :func:`children` enrols pupils in."""
 
@@ -79,7 +79,7 @@ def texts(max_size: int = 12) -> st.SearchStrategy[str]:
     No control, format (bidi) or surrogate characters: those are rejected on input.
     """
     chars = st.characters(exclude_categories=("Cc", "Cs", "Cf", "Cn"))
-    minority = st.sampled_from(["阿依古麗·買買提", "𠀋𠂇", "王小明", "Ömer", ""])
+    minority = st.sampled_from(["阿依古丽·买买提", "𠀋𠂇", "王小明", "Ömer", ""])
     return st.one_of(st.text(chars, max_size=max_size), minority)
 
 
@@ -118,7 +118,7 @@ def absences(
         length = draw(st.one_of(st.integers(1, 120), st.integers(80, 400)))
         last = i == n - 1
         end = None if last and draw(st.booleans()) else cursor + timedelta(days=length)
-        place = draw(st.sampled_from(["", "北京", "天津", "廣東省深圳市"]))
+        place = draw(st.sampled_from(["", "北京", "天津", "广东省深圳市"]))
         out.append(Absence(cursor, end, place))
         if end is None:
             break
@@ -177,7 +177,7 @@ def enrolments(draw: st.DrawFn, birth_date: date) -> tuple[Enrolment, ...]:
 
 
 def guardians() -> st.SearchStrategy[Guardian]:
-    """A second guardian (第二監護人)."""
+    """A second guardian (第二监护人)."""
     relation = st.sampled_from(["祖父", "祖母", "外祖母", "姑姑", ""])
     return st.builds(Guardian, texts(), relation, phones(), texts())
 
@@ -199,7 +199,7 @@ def children(
         birth_date=birth,
         resident_id=draw(st.one_of(st.just(""), resident_ids(birth, sex))),
         rural_hukou=draw(st.booleans()),
-        ethnicity=draw(st.sampled_from(["", "漢族", "回族", "維吾爾族"])),
+        ethnicity=draw(st.sampled_from(["", "汉族", "回族", "维吾尔族"])),
         village=draw(texts()),
         address=draw(texts()),
         boarding=draw(st.booleans()),

@@ -53,25 +53,25 @@ __all__ = [
     "synthetic_records",
 ]
 
-TOWNSHIPS = ("廣平鎮", "平固店鎮", "勝營鎮", "南陽堡鎮", "十里鋪鎮", "南韓村鎮", "東張孟鄉")
-_SURNAMES = "王李張劉陳楊趙黃周吳徐孫胡朱高林何郭馬羅梁宋鄭謝韓唐馮于董蕭程曹袁鄧許傅沈曾彭呂"
-_GIVEN = "子涵浩宇欣怡梓萱宇軒雨桐佳怡一諾俊熙思琪嘉豪詩涵明輝曉東秀英建國志強麗娜紅梅小龍文博"
+TOWNSHIPS = ("广平镇", "平固店镇", "胜营镇", "南阳堡镇", "十里铺镇", "南韩村镇", "东张孟乡")
+_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+_GIVEN = "子涵浩宇欣怡梓萱宇轩雨桐佳怡一诺俊熙思琪嘉豪诗涵明辉晓东秀英建国志强丽娜红梅小龙文博"
 _PLACES = (
     "北京",
     "天津",
-    "河北石家莊",
-    "河北邯鄲",
-    "山東濟南",
-    "江蘇蘇州",
+    "河北石家庄",
+    "河北邯郸",
+    "山东济南",
+    "江苏苏州",
     "浙江杭州",
-    "廣東深圳",
-    "廣東東莞",
+    "广东深圳",
+    "广东东莞",
     "上海",
-    "河南鄭州",
+    "河南郑州",
     "山西太原",
 )
 _RELATIONS = ("祖母", "祖父", "外祖母", "外祖父", "伯父", "姑母")
-#: Spring Festival (春節) of the years the generator covers.
+#: Spring Festival (春节) of the years the generator covers.
 SPRING_FESTIVAL = {
     2023: date(2023, 1, 22),
     2024: date(2024, 2, 10),
@@ -116,12 +116,12 @@ def _schools(rng: random.Random, pupils: int) -> list[tuple[School, range]]:
         sid = f"S{i + 1:03d}"
         if i < pairs and i % 2 == 0:
             rural = township != TOWNSHIPS[0]
-            out.append((School(sid, f"{township}中心小學", township, rural=rural), range(1, 7)))
+            out.append((School(sid, f"{township}中心小学", township, rural=rural), range(1, 7)))
         elif i < pairs:
-            out.append((School(sid, f"{township}中學", township, rural=True), range(7, 10)))
+            out.append((School(sid, f"{township}中学", township, rural=True), range(7, 10)))
         else:
-            village = rng.choice(("東", "西", "南", "北")) + rng.choice(_GIVEN) + "村"
-            out.append((School(sid, f"{township}{village}小學", township), range(1, 7)))
+            village = rng.choice(("东", "西", "南", "北")) + rng.choice(_GIVEN) + "村"
+            out.append((School(sid, f"{township}{village}小学", township), range(1, 7)))
     return out
 
 
@@ -209,7 +209,7 @@ def synthetic_facts(
         while order in taken:
             order = (order + 2) % 1000
         taken.add(order)
-        village = f"{school.township[:-1]}{rng.choice('東西南北')}{rng.choice(_GIVEN)}村"
+        village = f"{school.township[:-1]}{rng.choice('东西南北')}{rng.choice(_GIVEN)}村"
         complete = rng.random() < 0.9
         kids.append(
             Child(
@@ -219,9 +219,9 @@ def synthetic_facts(
                 birth_date=birth,
                 resident_id=resident_id("130432", birth, order) if complete else "",
                 rural_hukou=rng.random() < 0.95,
-                ethnicity="漢族" if rng.random() < 0.97 else "回族",
+                ethnicity="汉族" if rng.random() < 0.97 else "回族",
                 village=village,
-                address=f"廣平縣{village}",
+                address=f"广平县{village}",
                 boarding=grade >= 7 and rng.random() < 0.4,
                 enrolments=(
                     Enrolment(
@@ -231,16 +231,16 @@ def synthetic_facts(
                 father=father,
                 mother=mother,
                 guardian=Guardian(
-                    _name(rng), rng.choice(_RELATIONS), _phone(rng), f"廣平縣{village}"
+                    _name(rng), rng.choice(_RELATIONS), _phone(rng), f"广平县{village}"
                 ),
                 abandoned_on=abandoned,
                 health=rng.choice((Health.HEALTHY,) * 30 + (Health.ILL, Health.DISABLED)),
                 health_note="",
-                personality=rng.choice(("開朗", "內向", "活潑", "文靜", "")) if complete else "",
-                hobbies=rng.choice(("畫畫", "籃球", "閱讀", "唱歌", "")) if complete else "",
+                personality=rng.choice(("开朗", "内向", "活泼", "文静", "")) if complete else "",
+                hobbies=rng.choice(("画画", "篮球", "阅读", "唱歌", "")) if complete else "",
             )
         )
-    return SyntheticFacts("廣平縣", seed, as_of, tuple(s for s, _ in schools), tuple(kids))
+    return SyntheticFacts("广平县", seed, as_of, tuple(s for s, _ in schools), tuple(kids))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,9 +311,9 @@ def synthetic_county(
     return SyntheticCounty(facts, calendar, period, staff, assignments, groups, records, diligence)
 
 
-_TOPICS = ("學習情況", "安全教育", "心理疏導", "生活習慣", "親情溝通", "假期安排")
-_CONTENTS = ("瞭解近況，鼓勵按時完成作業", "提醒注意交通與防溺水安全", "交流與父母的聯繫情況")
-_EFFECTS = ("情緒穩定", "學習有進步", "需持續關注")
+_TOPICS = ("学习情况", "安全教育", "心理疏导", "生活习惯", "亲情沟通", "假期安排")
+_CONTENTS = ("了解近况，鼓励按时完成作业", "提醒注意交通与防溺水安全", "交流与父母的联系情况")
+_EFFECTS = ("情绪稳定", "学习有进步", "需持续关注")
 
 
 def synthetic_people(
@@ -322,7 +322,7 @@ def synthetic_people(
     """Staff of each school and their assignments to the children served at some time.
 
     Each class has a class teacher (班主任) who is also the child's contact teacher; one child in
-    three has a subject teacher; proxy parents (代管家長) and one-to-one staff pairs are drawn from
+    three has a subject teacher; proxy parents (代管家长) and one-to-one staff pairs are drawn from
     the school's staff, with a few children left without one (coverage gaps); one village study
     group per school.
     """
@@ -337,9 +337,9 @@ def synthetic_people(
     start = date(facts.as_of.year if facts.as_of.month >= 9 else facts.as_of.year - 1, 9, 1)
     for school in facts.schools:
         kids = by_school.get(school.id, [])
-        head = Staff(f"{school.id}-H", _name(rng), school.id, "校長", _phone(rng))
+        head = Staff(f"{school.id}-H", _name(rng), school.id, "校长", _phone(rng))
         pool = [
-            Staff(f"{school.id}-T{i:02d}", _name(rng), school.id, "教師", _phone(rng))
+            Staff(f"{school.id}-T{i:02d}", _name(rng), school.id, "教师", _phone(rng))
             for i in range(1, 4 + len(kids) // 6)
         ]
         staff.append(head)
@@ -366,7 +366,7 @@ def synthetic_people(
                         Role.SUBJECT_TEACHER,
                         first,
                         end,
-                        rng.choice(("語文", "數學", "英語")),
+                        rng.choice(("语文", "数学", "英语")),
                     )
                 )
             if rng.random() < 0.95:
@@ -429,15 +429,15 @@ def _record(rng: random.Random, rid: str, kind: str, child: str, owner: str, on:
         method = Method.IN_PERSON
         details = HomeVisitDetails(
             guardian_met=rng.choice(_RELATIONS),
-            living_conditions=rng.choice(("良好", "一般", "較困難")),
-            behaviour_at_home="聽話懂事",
-            needs_found=rng.choice(("", "需要學習輔導", "需要心理關愛")),
-            feedback="感謝學校關心",
-            measures="安排結對幫扶",
+            living_conditions=rng.choice(("良好", "一般", "较困难")),
+            behaviour_at_home="听话懂事",
+            needs_found=rng.choice(("", "需要学习辅导", "需要心理关爱")),
+            feedback="感谢学校关心",
+            measures="安排结对帮扶",
             next_visit=on + timedelta(days=30),
         )
     elif kind == "STUDY_PLAN":
-        details = StudyPlanDetails("每週三課後", rng.choice(("數學", "語文", "英語")), "查缺補漏")
+        details = StudyPlanDetails("每周三课后", rng.choice(("数学", "语文", "英语")), "查缺补漏")
     elif kind == "FAMILY_CONTACT":
         method = rng.choice((Method.PHONE, Method.VIDEO, Method.LETTER))
     return Record(

@@ -62,12 +62,12 @@ __all__ = [
 ]
 
 #: The county's name in the worlds' ledger facts (the first part of each table row's key).
-COUNTY: Final = "廣平縣"
+COUNTY: Final = "广平县"
 
 #: A county kind owed by study-group guides, each guide their own (``per_owner``).
 GUIDE_VISIT: Final = DutyKind(
     "GUIDE_VISIT",
-    "輔導走訪",
+    "辅导走访",
     "study-group guide visit",
     {Role.GROUP_GUIDE},
     Frequency.MONTH,
@@ -254,7 +254,7 @@ def duty_worlds(draw: st.DrawFn, duty_kinds: tuple[DutyKind, ...] | None = None)
         members = draw(st.lists(st.sampled_from(ids), max_size=4, unique=True))
         end = draw(st.none() | st.just(start + timedelta(days=draw(st.integers(0, 200)))))
         guide = draw(st.sampled_from(_STAFF))
-        groups.append(StudyGroup(f"G{i}", SCHOOLS[0].id, "東張孟村", guide, members, start, end))
+        groups.append(StudyGroup(f"G{i}", SCHOOLS[0].id, "东张孟村", guide, members, start, end))
     every = [*assignments, *(a for g in groups for a in g.assignments())]
     codes = [k.code for k in duty_kinds]
     records = []
