@@ -344,3 +344,21 @@ def test_a_periods_duties_are_its_months_duties_across_the_year(
         whole = occurrences(period)
         assert whole
         assert whole == set().union(*(occurrences(m) for m in _months(period)))
+
+
+def test_timelines_stored_by_an_older_policy_version_are_read_as_the_current_decides() -> None:
+    """A store written before an upgrade holds timelines of the policy's older version: its
+    tables are counted as the current version decides, never stamped v2 and counted v1."""
+    data = small_county()
+    with leftbehind.open("memory://stale", actor=SYSTEM, today=lambda: LATER) as county:
+        load(county, data)
+        day = date(2026, 3, 31)
+        want = county.county_table(day).to_json()
+        with county.store.unit_of_work() as uow:
+            for key, doc in list(county.store.scan("timeline")):
+                uow.put("timeline", key, {**doc, "version": "1", "spans": []})
+            uow.commit()
+        assert county.county_table(day).to_json() == want
+        assert county.decision(data.facts.children[0].id, day) == PlanPolicy().timeline(
+            data.facts.children[0], {s.id: s for s in data.facts.schools}
+        ).decision(day)

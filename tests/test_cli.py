@@ -15,6 +15,7 @@ import leftbehind
 from leftbehind.access import Actor
 from leftbehind.backends.tinydb import open_tinydb
 from leftbehind.cli import main
+from leftbehind.domain.model import Absence, Child, Enrolment, Parent, School, Sex
 from leftbehind.sample import sample_county
 
 SYSTEM = Actor.system("tests")
@@ -344,3 +345,39 @@ def test_a_mistyped_store_is_an_error_never_a_new_empty_county(
     assert done.output.startswith(f"error: no store at {tmp_path / ('typo' + suffix)}")
     assert done.output.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_text_ledger_written_to_a_file_is_text(demo_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "county.txt"
+    args = ["ledger", "county", "--as-of", "2026-06-30", "--store", str(demo_store)]
+    done = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "信息汇总表" in out.read_text("utf-8")
+
+
+def test_child_as_of_a_day_decides_from_the_facts_that_stood_then(tmp_path: Path) -> None:
+    """Both parents away until 1 October, away again from 20 October: as of 12 October the
+    stay at home has not been bridged yet, whatever the stored timeline says now."""
+    store = tmp_path / "county.db"
+    school = School("S01", "平固店镇中心小学", "平固店镇", rural=True)
+
+    def away(back: date | None) -> Parent:
+        first = Absence(date(2026, 1, 5), back, "北京")
+        later = (Absence(date(2026, 10, 20), None, "北京"),) if back else ()
+        return Parent(absences=(first, *later))
+
+    child = Child(
+        "C1",
+        "王小明",
+        Sex.MALE,
+        date(2016, 3, 2),
+        enrolments=(Enrolment("S01", date(2022, 9, 1), 1),),
+        father=away(date(2026, 10, 1)),
+        mother=away(date(2026, 10, 1)),
+    )
+    with leftbehind.open(store, actor=SYSTEM, today=lambda: date(2026, 11, 1)) as county:
+        county.put_schools([school])
+        county.put_children([child])
+    done = CliRunner().invoke(main, ["child", "C1", "--as-of", "2026-10-12", "--store", str(store)])
+    assert done.exit_code == 0, done.output
+    assert "不在工作对象内" in done.output

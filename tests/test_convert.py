@@ -459,3 +459,26 @@ def _issues(fn: Callable[[], object]) -> list[Issue]:
     assert found, "a ValidationError must list its issues"
     assert str(error).count("\n") == len(found)
     return found
+
+
+def test_what_is_read_of_a_rejected_child_is_normalised_as_the_fields_are() -> None:
+    """A full-width ID with a lower-case check letter and a full-width phone are valid: a bad
+    date elsewhere in the child does not make them errors."""
+    body = "13043220160302004"
+    valid = body + check_digit(body)
+    doc = good()
+    doc["resident_id"] = valid.translate(str.maketrans("0123456789X", "０１２３４５６７８９x"))
+    doc["father"]["phone"] = "１３８１２３４５６７８"
+    doc["abandoned_on"] = "2026-02-30"
+    assert problems(doc, today=TODAY) == [("abandoned_on", "date_invalid")]
+
+
+def test_a_document_nested_too_deeply_is_one_issue_not_a_crash() -> None:
+    doc = good()
+    deep: list[Any] = []
+    for _ in range(100_000):
+        deep = [deep]
+    doc["hobbies"] = deep
+    with pytest.raises(ValidationError) as caught:
+        structure(doc, Child)
+    assert caught.value.codes <= {"invalid", "type"}

@@ -151,6 +151,46 @@ def test_the_command_line_names_the_county_writes_summaries_and_merges_them(
     assert "肥乡区（130407）" in text.output
     twice = runner.invoke(main, ["merge", files[0], files[0]])
     assert twice.exit_code == 1
-    assert "add each county once" in twice.output
+    assert "add each once" in twice.output
     half = runner.invoke(main, ["county", "--store", str(tmp_path / "130432.db"), "--name", "x"])
     assert half.exit_code == 2
+
+
+def test_a_county_is_added_once_whether_its_summary_names_its_code_or_not(
+    tmp_path: Path, county: County
+) -> None:
+    summary = json.loads(county.export_ledger("county", as_of=AS_OF, format="json"))
+    (tmp_path / "a.json").write_text(json.dumps(summary), encoding="utf-8")
+    summary["counties"] = {}
+    (tmp_path / "b.json").write_text(json.dumps(summary), encoding="utf-8")
+    done = CliRunner().invoke(main, ["merge", str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    assert done.exit_code == 1
+    assert "add each once" in done.output
+    summary["stamp"]["period"] = ["2026-07-01", "2025-09-01"]
+    with pytest.raises(ValidationError) as caught:
+        CountyTable.from_json(json.dumps(summary))
+    assert caught.value.codes == {"period_order"}
+
+
+def test_a_township_officers_summary_carries_the_county_code(county: County) -> None:
+    township = next(iter(county.schools().values())).township
+    store = county.url
+    with leftbehind.open(
+        store, actor=Actor.township_officer("E1", township), today=lambda: AS_OF
+    ) as officer:
+        table = CountyTable.from_json(officer.export_ledger("county", as_of=AS_OF, format="json"))
+    assert table.codes == {"广平县": "130432"}
+
+
+def test_merge_never_writes_over_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "county.json"
+    with leftbehind.open(store, actor=SYSTEM, today=lambda: AS_OF) as c:
+        c.set_county("广平县", "130432")
+        (tmp_path / "s.json").write_text(c.export_ledger("county", format="json"), "utf-8")
+    was = store.read_bytes()
+    monkeypatch.setenv("LEFTBEHIND_STORE", "elsewhere.db")  # not the store: caught by its shape
+    done = CliRunner().invoke(main, ["merge", "s.json", "--format", "json", "--out", str(store)])
+    assert done.exit_code == 1, done.output
+    assert "export_over_store" in done.output
+    assert store.read_bytes() == was

@@ -163,6 +163,16 @@ def _phone(value: object, _: object = None) -> str:
     return text
 
 
+def _any_resident_id(value: object, _: object = None) -> str:
+    """As :func:`_resident_id` normalises it, unchecked (for what is read of a rejected
+    document: its own checks were reported already)."""
+    return ids.normalize_digits(_str(value)).upper()
+
+
+def _any_phone(value: object, _: object = None) -> str:
+    return ids.normalize_digits(_str(value))
+
+
 def _is_enum(t: Any) -> bool:
     return isinstance(t, type) and issubclass(t, enum.Enum)
 
@@ -224,10 +234,11 @@ def _class_hook_factory(
 
     def factory(cl: type[Any], conv: Converter) -> Callable[[object, object], object]:
         overrides: dict[str, Any] = {}
-        if cl is Child and not salvage:
-            overrides["resident_id"] = override(struct_hook=_resident_id)
-        if cl in (Parent, Guardian) and not salvage:
-            overrides["phone"] = override(struct_hook=_phone)
+        if cl is Child:
+            read_id = _any_resident_id if salvage else _resident_id
+            overrides["resident_id"] = override(struct_hook=read_id)
+        if cl in (Parent, Guardian):
+            overrides["phone"] = override(struct_hook=_any_phone if salvage else _phone)
         inner = make_dict_structure_fn(
             cl,
             conv,
@@ -349,7 +360,10 @@ def _salvage(data: object, cls: type[T]) -> tuple[T, set[str]] | None:
     a field nothing can stand in for (an id, a name, a birth date) is bad."""
     if type(data) is not dict:
         return None
-    doc = copy.deepcopy(data)
+    try:
+        doc = copy.deepcopy(data)
+    except RecursionError:
+        return None
     cut: set[str] = set()
     for _ in range(64):
         try:

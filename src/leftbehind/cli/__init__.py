@@ -257,7 +257,8 @@ def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) ->
             f"身份证 {mask_resident_id(file.resident_id) if file.resident_id else '—'}"
         )
         console.print(f"as of {day.isoformat()}:")
-        print_decision(console, timeline, day)
+        # the decision from the facts as they stood that day (SPEC §9), not the stored timeline's
+        print_decision(console, timeline, day, county.decision(child_id, day))
         console.print(f"timeline ({timeline.policy} v{timeline.version}):")
         for span in timeline.spans:
             end = span.end.isoformat() if span.end else "…"
@@ -344,7 +345,7 @@ def merge(files: tuple[str, ...], fmt: str, out: str | None) -> None:
     if out is None:
         click.echo(total.to_json() if fmt == "json" else render.render_text(county_sheet(total)))
         return
-    click.echo(f"wrote {write_table(total, out, fmt)}")
+    click.echo(f"wrote {write_table(total, out, fmt, store_path=default_store_path())}")
 
 
 @main.command(name="county")

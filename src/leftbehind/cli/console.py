@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from rich.console import Console
 
-from leftbehind.domain.eligibility import Timeline
+from leftbehind.domain.eligibility import Decision, Timeline
 from leftbehind.service import County
 
 __all__ = ["make_console", "print_decision", "print_digest"]
@@ -20,9 +20,12 @@ def make_console() -> Console:
     return console
 
 
-def print_decision(console: Console, timeline: Timeline, day: date) -> None:
-    """Categories on ``day``, the reasons, missing facts and the next change."""
-    decision = timeline.decision(day)
+def print_decision(
+    console: Console, timeline: Timeline, day: date, decision: Decision | None = None
+) -> None:
+    """Categories on ``day`` (``decision``, else the timeline's), the reasons, missing facts
+    and the timeline's next change."""
+    decision = decision or timeline.decision(day)
     categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作对象内"
     console.print(f"    [cyan]{categories}[/cyan]")
     for reason in decision.reasons:

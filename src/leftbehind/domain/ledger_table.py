@@ -372,6 +372,8 @@ def _stamp_issues(stamp: object) -> list[Issue]:
     )
     if as_of is None or start is None or end is None:
         issues.append(Issue("stamp", "date_format", "dates are written YYYY-MM-DD"))
+    elif not start < end:
+        issues.append(Issue("stamp.period", "period_order", "the period ends before it starts"))
     elif not Interval(start, end).contains(as_of):
         issues.append(Issue("stamp.as_of", "as_of_outside", "as_of lies outside the period"))
     return issues

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,15 +113,11 @@ def _belongs_to_store(target: Path, store: Path) -> bool:
 
 def _store_files(store: Path) -> list[Path]:
     """The store file and every file the store keeps beside it that exists now."""
-    folder = store.parent if str(store.parent) else Path(".")
     try:
-        names = os.listdir(folder)
+        names = os.listdir(store.parent)
     except OSError:
         return [store]
-    stem = store.name
-    return [
-        folder / n for n in names if n == stem or n.startswith((stem + ".", stem + "-", "." + stem))
-    ]
+    return [f for n in names if _belongs_to_store(f := store.parent / n, store)]
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -131,15 +128,20 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 _SQLITE = b"SQLite format 3\x00"
+#: The start of a TinyDB store (leftbehind's or anyone's): an object of tables, each an object
+#: of documents, each an object.
+_TINYDB = re.compile(rb'\s*\{\s*"[^"]{1,200}"\s*:\s*\{\s*"[^"]{1,200}"\s*:\s*\{')
 
 
 def _is_database(path: Path) -> bool:
-    """Whether ``path`` is an existing SQLite database (the first bytes of its header)."""
+    """Whether ``path`` is an existing database: SQLite (its header) or a TinyDB store (how
+    its first bytes are laid out)."""
     try:
         with path.open("rb") as f:
-            return f.read(len(_SQLITE)) == _SQLITE
+            head = f.read(4096)
     except OSError:
         return False
+    return head.startswith(_SQLITE) or _TINYDB.match(head) is not None
 
 
 def _check_links(out: Path, given: str) -> None:

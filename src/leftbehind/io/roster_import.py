@@ -339,6 +339,21 @@ def _norm_id(value: CellValue) -> str:
     return ids.normalize_digits(value).upper() if isinstance(value, str) else ""
 
 
+def _read_child(
+    r: _Row, doc: dict[str, Any], today: date, doubts: list[Issue] | None = None
+) -> Child | None:
+    """The row's child, or ``None`` with each problem put on the row's cell (a problem of the
+    school column is the row's own already)."""
+    try:
+        return structure(doc, Child, today=today, warnings=doubts)
+    except ValidationError as exc:
+        for issue in exc.issues:
+            column = _column_of(issue.path)
+            if column != "school":
+                r.add(column or "id", issue.code, issue.message)
+        return None
+
+
 def _match(r: _Row, index: _Index, school_id: str) -> tuple[str, Child | None, str]:
     """The child's id, the stored child it updates, and the column that matched."""
     rid = _norm_id(r.v.get("resident_id"))
@@ -410,13 +425,7 @@ def plan_import(
         if school_id is None:
             # The row is refused, but its other cells are checked all the same, so the clerk
             # sees every problem of the row at once.
-            doc = _child_doc(r, f"row-{row.number}", _NO_SCHOOL, None, today)
-            try:
-                structure(doc, Child, today=today)
-            except ValidationError as exc:
-                for issue in exc.issues:
-                    if _column_of(issue.path) != "school":
-                        r.add(_column_of(issue.path) or "id", issue.code, issue.message)
+            _read_child(r, _child_doc(r, f"row-{row.number}", _NO_SCHOOL, None, today), today)
             for key, (code, message) in r.issues.items():
                 place(r, key, code, message)
             rejected_rows.add(row.number)
@@ -426,14 +435,9 @@ def plan_import(
             r.add(via, "duplicate_row")
         seen[child_id] = row.number
         index.taken.add(child_id)
-        doc = _child_doc(r, child_id, school_id, stored, today)
         doubts: list[Issue] = []
-        child: Child | None = None
-        try:
-            child = structure(doc, Child, today=today, warnings=doubts)
-        except ValidationError as exc:
-            for issue in exc.issues:
-                r.add(_column_of(issue.path) or "id", issue.code, issue.message)
+        doc = _child_doc(r, child_id, school_id, stored, today)
+        child = _read_child(r, doc, today, doubts)
         for issue in doubts:
             key = _column_of(issue.path) or "id"
             at = columns.get(key, -1) + 1

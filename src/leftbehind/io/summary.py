@@ -47,31 +47,38 @@ def read_summary(path: str | os.PathLike[str]) -> CountyTable:
 
 def merge_summaries(paths: Iterable[str | os.PathLike[str]]) -> CountyTable:
     """The sum of the summaries in ``paths``, checked. A county is added once: two files
-    holding the same county (by its code, or its name when it has none) are refused, since
-    their sum would count its children twice."""
+    holding the same county (by its name or by its code) are refused, since their sum would
+    count its children twice."""
     tables: list[CountyTable] = []
     seen: dict[str, str] = {}
     for path in paths:
         table = read_summary(path)
         name = Path(path).name
         for county in {key[0] for key in table.rows if len(key) == 1}:
-            which = table.codes.get(county) or county
-            if which in seen:
-                msg = f"county {county} is in both {seen[which]} and {name}: add each county once"
-                raise LedgerMismatchError(msg)
-            seen[which] = name
+            marks = [m for m in (county, table.codes.get(county)) if m]
+            for which in marks:
+                if which in seen:
+                    msg = f"county {county} is in both {seen[which]} and {name}: add each once"
+                    raise LedgerMismatchError(msg)
+            seen.update(dict.fromkeys(marks, name))
         tables.append(table)
     return merge(*tables).check()
 
 
-def write_table(table: CountyTable, path: str | os.PathLike[str], format: str = "xlsx") -> Path:
+def write_table(
+    table: CountyTable,
+    path: str | os.PathLike[str],
+    format: str = "xlsx",
+    *,
+    store_path: str | os.PathLike[str] | None = None,
+) -> Path:
     """Write ``table`` to ``path`` as ``xlsx`` (the form), ``csv`` or ``json`` (a summary to
-    send on), atomically, through :func:`~leftbehind.io.paths.safe_export_path`; returns the
-    path written."""
+    send on), atomically, through :func:`~leftbehind.io.paths.safe_export_path` (never over
+    ``store_path``'s store, nor any database); returns the path written."""
     if format not in ("xlsx", "csv", "json"):
         msg = "format is xlsx, csv or json"
         raise ValueError(msg)
-    target = safe_export_path(path)
+    target = safe_export_path(path, store_path=store_path)
     with staged(target) as stage:
         if format == "json":
             stage.path.write_text(table.to_json() + "\n", encoding="utf-8")

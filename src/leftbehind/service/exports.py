@@ -137,6 +137,9 @@ def _ledger(
     with staged(target) as stage:
         if format == "csv":
             render.write_csv(sheets[0], stage.path, unmasked=unmasked)
+        elif format == "text":
+            text = "\n".join(render.render_text(s, unmasked=unmasked) for s in sheets)
+            stage.path.write_text(text, encoding="utf-8")
         else:
             render.write_xlsx(sheets, stage.path, unmasked=unmasked)
         _note(ctx, what, name, format, unmasked, rows)

@@ -143,8 +143,10 @@ def known(
 
     A child with a fact taking effect later (:func:`~leftbehind.domain.model.known_on`) is
     taken as it stood, and its timelines are derived again from those facts — a later spell
-    away can otherwise bridge a home stay that, on the day, had not been bridged. Every
-    timeline is taken as it stood (:meth:`~leftbehind.domain.eligibility.Timeline.known_on`).
+    away can otherwise bridge a home stay that, on the day, had not been bridged. So is a
+    timeline stored by another version of the policy (a store written before an upgrade is read
+    as the current version decides; ``set_policy`` stores them again). Every timeline is taken
+    as it stood (:meth:`~leftbehind.domain.eligibility.Timeline.known_on`).
     """
     policy, schools = ctx.policy(snap), snap.schools()
     rules = [(policy, timelines, dict(timelines))]
@@ -157,7 +159,8 @@ def known(
         stood.append(then)
         for rule, stored, out in rules:
             was = stored.get(child.id)
-            if then is child:
+            current = was is not None and (was.policy, was.version) == (rule.name, rule.version)
+            if then is child and (current or was is None):
                 if was is not None:
                     out[child.id] = was.known_on(as_of)
                 continue
@@ -456,12 +459,12 @@ def _township_rows(table: ledger.CountyTable, township: str) -> ledger.CountyTab
     """The rows of one township; the county and grand totals become the township's."""
     sub = next((k for k in table.rows if len(k) == 2 and k[1] == township), None)
     if sub is None:
-        return ledger.CountyTable(table.stamp, {}, {}).check()
+        return ledger.CountyTable(table.stamp, {}, {}, table.codes).check()
     rows = {k: v for k, v in table.rows.items() if len(k) >= 2 and k[1] == township}
     rows[sub[:1]] = dict(table.rows[sub])
     rows[()] = dict(table.rows[sub])
     names = {k: v for k, v in table.names.items() if k in rows}
-    return ledger.CountyTable(table.stamp, rows, names).check()
+    return ledger.CountyTable(table.stamp, rows, names, table.codes).check()
 
 
 def _masked_table(table: ledger.TeacherTable, visible: Visible) -> ledger.TeacherTable:
