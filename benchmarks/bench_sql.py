@@ -434,7 +434,7 @@ def _through_handle(uri: str, school: str, paged: bool = False) -> dict[str, Any
     mode = "paged" if paged else "as-is"
     command = [sys.executable, "-c", _HANDLE, uri, AS_OF.isoformat(), school, mode]
     done = subprocess.run(
-        ["/bin/sh", "-c", 'exec "$@"', "sh", *command],
+        ["/bin/sh", "-c", '"$@"; exit $?', "sh", *command],
         capture_output=True,
         text=True,
         check=True,

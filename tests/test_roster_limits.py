@@ -200,7 +200,7 @@ print(json.dumps({{
 }}))
 """
     done = subprocess.run(
-        ["/bin/sh", "-c", 'exec "$@"', "sh", sys.executable, "-c", code, str(path), store],
+        ["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, "-c", code, str(path), store],
         capture_output=True,
         text=True,
         check=True,
