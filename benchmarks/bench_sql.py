@@ -468,7 +468,8 @@ def province(counties: int, per_county: int, folder: Path, *, quick: bool = Fals
         early: tuple[int, dict[str, Any]] | None = None
         for k in range(1, counties):
             if k == max(1, counties // 5):  # the handle on a fifth of the province, for the memory
-                early = (k * per_county, _through_handle(server.get_uri(), school, quick))
+                # read a page at a time as the whole province is, whatever its records
+                early = (k * per_county, _through_handle(server.get_uri(), school, True))
             data, docs, prefix = _county_data(k, per_county)
             gc.collect()
             d, r = _write(store, docs, data, prefix)
