@@ -26,6 +26,7 @@ from leftbehind.access import Actor
 from leftbehind.cli import SHOWN_CELLS, main
 from leftbehind.convert import unstructure
 from leftbehind.domain.dates import school_year_of
+from leftbehind.domain.i18n import LANGUAGES, use
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -107,7 +108,7 @@ def write_xlsx(path: Path, rows: Sequence[dict[str, Any]], keys: Sequence[str] =
     wb = openpyxl.Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "花名冊"
+    ws.title = "花名册"
     ws.append([COLUMNS_BY_KEY[k].header for k in keys])
     for r in rows:
         ws.append([r.get(k) for k in keys])
@@ -181,18 +182,31 @@ def _has_noncharacter(child: Child) -> bool:
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(child=strategies.children(), fmt=st.sampled_from(["xlsx", "csv"]))
-def test_any_child_survives_export_and_import(child: Child, fmt: str) -> None:
+@given(
+    child=strategies.children(),
+    fmt=st.sampled_from(["xlsx", "csv"]),
+    written=st.sampled_from(LANGUAGES),
+    read=st.sampled_from(LANGUAGES),
+)
+def test_any_child_survives_export_and_import(
+    child: Child, fmt: str, written: str, read: str
+) -> None:
+    """In any language: a county writing Traditional Chinese or English exports a roster that
+    a county of any language imports again."""
     today = date(2040, 1, 1)  # after every date the strategies draw
     assume(child.name.strip())
     assume(not _has_noncharacter(child))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"roster.{fmt}"
-        with leftbehind.open("memory://", today=lambda: today, actor=SYSTEM) as source:
+        with leftbehind.open(
+            "memory://", today=lambda: today, actor=SYSTEM, language=written
+        ) as source:
             source.put_schools(strategies.SCHOOLS)
             source.put_child(child)
             source.export_roster(path, unmasked=True)
-        with leftbehind.open("memory://", today=lambda: today, actor=SYSTEM) as target:
+        with leftbehind.open(
+            "memory://", today=lambda: today, actor=SYSTEM, language=read
+        ) as target:
             target.put_schools(strategies.SCHOOLS)
             report = target.import_roster(path)
             assert report.ok, [str(i) for i in report.issues]
@@ -265,7 +279,7 @@ def test_every_bad_cell_is_reported_at_once_and_nothing_is_written(
     assert (report.created, report.written) == (3, False)  # rows 2, 21 and 23 would be created
     assert list(county.children()) == []
     for issue in report.issues:
-        assert issue.sheet == "花名冊"
+        assert issue.sheet == "花名册"
         assert issue.column == COLUMNS_BY_KEY[issue.key].header
         assert issue.index == KEYS.index(issue.key) + 1
         text = str(issue)
@@ -279,7 +293,7 @@ def test_every_bad_cell_is_reported_at_once_and_nothing_is_written(
             "HYPERLINK",
         ):
             assert secret not in text
-    assert "花名冊 第13行 C列「性別」" in str(next(i for i in report.issues if i.key == "sex"))
+    assert "花名册 第13行 C列「性别」" in str(next(i for i in report.issues if i.key == "sex"))
 
 
 def test_minority_names_and_rare_characters_are_accepted(county: County, tmp_path: Path) -> None:
@@ -497,16 +511,16 @@ def test_a_file_without_ids_or_child_numbers_imports_again_unchanged(
 def test_the_xlsx_template_reads_back_with_openpyxl(tmp_path: Path) -> None:
     path = write_template(tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["花名冊", "說明"]
-    ws = wb["花名冊"]
+    assert wb.sheetnames == ["花名册", "说明"]
+    ws = wb["花名册"]
     assert [c.value for c in ws[1]] == [c.header for c in ROSTER_COLUMNS]
     assert [c.value for c in ws[2]] == KEYS
     assert ws.freeze_panes == "A3"
     lists = {dv.formula1 for dv in ws.data_validations.dataValidation}
     assert '"男,女"' in lists
-    assert '"在家,外出務工,去世,失蹤,離異不在戶,不詳"' in lists
-    assert ws.column_dimensions["F"].number_format == "@"  # 公民身份證號碼 as text
-    assert any("兒童編號" in str(c.value) for c in wb["說明"]["A"])
+    assert '"在家,外出务工,去世,失踪,离异不在户,不详"' in lists
+    assert ws.column_dimensions["F"].number_format == "@"  # 公民身份证号码 as text
+    assert any("儿童编号" in str(c.value) for c in wb["说明"]["A"])
     empty = read_roster(path)
     assert empty.ok
     assert empty.rows == ()
@@ -543,7 +557,7 @@ def test_formula_strings_stay_strings(
     county.put_child(_formula_child())
     xlsx = tmp_path / "e.xlsx"
     county.export_roster(xlsx, unmasked=True)
-    ws = openpyxl.load_workbook(xlsx)["花名冊"]
+    ws = openpyxl.load_workbook(xlsx)["花名册"]
     cells = {c.value: c for c in ws[3]}
     for text in ('=HYPERLINK("http://x","y")', "-1+2", "@SUM(A1)", "+86王", "+8613812345678"):
         assert cells[text].data_type == "s"
@@ -570,7 +584,7 @@ def test_a_masked_export_hides_phones_and_ids(county: County, tmp_path: Path) ->
     county.export_roster(tmp_path / "m.csv")
     county.export_roster(tmp_path / "m.xlsx")
     text = (tmp_path / "m.csv").read_text("utf-8-sig")
-    ws = openpyxl.load_workbook(tmp_path / "m.xlsx")["花名冊"]
+    ws = openpyxl.load_workbook(tmp_path / "m.xlsx")["花名册"]
     cells = {str(cell.value) for r in ws.iter_rows() for cell in r}
     secrets = {x.resident_id for x in facts.children if x.resident_id}
     for x in facts.children:
@@ -640,7 +654,7 @@ def test_export_writes_dates_as_dates_and_the_grade_of_today(
 ) -> None:
     county.put_child(_formula_child())
     county.export_roster(tmp_path / "g.xlsx", unmasked=True, as_of=date(2025, 10, 1))
-    ws = openpyxl.load_workbook(tmp_path / "g.xlsx")["花名冊"]
+    ws = openpyxl.load_workbook(tmp_path / "g.xlsx")["花名册"]
     values = dict(zip(KEYS, (c.value for c in ws[3]), strict=True))
     assert values["birth_date"] == datetime(2016, 3, 1)
     assert values["grade"] == 4  # grade 1 in 2022-23, so grade 4 in 2025-26
@@ -648,11 +662,26 @@ def test_export_writes_dates_as_dates_and_the_grade_of_today(
     assert values["father_status"] == "在家"
 
 
-def test_the_docs_table_lists_every_column() -> None:
+def test_the_docs_table_lists_every_column_and_choice_in_both_scripts() -> None:
+    """The tables of docs/roster.md say what the catalogs and the vocabulary say."""
     page = (Path(__file__).parent.parent / "docs" / "roster.md").read_text("utf-8")
     for columns in (ROSTER_COLUMNS, TALK_COLUMNS, HOME_VISIT_COLUMNS):
         for c in columns:
-            assert f"| {c.header} | `{c.key}` |" in page
+            with use("zh_TW"):
+                traditional = c.header
+            with use("en"):
+                meaning = c.meaning
+            required = "是" if c.required else ""
+            line = (
+                f"| {c.header} | `{c.key}` | {traditional} | {required} | {meaning} | "
+                f"{'、'.join(c.variants)} |"
+            )
+            assert line in page
+            for choice in c.choices:
+                name = c.key.replace("father_", "*_").replace("mother_", "*_")
+                with use("zh_TW"):
+                    traditional = choice.label
+                assert f"| `{name}` | `{choice.key}` | {choice.label} | {traditional} |" in page
 
 
 def test_a_row_of_an_unknown_school_still_has_its_other_cells_checked(
@@ -679,7 +708,7 @@ def test_a_date_enrolled_before_grade_one_names_that_cell(county: County, tmp_pa
     report = county.import_roster(write_xlsx(tmp_path / "early.xlsx", rows))
     assert where(report) == {(2, "enrolled_since", "enrolled_before_grade_one")}
     (issue,) = report.issues
-    assert issue.column == "入學日期"
+    assert issue.column == "入学日期"
 
 
 def test_the_command_line_sums_up_a_file_of_many_bad_cells(tmp_path: Path) -> None:

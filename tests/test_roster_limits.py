@@ -318,9 +318,9 @@ def test_a_cell_too_long_names_its_row_and_column(county: County, tmp_path: Path
     (issue,) = report.issues
     assert report.sheet == ("r.csv" if fmt == "csv" else "花名冊")
     assert (issue.row, issue.key, issue.code) == (2, "address", "cell_too_long")
-    assert str(issue) == (
-        f"{report.sheet} 第2行 O列「詳細住址」: "
-        "a cell holds more than 30 characters [cell_too_long]"
+    assert (
+        str(issue)
+        == f"{report.sheet} 第2行 O列「详细住址」: 有单元格超过 30 个字符 [cell_too_long]"
     )
 
 
@@ -343,7 +343,7 @@ def test_a_part_that_grows_too_much_is_refused(county: County, tmp_path: Path) -
     assert 5 < info.file_size / info.compress_size < 100
     report = county.import_roster(path, limits=ImportLimits(max_ratio=5))
     assert [i.code for i in report.issues] == ["zip_ratio"]
-    assert "5 times" in str(report.issues[0])
+    assert "超过 5 倍" in str(report.issues[0])
     # Under the default ratio the file is read (and its rows found wanting, cell by cell).
     assert "zip_ratio" not in {i.code for i in county.import_roster(path, dry_run=True).issues}
 
@@ -466,8 +466,7 @@ def test_unknown_columns_are_named_by_letter_only(county: County, tmp_path: Path
     report = county.import_roster(path)
     assert report.ok
     assert [str(w) for w in report.warnings] == [
-        f"Sheet 第1行 {col}列: not a column of the roster template; ignored [unknown_column]"
-        for col in ("AS", "AT")
+        f"Sheet 第1行 {col}列: 不是模板的栏目，已忽略 [unknown_column]" for col in ("AS", "AT")
     ]
 
 

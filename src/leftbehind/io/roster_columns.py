@@ -1,20 +1,49 @@
-"""The roster template's columns as data (花名冊欄目), and the record templates' columns.
+"""The roster template's columns as data (花名册栏目), and the record templates' columns.
 
-Each :class:`Column` has its Chinese header, English key, kind, choices, whether a row must fill
-it, the paths of the child document it feeds (to name the column of a problem the checks find),
-and a getter from a :class:`~leftbehind.domain.model.Child` for export. How rows become child
-documents (the setters) lives in :mod:`leftbehind.io.roster_import`.
+Each :class:`Column` has a stable English key, a kind, its choices (each a :class:`Choice` with a
+stable English key), whether a row must fill it, the paths of the child document it feeds (to
+name the column of a problem the checks find), and a getter from a
+:class:`~leftbehind.domain.model.Child` for export. How rows become child documents (the
+setters) lives in :mod:`leftbehind.io.roster_import`.
+
+The vocabulary is fixed and mapped once. A column's header and a choice's label are looked up
+in the ``roster`` catalogs (the choices that are labels of the domain — 性别, 身体情况, 离校原因,
+父母状态, 方式 — in the domain's own), so a template speaks the language of the moment: Simplified
+or Traditional Chinese, or English, whose headers and choices are the stable keys themselves
+(``resident_id``, ``male``, ``away``). A file is read in any of the three, mixed as it likes,
+and in the other spellings clerks write (:data:`HEADER_VARIANTS`, :data:`CHOICE_VARIANTS`: 身份证号,
+公民身份证号码, 男性, √ …), each in both scripts (generated with OpenCC when written, and
+committed: nothing converts text at run time). Names, addresses and free text are data and are
+never converted.
+
+>>> from leftbehind.domain.i18n import use
+>>> sex = COLUMNS_BY_KEY["sex"]
+>>> sex.header, [c.label for c in sex.choices]
+('性别', ['男', '女'])
+>>> with use("zh_TW"):
+...     sex.header
+'性別'
+>>> with use("en"):
+...     sex.header, [c.label for c in sex.choices]
+('sex', ['male', 'female'])
+>>> header_table(ROSTER_COLUMNS)[header_form("身份证号")].key
+'resident_id'
+>>> choice_table(COLUMNS_BY_KEY["father_status"])[header_form("外出務工")]
+'away'
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
+from functools import cache
 
 from attrs import frozen
 
 from leftbehind.domain.dates import school_year_of
+from leftbehind.domain.i18n import LANGUAGES, language, text, use
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -26,19 +55,29 @@ from leftbehind.domain.model import (
 )
 
 __all__ = [
+    "CHOICE_VARIANTS",
     "COLUMNS_BY_KEY",
+    "HEADER_VARIANTS",
     "HOME_VISIT_COLUMNS",
     "PARENT_STATUSES",
     "ROSTER_COLUMNS",
     "TALK_COLUMNS",
+    "TEMPLATE_COLUMNS",
     "CellValue",
+    "Choice",
     "Column",
     "ExportContext",
     "Kind",
+    "choice_table",
     "current_enrolment",
     "grade_reference",
+    "has_key_row",
+    "header_form",
+    "header_table",
     "latest_absence",
     "parent_status",
+    "sheet_name",
+    "sheet_names",
 ]
 
 CellValue = str | int | date | None
@@ -72,29 +111,128 @@ def _none(child: Child, ctx: ExportContext) -> CellValue:
     return None
 
 
+def header_form(value: str) -> str:
+    """The form a header or a choice is matched in: NFKC (full-width letters and digits as
+    ordinary ones), without spaces, underscores, ``*`` marks and a trailing colon, case-folded
+    (``" 性  别* "`` → ``性别``, ``Resident_ID`` → ``residentid``)."""
+    folded = unicodedata.normalize("NFKC", value).casefold()
+    return "".join(c for c in folded if not c.isspace() and c not in "_*").rstrip(":")
+
+
+#: Sheet names by template, as catalog keys (the instructions sheet is ``instructions``).
+_SHEETS = {
+    "roster": "roster.sheet.roster",
+    "talk": "roster.sheet.talk",
+    "home_visit": "roster.sheet.home_visit",
+    "instructions": "roster.sheet.instructions",
+}
+
+
+def sheet_name(kind: str) -> str:
+    """The sheet's name in the language of the moment (``roster``: 花名册, 花名冊, ``roster``)."""
+    return text(_SHEETS[kind])
+
+
+def sheet_names(kind: str) -> frozenset[str]:
+    """The sheet's name in every language, in :func:`header_form`."""
+    return frozenset(header_form(_in(lang, sheet_name, kind)) for lang in LANGUAGES)
+
+
+def has_key_row(lang: str | None = None) -> bool:
+    """Whether a template written in ``lang`` (default: the language of the moment) has the
+    English keys in row 2 under its headers: the Chinese ones do; an English template's
+    headers are the keys, so its data start in row 2."""
+    return (lang or language()) != "en"
+
+
+def _in(lang: str, get: Callable[..., str], *args: object) -> str:
+    with use(lang):
+        return get(*args)
+
+
+@frozen
+class Choice:
+    """One choice of a column: its stable English ``key`` (``male``, ``away``), the catalog key
+    of its label (``sex.male``, ``state.away``), and other spellings a file may use."""
+
+    key: str
+    label_key: str
+    variants: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The choice as a template written now says it: its label in Chinese, its key in
+        English."""
+        return self.key if language() == "en" else text(self.label_key)
+
+    def forms(self) -> Iterator[str]:
+        """Every way a file may write it: the key, the label in every language, the variants."""
+        yield self.key
+        for lang in LANGUAGES:
+            yield _in(lang, text, self.label_key)
+        yield from self.variants
+
+
 @frozen
 class Column:
-    """One column: ``header`` (中文表頭), ``key`` (English), ``kind``, ``choices``, ``required``.
+    """One column: ``key`` (English, stable), ``kind``, ``choices``, ``required``.
 
-    ``paths`` are the child-document paths the column feeds, indices written ``[]``
-    (``father.absences[].start``); ``get`` gives the cell for a child on export.
+    ``header`` and ``meaning`` are in the language of the moment; ``template`` names the
+    template the column belongs to (``roster``, ``talk``, ``home_visit``); ``variants`` are
+    other headers a file may use for it. ``paths`` are the child-document paths the column
+    feeds, indices written ``[]`` (``father.absences[].start``); ``get`` gives the cell for a
+    child on export (a choice's key for a choice column).
     """
 
     key: str
-    header: str
     kind: Kind
-    meaning: str
-    choices: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
     required: bool = False
     paths: tuple[str, ...] = ()
     get: Getter = _none
+    template: str = "roster"
+    variants: tuple[str, ...] = ()
+
+    @property
+    def header_key(self) -> str:
+        """The catalog key of the header (``roster.col.sex``)."""
+        return f"{_PREFIX[self.template]}.{self.key}"
+
+    @property
+    def header(self) -> str:
+        """The header in the language of the moment (性别, 性別, ``sex``)."""
+        return text(self.header_key)
+
+    @property
+    def meaning(self) -> str:
+        """What the column holds, in the language of the moment."""
+        return text(f"{self.header_key}.meaning")
+
+    def headers(self) -> Iterator[str]:
+        """Every header a file may use for the column: the key, the header in every language,
+        the variants."""
+        yield self.key
+        for lang in LANGUAGES:
+            yield _in(lang, text, self.header_key)
+        yield from self.variants
+
+    def choice(self, key: str) -> Choice:
+        """The choice of ``key``."""
+        return next(c for c in self.choices if c.key == key)
+
+    def label(self, key: str) -> str:
+        """The choice of ``key`` as a template written now says it."""
+        return self.choice(key).label
+
+
+_PREFIX = {"roster": "roster.col", "talk": "roster.talk", "home_visit": "roster.visit"}
 
 
 # ---------------------------------------------------------------------------------------------
 # What a row carries of a child: the current enrolment, each parent's status and latest spell.
 
-#: Parent statuses (狀態) in the order of the template's list.
-PARENT_STATUSES = ("在家", "外出務工", "去世", "失蹤", "離異不在戶", "不詳")
+#: Parent statuses (状态) by key, in the order of the template's list.
+PARENT_STATUSES = ("home", "away", "deceased", "missing", "divorced_out", "unknown")
 HOME, AWAY, DECEASED, MISSING, DIVORCED, UNKNOWN = PARENT_STATUSES
 
 
@@ -104,7 +242,7 @@ def current_enrolment(child: Child) -> Enrolment | None:
 
 
 def grade_reference(start: date, end: date | None, today: date) -> date:
-    """The day whose grade 年級 states: today, or the last day at school when the pupil left."""
+    """The day whose grade 年级 states: today, or the last day at school when the pupil left."""
     if end is None:
         return today
     return max(start, end - timedelta(days=1))
@@ -121,8 +259,9 @@ def latest_absence(parent: Parent) -> Absence | None:
 
 
 def parent_status(parent: Parent, today: date) -> str:
-    """The one status a row shows: 不詳, 去世, 失蹤, 離異不在戶 first (in that order), then
-    外出務工 when a spell covers ``today``, else 在家."""
+    """The key of the one status a row shows: ``unknown`` (不详), ``deceased`` (去世),
+    ``missing`` (失踪), ``divorced_out`` (离异不在户) first, in that order, then ``away``
+    (外出务工) when a spell covers ``today``, else ``home`` (在家)."""
     if not parent.known:
         return UNKNOWN
     if parent.deceased_on is not None:
@@ -169,7 +308,7 @@ def _enrolment(part: str) -> Getter:
             return e.start
         if part == "end":
             return e.end
-        return e.end_reason.label if e.end_reason is not None else None
+        return e.end_reason.value if e.end_reason is not None else None
 
     return get
 
@@ -195,7 +334,7 @@ def _parent(role: str, part: str) -> Getter:
         if part == "phone":
             return p.phone
         if part == "capacity":
-            return "無" if p.no_capacity_since is not None else "有"
+            return "no" if p.no_capacity_since is not None else "yes"
         return p.no_capacity_since
 
     return get
@@ -213,15 +352,15 @@ def _guardian(part: str) -> Getter:
 
 
 def _sex(child: Child, ctx: ExportContext) -> CellValue:
-    return child.sex.label
+    return child.sex.value
 
 
 def _hukou(child: Child, ctx: ExportContext) -> CellValue:
-    return "農村" if child.rural_hukou else "城鎮"
+    return "rural" if child.rural_hukou else "town"
 
 
 def _yes_no(value: bool) -> str:
-    return "是" if value else "否"
+    return "yes" if value else "no"
 
 
 def _boarding(child: Child, ctx: ExportContext) -> CellValue:
@@ -229,7 +368,7 @@ def _boarding(child: Child, ctx: ExportContext) -> CellValue:
 
 
 def _health(child: Child, ctx: ExportContext) -> CellValue:
-    return child.health.label if child.health is not None else None
+    return child.health.value if child.health is not None else None
 
 
 def _abandoned(child: Child, ctx: ExportContext) -> CellValue:
@@ -237,133 +376,271 @@ def _abandoned(child: Child, ctx: ExportContext) -> CellValue:
 
 
 # ---------------------------------------------------------------------------------------------
+# Other spellings clerks write. Each was written in Simplified Chinese and its Traditional
+# form generated with OpenCC (s2tw), then reviewed; a form equal in both scripts is listed once.
+
+#: Other headers of the roster's columns (both scripts), besides the template's own.
+HEADER_VARIANTS: Mapping[str, tuple[str, ...]] = {
+    "id": ("编号", "編號", "学生编号", "學生編號"),
+    "name": ("儿童姓名", "兒童姓名", "学生姓名", "學生姓名"),
+    "birth_date": ("出生年月日", "生日"),
+    "resident_id": ("身份证号", "身份證號", "身份证号码", "身份證號碼", "公民身份证号",
+                    "公民身份證號", "身份证", "身份證"),
+    "school": ("学校名称", "學校名稱", "就读学校", "就讀學校", "所在学校", "所在學校"),
+    "grade": ("就读年级", "就讀年級", "所在年级", "所在年級"),
+    "class_name": ("所在班级", "所在班級"),
+    "enrolled_since": ("入学时间", "入學時間"),
+    "left_on": ("离校时间", "離校時間"),
+    "hukou": ("户籍", "戶籍", "户籍类型", "戶籍類型", "户籍性质", "戶籍性質", "户口类型",
+              "戶口類型", "户口性质", "戶口性質"),
+    "village": ("居住地", "所在村"),
+    "address": ("家庭住址", "家庭地址", "住址", "详细地址", "詳細地址"),
+    "boarding": ("寄宿", "是否住校"),
+    "health": ("健康状况", "健康狀況", "身体状况", "身體狀況"),
+    "personality": ("性格",),
+    "hobbies": ("爱好", "愛好"),
+    "guardian_name": ("监护人姓名", "監護人姓名", "委托监护人", "委託監護人"),
+    "guardian_relation": ("与儿童的关系", "與兒童的關係", "监护人与儿童关系", "監護人與兒童關係"),
+    "guardian_phone": ("监护人电话", "監護人電話", "委托监护人联系电话", "委託監護人聯繫電話",
+                       "监护人联系电话", "監護人聯繫電話"),
+    "guardian_address": ("监护人住址", "監護人住址", "委托监护人地址", "委託監護人地址"),
+}  # fmt: skip
+
+#: Other headers of each parent's columns, after the parent (父亲电话, 母親手機 …), each as a
+#: Simplified and a Traditional form.
+_PARENT_VARIANTS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "away_since": (("外出时间", "外出時間"),),
+    "back_on": (("返回时间", "返回時間"),),
+    "work_place": (("外出务工地点", "外出務工地點"), ("务工地址", "務工地址")),
+    "phone": (("电话", "電話"), ("手机", "手機"), ("手机号码", "手機號碼"),
+              ("联系方式", "聯繫方式")),
+}  # fmt: skip
+
+#: Other spellings of choices (both scripts), by the column's choice key (``boarding.yes``
+#: for one column's own, ``yes`` for every yes/no column).
+CHOICE_VARIANTS: Mapping[str, tuple[str, ...]] = {
+    "male": ("男性", "m"),
+    "female": ("女性", "f"),
+    "yes": ("√", "✓", "y", "true"),
+    "no": ("×", "✗", "n", "false"),
+    "boarding.yes": ("寄宿", "住校"),
+    "boarding.no": ("走读", "走讀"),
+    "rural": ("农业", "農業", "农业户口", "農業戶口", "农村户口", "農村戶口"),
+    "town": ("城市", "非农业", "非農業", "非农业户口", "非農業戶口", "城镇户口", "城鎮戶口"),
+    "healthy": ("良好", "正常"),
+    "disabled": ("残疾人", "殘疾人"),
+    "ill": ("疾病",),
+    "away": ("外出", "外出打工", "务工", "務工", "打工"),
+    "deceased": ("死亡", "已故", "病故"),
+    "divorced_out": ("离异", "離異", "离婚", "離婚"),
+    "unknown": ("未知",),
+    "capacity.yes": ("有监护能力", "有監護能力"),
+    "capacity.no": ("无监护能力", "無監護能力"),
+    "transferred": ("转出", "轉出"),
+    "other": ("其它",),
+    "in_person": ("面对面", "面對面", "当面", "當面"),
+    "video": ("视频通话", "視頻通話"),
+}
+
+
+def _choice(key: str, label_key: str, own: str = "") -> Choice:
+    variants = CHOICE_VARIANTS.get(key, ()) + CHOICE_VARIANTS.get(f"{own}.{key}", ())
+    return Choice(key, label_key, variants)
+
+
+def _yes_no_choices(own: str = "") -> tuple[Choice, ...]:
+    return (
+        _choice("yes", "roster.choice.yes", own),
+        _choice("no", "roster.choice.no", own),
+    )
+
+
+_SEX = tuple(_choice(s.value, f"sex.{s.value}") for s in Sex)
+_HEALTH = tuple(_choice(h.value, f"health.{h.value}") for h in Health)
+_LEAVE = tuple(_choice(r.value, f"leave.{r.value}") for r in LeaveReason)
+_STATUSES = tuple(_choice(s, f"state.{s}") for s in PARENT_STATUSES)
+_HUKOU = (_choice("rural", "roster.choice.rural"), _choice("town", "roster.choice.town"))
+_CAPACITY = (
+    _choice("yes", "roster.choice.capable", "capacity"),
+    _choice("no", "roster.choice.incapable", "capacity"),
+)
+_METHODS = tuple(_choice(m, f"method.{m}") for m in ("in_person", "phone", "video"))
+
+
+# ---------------------------------------------------------------------------------------------
 # The columns.
 
-YES_NO = ("是", "否")
+
+def _parent_variants(role: str, part: str) -> tuple[str, ...]:
+    simplified, traditional = (_in(lang, text, f"parent.{role}") for lang in ("zh_CN", "zh_TW"))
+    return tuple(
+        header
+        for s, t in _PARENT_VARIANTS.get(part, ())
+        for header in (simplified + s, traditional + t)
+    )
 
 
-def _parent_columns(role: str, label: str) -> list[Column]:
+def _parent_columns(role: str) -> list[Column]:
     p = role
+
+    def column(
+        part: str, kind: Kind, *, choices: tuple[Choice, ...] = (), paths: tuple[str, ...] = ()
+    ) -> Column:
+        return Column(
+            f"{p}_{part}",
+            kind,
+            choices,
+            paths=paths,
+            get=_parent(p, part),
+            variants=_parent_variants(p, part),
+        )
+
     return [
-        Column(f"{p}_name", f"{label}姓名", Kind.TEXT, f"the {role}'s name", paths=(f"{p}.name",),
-               get=_parent(p, "name")),
-        Column(f"{p}_status", f"{label}狀態", Kind.CHOICE,
-               "home / away working / deceased / missing / divorced out of the household / "
-               "unknown; blank: not recorded", PARENT_STATUSES, paths=(f"{p}.known",),
-               get=_parent(p, "status")),
-        Column(f"{p}_status_since", f"{label}狀態日期", Kind.DATE,
-               "date of death, of going missing, or of the divorce (for those statuses only)",
-               paths=(f"{p}.deceased_on", f"{p}.missing_since", f"{p}.divorced_out_on"),
-               get=_parent(p, "status_since")),
-        Column(f"{p}_away_since", f"{label}外出開始日期", Kind.DATE,
-               "first day of the current (latest) spell of working away",
-               paths=(f"{p}.absences[].start", f"{p}.absences[]", f"{p}.absences"),
-               get=_parent(p, "away_since")),
-        Column(f"{p}_back_on", f"{label}返回日期", Kind.DATE,
-               "the day that spell ended (back home); blank while still away",
-               paths=(f"{p}.absences[].end",), get=_parent(p, "back_on")),
-        Column(f"{p}_work_place", f"{label}務工地點", Kind.TEXT,
-               "where the spell is spent (province + city)",
-               paths=(f"{p}.absences[].place",), get=_parent(p, "work_place")),
-        Column(f"{p}_phone", f"{label}聯繫電話", Kind.PHONE, "mobile or landline with area code",
-               paths=(f"{p}.phone",), get=_parent(p, "phone")),
-        Column(f"{p}_capacity", f"{label}監護能力", Kind.CHOICE,
-               "guardianship capacity: 有 has it, 無 lost it (give the date)", ("有", "無"),
-               get=_parent(p, "capacity")),
-        Column(f"{p}_no_capacity_since", f"{label}無監護能力日期", Kind.DATE,
-               "since when the parent has no guardianship capacity (with 監護能力 無)",
-               paths=(f"{p}.no_capacity_since",), get=_parent(p, "no_capacity_since")),
+        column("name", Kind.TEXT, paths=(f"{p}.name",)),
+        column("status", Kind.CHOICE, choices=_STATUSES, paths=(f"{p}.known",)),
+        column("status_since", Kind.DATE,
+               paths=(f"{p}.deceased_on", f"{p}.missing_since", f"{p}.divorced_out_on")),
+        column("away_since", Kind.DATE,
+               paths=(f"{p}.absences[].start", f"{p}.absences[]", f"{p}.absences")),
+        column("back_on", Kind.DATE, paths=(f"{p}.absences[].end",)),
+        column("work_place", Kind.TEXT, paths=(f"{p}.absences[].place",)),
+        column("phone", Kind.PHONE, paths=(f"{p}.phone",)),
+        column("capacity", Kind.CHOICE, choices=_CAPACITY),
+        column("no_capacity_since", Kind.DATE, paths=(f"{p}.no_capacity_since",)),
     ]  # fmt: skip
 
 
+def _col(
+    key: str,
+    kind: Kind,
+    *,
+    choices: tuple[Choice, ...] = (),
+    required: bool = False,
+    paths: tuple[str, ...] = (),
+    get: Getter = _none,
+) -> Column:
+    return Column(key, kind, choices, required, paths, get,
+                  variants=HEADER_VARIANTS.get(key, ()))  # fmt: skip
+
+
 ROSTER_COLUMNS: tuple[Column, ...] = (
-    Column("id", "兒童編號", Kind.CHILD_ID,
-           "the child's number in the county store; blank for a new child (one is given)",
-           paths=("id",), get=_field("id")),
-    Column("name", "姓名", Kind.TEXT, "the child's name", required=True, paths=("name",),
-           get=_field("name")),
-    Column("sex", "性別", Kind.CHOICE, "sex", tuple(s.label for s in Sex), required=True,
-           paths=("sex",), get=_sex),
-    Column("ethnicity", "民族", Kind.TEXT, "ethnic group (漢族, 回族, …)", paths=("ethnicity",),
-           get=_field("ethnicity")),
-    Column("birth_date", "出生日期", Kind.DATE, "birth date", required=True,
-           paths=("birth_date",), get=_field("birth_date")),
-    Column("resident_id", "公民身份證號碼", Kind.RESIDENT_ID,
-           "18-character resident ID (GB 11643), checked; matches an existing child first",
-           paths=("resident_id",), get=_field("resident_id")),
-    Column("school", "學校", Kind.TEXT, "the school's id or exact name", required=True,
-           paths=("enrolments[].school_id", "enrolments"), get=_enrolment("school")),
-    Column("grade", "年級", Kind.INT,
-           "grade today (1–9; 初一 = 7), or on the last day at school if the pupil left",
-           required=True, paths=("enrolments[].grade",), get=_enrolment("grade")),
-    Column("class_name", "班級", Kind.TEXT, "class", paths=("enrolments[].class_name",),
-           get=_enrolment("class")),
-    Column("enrolled_since", "入學日期", Kind.DATE, "first day at this school", required=True,
-           paths=("enrolments[].start", "enrolments[]"), get=_enrolment("start")),
-    Column("left_on", "離校日期", Kind.DATE, "the day the pupil left this school, if so",
-           paths=("enrolments[].end",), get=_enrolment("end")),
-    Column("leave_reason", "離校原因", Kind.CHOICE, "why the pupil left",
-           tuple(r.label for r in LeaveReason), paths=("enrolments[].end_reason",),
-           get=_enrolment("reason")),
-    Column("hukou", "戶籍所在地", Kind.CHOICE, "household registration: rural or town",
-           ("農村", "城鎮"), required=True, paths=("rural_hukou",), get=_hukou),
-    Column("village", "現居住地", Kind.TEXT, "home village (村)", paths=("village",),
-           get=_field("village")),
-    Column("address", "詳細住址", Kind.TEXT, "home address", paths=("address",),
-           get=_field("address")),
-    Column("boarding", "是否寄宿", Kind.BOOL, "boards at school", YES_NO, paths=("boarding",),
-           get=_boarding),
-    Column("health", "身體情況", Kind.CHOICE, "health: healthy / disabled / ill",
-           tuple(h.label for h in Health), paths=("health",), get=_health),
-    Column("health_note", "殘疾或疾病類型", Kind.TEXT, "type of disability or illness",
-           paths=("health_note",), get=_field("health_note")),
-    Column("personality", "性格特點", Kind.TEXT, "personality traits", paths=("personality",),
-           get=_field("personality")),
-    Column("hobbies", "興趣愛好", Kind.TEXT, "hobbies and interests", paths=("hobbies",),
-           get=_field("hobbies")),
-    *_parent_columns("father", "父親"),
-    *_parent_columns("mother", "母親"),
-    Column("guardian_name", "委託監護人姓名", Kind.TEXT, "second guardian's name",
-           paths=("guardian.name", "guardian"), get=_guardian("name")),
-    Column("guardian_relation", "與兒童關係", Kind.TEXT, "second guardian's relation (祖母, …)",
-           paths=("guardian.relation",), get=_guardian("relation")),
-    Column("guardian_phone", "委託監護人電話", Kind.PHONE, "second guardian's phone",
-           paths=("guardian.phone",), get=_guardian("phone")),
-    Column("guardian_address", "委託監護人住址", Kind.TEXT, "second guardian's address",
-           paths=("guardian.address",), get=_guardian("address")),
-    Column("abandoned", "是否遺棄", Kind.BOOL, "recorded as abandoned (遺棄)", YES_NO,
-           get=_abandoned),
-    Column("abandoned_on", "遺棄日期", Kind.DATE, "the date of abandonment (with 是否遺棄 是)",
-           paths=("abandoned_on",), get=_field("abandoned_on")),
+    _col("id", Kind.CHILD_ID, paths=("id",), get=_field("id")),
+    _col("name", Kind.TEXT, required=True, paths=("name",), get=_field("name")),
+    _col("sex", Kind.CHOICE, choices=_SEX, required=True, paths=("sex",), get=_sex),
+    _col("ethnicity", Kind.TEXT, paths=("ethnicity",), get=_field("ethnicity")),
+    _col("birth_date", Kind.DATE, required=True, paths=("birth_date",),
+         get=_field("birth_date")),
+    _col("resident_id", Kind.RESIDENT_ID, paths=("resident_id",), get=_field("resident_id")),
+    _col("school", Kind.TEXT, required=True, paths=("enrolments[].school_id", "enrolments"),
+         get=_enrolment("school")),
+    _col("grade", Kind.INT, required=True, paths=("enrolments[].grade",),
+         get=_enrolment("grade")),
+    _col("class_name", Kind.TEXT, paths=("enrolments[].class_name",), get=_enrolment("class")),
+    _col("enrolled_since", Kind.DATE, required=True, paths=("enrolments[].start", "enrolments[]"),
+         get=_enrolment("start")),
+    _col("left_on", Kind.DATE, paths=("enrolments[].end",), get=_enrolment("end")),
+    _col("leave_reason", Kind.CHOICE, choices=_LEAVE, paths=("enrolments[].end_reason",),
+         get=_enrolment("reason")),
+    _col("hukou", Kind.CHOICE, choices=_HUKOU, required=True, paths=("rural_hukou",),
+         get=_hukou),
+    _col("village", Kind.TEXT, paths=("village",), get=_field("village")),
+    _col("address", Kind.TEXT, paths=("address",), get=_field("address")),
+    _col("boarding", Kind.BOOL, choices=_yes_no_choices("boarding"), paths=("boarding",),
+         get=_boarding),
+    _col("health", Kind.CHOICE, choices=_HEALTH, paths=("health",), get=_health),
+    _col("health_note", Kind.TEXT, paths=("health_note",), get=_field("health_note")),
+    _col("personality", Kind.TEXT, paths=("personality",), get=_field("personality")),
+    _col("hobbies", Kind.TEXT, paths=("hobbies",), get=_field("hobbies")),
+    *_parent_columns("father"),
+    *_parent_columns("mother"),
+    _col("guardian_name", Kind.TEXT, paths=("guardian.name", "guardian"),
+         get=_guardian("name")),
+    _col("guardian_relation", Kind.TEXT, paths=("guardian.relation",),
+         get=_guardian("relation")),
+    _col("guardian_phone", Kind.PHONE, paths=("guardian.phone",), get=_guardian("phone")),
+    _col("guardian_address", Kind.TEXT, paths=("guardian.address",),
+         get=_guardian("address")),
+    _col("abandoned", Kind.BOOL, choices=_yes_no_choices(), get=_abandoned),
+    _col("abandoned_on", Kind.DATE, paths=("abandoned_on",), get=_field("abandoned_on")),
 )  # fmt: skip
-"""The roster template (花名冊), one row per child, in the order of the template."""
+"""The roster template (花名册), one row per child, in the order of the template."""
 
 COLUMNS_BY_KEY: Mapping[str, Column] = {c.key: c for c in ROSTER_COLUMNS}
 
+
+def _talk(
+    key: str, kind: Kind, *, choices: tuple[Choice, ...] = (), required: bool = False
+) -> Column:
+    return Column(key, kind, choices, required, template="talk")  # fmt: skip
+
+
+def _visit(key: str, kind: Kind, *, required: bool = False) -> Column:
+    return Column(key, kind, required=required, template="home_visit")
+
+
 TALK_COLUMNS: tuple[Column, ...] = (
-    Column("date", "日期", Kind.DATE, "date of the talk", required=True),
-    Column("place", "地點", Kind.TEXT, "place"),
-    Column("teacher", "教師", Kind.TEXT, "the teacher (staff id or name)", required=True),
-    Column("child", "兒童", Kind.TEXT, "the child (兒童編號)", required=True),
-    Column("method", "方式", Kind.CHOICE, "face to face / phone / video", ("面談", "電話", "視頻"),
-           required=True),
-    Column("topic", "主題", Kind.TEXT, "topic"),
-    Column("content", "內容", Kind.TEXT, "what was talked about"),
-    Column("effect", "效果", Kind.TEXT, "effect"),
-    Column("follow_up", "後續", Kind.TEXT, "follow-up"),
-)  # fmt: skip
-"""The talk record template (談心記錄)."""
+    _talk("date", Kind.DATE, required=True),
+    _talk("place", Kind.TEXT),
+    _talk("teacher", Kind.TEXT, required=True),
+    _talk("child", Kind.TEXT, required=True),
+    _talk("method", Kind.CHOICE, choices=_METHODS, required=True),
+    _talk("topic", Kind.TEXT),
+    _talk("content", Kind.TEXT),
+    _talk("effect", Kind.TEXT),
+    _talk("follow_up", Kind.TEXT),
+)
+"""The talk record template (谈心记录)."""
 
 HOME_VISIT_COLUMNS: tuple[Column, ...] = (
-    Column("date", "日期", Kind.DATE, "date of the visit", required=True),
-    Column("visitor", "家訪人", Kind.TEXT, "who visited (staff id or name)", required=True),
-    Column("child", "兒童", Kind.TEXT, "the child (兒童編號)", required=True),
-    Column("guardian_met", "見到的監護人", Kind.TEXT, "the guardian met"),
-    Column("living", "生活狀況", Kind.TEXT, "living conditions"),
-    Column("behaviour", "在家表現", Kind.TEXT, "behaviour at home"),
-    Column("needs", "發現的需求", Kind.TEXT, "needs found"),
-    Column("feedback", "監護人反饋", Kind.TEXT, "the guardian's feedback"),
-    Column("measures", "措施", Kind.TEXT, "measures taken"),
-    Column("next_visit", "下次家訪", Kind.DATE, "date of the next visit"),
-)  # fmt: skip
-"""The home-visit record template (家訪記錄)."""
+    _visit("date", Kind.DATE, required=True),
+    _visit("visitor", Kind.TEXT, required=True),
+    _visit("child", Kind.TEXT, required=True),
+    _visit("guardian_met", Kind.TEXT),
+    _visit("living", Kind.TEXT),
+    _visit("behaviour", Kind.TEXT),
+    _visit("needs", Kind.TEXT),
+    _visit("feedback", Kind.TEXT),
+    _visit("measures", Kind.TEXT),
+    _visit("next_visit", Kind.DATE),
+)
+"""The home-visit record template (家访记录)."""
+
+#: The templates by kind: the roster (花名册), talk records (谈心记录), home visits (家访记录).
+TEMPLATE_COLUMNS: Mapping[str, tuple[Column, ...]] = {
+    "roster": ROSTER_COLUMNS,
+    "talk": TALK_COLUMNS,
+    "home_visit": HOME_VISIT_COLUMNS,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The vocabulary, mapped once.
+
+
+@cache
+def header_table(columns: tuple[Column, ...]) -> Mapping[str, Column]:
+    """Every header a file may use for one of ``columns`` (in :func:`header_form`) → its
+    column. Raises :class:`ValueError` if a form would name two columns (a mistake in the
+    vocabulary, which the tests rule out)."""
+    table: dict[str, Column] = {}
+    for column in columns:
+        for header in column.headers():
+            form = header_form(header)
+            if table.setdefault(form, column).key != column.key:
+                msg = f"{header!r} names both {table[form].key} and {column.key}"
+                raise ValueError(msg)
+    return table
+
+
+@cache
+def choice_table(column: Column) -> Mapping[str, str]:
+    """Every way a file may write a choice of ``column`` (in :func:`header_form`) → the
+    choice's key. Raises :class:`ValueError` if a form would name two choices."""
+    table: dict[str, str] = {}
+    for choice in column.choices:
+        for written in choice.forms():
+            form = header_form(written)
+            if table.setdefault(form, choice.key) != choice.key:
+                msg = f"{written!r} names both {table[form]} and {choice.key} of {column.key}"
+                raise ValueError(msg)
+    return table

@@ -2,7 +2,8 @@
 
 Pure: it reads the file and the children and schools it is given, and says what the import
 would write. :meth:`leftbehind.County.import_roster` writes it, in one unit of work. See
-:mod:`leftbehind.io.roster` for the rules (matching, what a row replaces, what it keeps).
+:mod:`leftbehind.io.roster` for the rules (matching, what a row replaces, what it keeps). Its
+messages are in the language of the moment; the facts it plans never depend on it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from leftbehind.convert import structure, unstructure
 from leftbehind.domain import ids
 from leftbehind.domain.dates import school_year_of
 from leftbehind.domain.errors import Issue, ValidationError
+from leftbehind.domain.i18n import language as language_now
+from leftbehind.domain.i18n import text, use
 from leftbehind.domain.model import (
     Absence,
     Child,
@@ -39,26 +42,13 @@ from leftbehind.io.roster_columns import (
     ROSTER_COLUMNS,
     UNKNOWN,
     CellValue,
+    Column,
     grade_reference,
 )
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
-from leftbehind.io.roster_read import CellIssue, Progress, RosterRow, read_roster
+from leftbehind.io.roster_read import CellIssue, Progress, RosterRow, message, read_roster
 
 __all__ = ["ImportReport", "plan_import"]
-
-_MESSAGES: Mapping[str, str] = {
-    "unknown_school": "no school of the county has this id or name",
-    "school_ambiguous": "several schools have this name: give the school's id",
-    "required": "must be filled in for this status",
-    "not_applicable": "applies only with another column's value (see the 說明 sheet)",
-    "status_dates": "the status disagrees with the away and return dates",
-    "id_conflict": "the resident ID belongs to another child than the 兒童編號 names",
-    "duplicate_row": "another row of this file is the same child",
-    "enrolled_before_grade_one": (
-        "the date enrolled (入學日期) lies before the first school year of the grade given "
-        "(年級): it would make the pupil a grade 0 pupil then"
-    ),
-}
 
 
 @frozen
@@ -68,6 +58,7 @@ class ImportReport:
     ``created``, ``updated``, ``unchanged`` count rows by what happens to their child;
     ``rejected`` counts rows with at least one issue. When there is any issue nothing is
     written (``written`` is false), and the counts say what the file would have done.
+    ``language`` is the language its messages were made in (the language of the moment then).
     """
 
     path: str
@@ -83,6 +74,7 @@ class ImportReport:
     written: bool
     created_ids: tuple[str, ...] = ()
     updated_ids: tuple[str, ...] = ()
+    language: str = field(factory=language_now, eq=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -90,16 +82,22 @@ class ImportReport:
         return not self.issues
 
     def summary(self) -> str:
-        """One line: ``新增 3 更新 1 未變 96 退回 0`` with the English words."""
-        return (
-            f"created 新增 {self.created}, updated 更新 {self.updated}, "
-            f"unchanged 未變 {self.unchanged}, rejected 退回 {self.rejected}"
-        )
+        """One line in the language the report was made in (``language``, the language of the
+        moment then): ``新增 3，更新 1，未变 96，退回 0`` (``created 3, updated 1, unchanged 96,
+        rejected 0``)."""
+        with use(self.language):
+            return text(
+                "roster.summary",
+                created=f"{self.created:,}",
+                updated=f"{self.updated:,}",
+                unchanged=f"{self.unchanged:,}",
+                rejected=f"{self.rejected:,}",
+            )
 
     def to_error(self) -> ValidationError:
         """The issues as a :class:`~leftbehind.domain.errors.ValidationError`.
 
-        Each issue's path is ``sheet!row:key`` (``花名冊!14:resident_id``).
+        Each issue's path is ``sheet!row:key`` (``花名册!14:resident_id``).
         """
         return ValidationError(
             (Issue(f"{i.sheet}!{i.row}:{i.key}", i.code, i.message) for i in self.issues),
@@ -113,9 +111,9 @@ class ImportReport:
 _INDEX = re.compile(r"\[[0-9]+\]")
 _PATHS: dict[str, str] = {p: c.key for c in ROSTER_COLUMNS for p in c.paths}
 _STATUS_DATE = {DECEASED: "deceased_on", MISSING: "missing_since", DIVORCED: "divorced_out_on"}
-_SEX = {s.label: s.value for s in Sex}
-_HEALTH = {h.label: h.value for h in Health}
-_REASON = {r.label: r.value for r in LeaveReason}
+_SEX = {s.value for s in Sex}
+_HEALTH = {h.value for h in Health}
+_REASON = {r.value for r in LeaveReason}
 _TEXT_FIELDS = ("name", "ethnicity", "village", "address", "health_note", "personality", "hobbies")
 
 
@@ -127,6 +125,17 @@ def _column_of(path: str) -> str:
             return _PATHS[pattern]
         pattern = pattern.rpartition(".")[0]
     return ""
+
+
+def _header(key: str) -> str:
+    """A column's header in the language of the moment, for a message naming another column."""
+    return COLUMNS_BY_KEY[key].header
+
+
+def _when(code: str, key: str, choice: str) -> str:
+    """A message that a cell is needed (or allowed) only when column ``key`` is ``choice``."""
+    column: Column = COLUMNS_BY_KEY[key]
+    return message(code, column=column.header, value=column.label(choice))
 
 
 def _iso(value: CellValue) -> str | None:
@@ -148,9 +157,9 @@ class _Row:
     def has(self, key: str) -> bool:
         return key in self.v or key in self.row.bad
 
-    def add(self, key: str, code: str, message: str | None = None) -> None:
+    def add(self, key: str, code: str, said: str | None = None) -> None:
         if key not in self.issues and key not in self.row.bad:
-            self.issues[key] = (code, message or _MESSAGES[code])
+            self.issues[key] = (code, said or message(code))
 
 
 #: The school id a row whose school is unknown is checked under (never stored).
@@ -165,8 +174,10 @@ def _enrolment(r: _Row, school_id: str, today: date, stored: Sequence[Enrolment]
     first = grade - (school_year_of(ref) - school_year_of(start))
     if 1 <= grade <= 9 and first < 1:
         # The grade is right for the day; the date enrolled lies before that grade's first
-        # school year: it is 入學日期 that is wrong (or a kindergarten's).
-        r.add("enrolled_since", "enrolled_before_grade_one")
+        # school year: it is 入学日期 that is wrong (or a kindergarten's).
+        r.add("enrolled_since", "enrolled_before_grade_one", message(
+            "enrolled_before_grade_one", enrolled=_header("enrolled_since"),
+            grade=_header("grade")))  # fmt: skip
         return [unstructure(e) for e in stored]
     reason = r.v.get("leave_reason")
     doc = {
@@ -175,7 +186,7 @@ def _enrolment(r: _Row, school_id: str, today: date, stored: Sequence[Enrolment]
         "grade": first,
         "class_name": _str(r.v.get("class_name")),
         "end": _iso(end),
-        "end_reason": _REASON.get(reason) if isinstance(reason, str) else None,
+        "end_reason": reason if reason in _REASON else None,
     }
     kept: list[Any] = []
     for e in stored:
@@ -198,7 +209,7 @@ def _parent(r: _Row, role: str, today: date, stored: Parent | None) -> dict[str,
     filled = [x for x in (*parts, "no_capacity_since") if r.v.get(k(x)) is not None]
     if status is None:
         if filled:
-            r.add(k("status"), "required", "needed when this parent's other columns are filled")
+            r.add(k("status"), "required", message("required.status"))
         return None
     since, start, end = r.v.get(k("status_since")), r.v.get(k("away_since")), r.v.get(k("back_on"))
     doc: dict[str, Any] = {
@@ -212,13 +223,18 @@ def _parent(r: _Row, role: str, today: date, stored: Parent | None) -> dict[str,
             r.add(k("status_since"), "required")
         doc[_STATUS_DATE[status]] = _iso(since)
     elif since is not None:
-        r.add(k("status_since"), "not_applicable", "only for 去世, 失蹤 and 離異不在戶")
-    if r.v.get(k("capacity")) == "無":
+        status_column = COLUMNS_BY_KEY[k("status")]
+        said = message("not_applicable.status_since", deceased=status_column.label(DECEASED),
+                       missing=status_column.label(MISSING),
+                       divorced=status_column.label(DIVORCED))  # fmt: skip
+        r.add(k("status_since"), "not_applicable", said)
+    if r.v.get(k("capacity")) == "no":
         if r.v.get(k("no_capacity_since")) is None:
-            r.add(k("no_capacity_since"), "required", "must be filled in when 監護能力 is 無")
+            r.add(k("no_capacity_since"), "required", _when("required.when", k("capacity"), "no"))
         doc["no_capacity_since"] = _iso(r.v.get(k("no_capacity_since")))
     elif r.v.get(k("no_capacity_since")) is not None:
-        r.add(k("no_capacity_since"), "not_applicable", "only when 監護能力 is 無")
+        r.add(k("no_capacity_since"), "not_applicable",
+              _when("not_applicable.when", k("capacity"), "no"))  # fmt: skip
     spells = list(stored.absences) if stored is not None else []
     if isinstance(start, date):
         spell = Absence(
@@ -228,14 +244,18 @@ def _parent(r: _Row, role: str, today: date, stored: Parent | None) -> dict[str,
         spells = [a for a in spells if a.start < start and not (a is latest and a.end is None)]
         spells.append(spell)
     elif end is not None or r.v.get(k("work_place")) is not None:
-        r.add(k("away_since"), "required", "must be filled in with 返回日期 or 務工地點")
+        said = message("required.with_away", back=_header(k("back_on")),
+                       place=_header(k("work_place")))  # fmt: skip
+        r.add(k("away_since"), "required", said)
     doc["absences"] = [unstructure(a) for a in spells]
     away = any(a.start <= today and (a.end is None or a.end > today) for a in spells)
     if status == AWAY and not away:
         where = k("away_since") if start is None else k("back_on")
-        r.add(where, "status_dates", "外出務工 needs an away spell covering today")
+        said = message("status_dates.away", status=COLUMNS_BY_KEY[k("status")].label(AWAY))
+        r.add(where, "status_dates", said)
     if status == HOME and away:
-        r.add(k("back_on"), "status_dates", "在家 needs the return date of the open away spell")
+        said = message("status_dates.home", status=COLUMNS_BY_KEY[k("status")].label(HOME))
+        r.add(k("back_on"), "status_dates", said)
     return doc
 
 
@@ -256,17 +276,17 @@ def _child_doc(
             doc[key] = _str(v.get(key))
     if "birth_date" in v:
         doc["birth_date"] = _iso(v["birth_date"])
-    if isinstance(v.get("sex"), str):
-        doc["sex"] = _SEX[str(v["sex"])]
+    if v.get("sex") in _SEX:
+        doc["sex"] = v["sex"]
     if isinstance(v.get("hukou"), str):
-        doc["rural_hukou"] = v["hukou"] == "農村"
+        doc["rural_hukou"] = v["hukou"] == "rural"
     if r.has("resident_id"):
         doc["resident_id"] = _str(v.get("resident_id"))
     if r.has("boarding"):
-        doc["boarding"] = v.get("boarding") == "是"
+        doc["boarding"] = v.get("boarding") == "yes"
     if r.has("health"):
         health = v.get("health")
-        doc["health"] = _HEALTH[health] if isinstance(health, str) else None
+        doc["health"] = health if health in _HEALTH else None
     stored_enrolments = stored.enrolments if stored is not None else ()
     doc["enrolments"] = _enrolment(r, school_id, today, stored_enrolments)
     for role in ("father", "mother"):
@@ -276,13 +296,14 @@ def _child_doc(
         doc["guardian"] = _guardian(r)
     if r.has("abandoned"):
         on = v.get("abandoned_on")
-        if v.get("abandoned") == "是":
+        if v.get("abandoned") == "yes":
             if on is None:
-                r.add("abandoned_on", "required", "must be filled in when 是否遺棄 is 是")
+                r.add("abandoned_on", "required", _when("required.when", "abandoned", "yes"))
             doc["abandoned_on"] = _iso(on)
         else:
             if on is not None:
-                r.add("abandoned_on", "not_applicable", "only when 是否遺棄 is 是")
+                r.add("abandoned_on", "not_applicable",
+                      _when("not_applicable.when", "abandoned", "yes"))  # fmt: skip
             doc["abandoned_on"] = None
     return doc
 
@@ -407,11 +428,14 @@ def plan_import(
     seen: dict[str, int] = {}
     total = len(read.rows)
 
-    def place(r: _Row, key: str, code: str, message: str) -> None:
+    def header(key: str) -> str:
+        """The column as the file names it, or as the template does when the file lacks it."""
         column = COLUMNS_BY_KEY.get(key)
-        header = column.header if column is not None else ""
+        return read.headers.get(key) or (column.header if column is not None else "")
+
+    def place(r: _Row, key: str, code: str, said: str) -> None:
         at = columns.get(key, -1) + 1
-        issues.append(CellIssue(sheet, r.row.number, header, key, code, message, at))
+        issues.append(CellIssue(sheet, r.row.number, header(key), key, code, said, at))
         rejected_rows.add(r.row.number)
 
     for n, row in enumerate(read.rows, start=1):
@@ -426,8 +450,8 @@ def plan_import(
             # The row is refused, but its other cells are checked all the same, so the clerk
             # sees every problem of the row at once.
             _read_child(r, _child_doc(r, f"row-{row.number}", _NO_SCHOOL, None, today), today)
-            for key, (code, message) in r.issues.items():
-                place(r, key, code, message)
+            for key, (code, said) in r.issues.items():
+                place(r, key, code, said)
             rejected_rows.add(row.number)
             continue
         child_id, stored, via = _match(r, index, school_id)
@@ -441,12 +465,11 @@ def plan_import(
         for issue in doubts:
             key = _column_of(issue.path) or "id"
             at = columns.get(key, -1) + 1
-            header = COLUMNS_BY_KEY[key].header
             warnings.append(
-                CellIssue(sheet, row.number, header, key, issue.code, issue.message, at)
+                CellIssue(sheet, row.number, header(key), key, issue.code, issue.message, at)
             )
-        for key, (code, message) in r.issues.items():
-            place(r, key, code, message)
+        for key, (code, said) in r.issues.items():
+            place(r, key, code, said)
         if r.issues or row.bad or child is None:
             continue
         if stored is None:

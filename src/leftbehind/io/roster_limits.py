@@ -1,4 +1,4 @@
-"""How much of a roster file an import reads before refusing it (導入上限).
+"""How much of a roster file an import reads before refusing it (导入上限).
 
 A roster comes from outside: a school's spreadsheet, or a file made to hurt. The readers check
 these limits while they stream, before they expand anything, and stop at the first one crossed:

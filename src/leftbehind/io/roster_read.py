@@ -9,6 +9,12 @@ check digits, phones, dates in order, schools) are checked by
 Files are streamed (:mod:`leftbehind.io.roster_xlsx`, :mod:`leftbehind.io.roster_csv`) within
 :class:`~leftbehind.io.roster_limits.ImportLimits`: a file crossing one is refused with one
 issue, before its rows are kept.
+
+Headers and choices are read in Simplified or Traditional Chinese or as the English keys, and in
+the other spellings of :mod:`leftbehind.io.roster_columns`, column by column as the file likes;
+a choice comes out as its key (``male``, ``away``, ``yes``). Every issue's message is in the
+language of the moment (``leftbehind.language()``), and names the column by the
+header the file gave it.
 """
 
 from __future__ import annotations
@@ -22,10 +28,22 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
 from leftbehind.domain import ids
-from leftbehind.io.roster_columns import ROSTER_COLUMNS, CellValue, Column, Kind
+from leftbehind.domain.i18n import language as language_now
+from leftbehind.domain.i18n import text, use
+from leftbehind.io.roster_columns import (
+    ROSTER_COLUMNS,
+    TEMPLATE_COLUMNS,
+    CellValue,
+    Column,
+    Kind,
+    choice_table,
+    header_form,
+    header_table,
+    sheet_names,
+)
 from leftbehind.io.roster_csv import open_csv
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, FileRefusedError, ImportLimits
 from leftbehind.io.roster_xlsx import FORMULA, open_xlsx
@@ -37,6 +55,7 @@ __all__ = [
     "RosterReport",
     "RosterRow",
     "column_letter",
+    "message",
     "needs_csv_escape",
     "read_roster",
     "unescape_csv",
@@ -49,47 +68,18 @@ Progress = Callable[[str, int, int | None], None]
 #: First characters a spreadsheet could take for a formula; CSV cells starting so get a ``'``.
 CSV_ESCAPED = ("=", "+", "-", "@", "\t", "\r")
 
-MESSAGES: Mapping[str, str] = {
-    "required": "must be filled in",
-    "type": "",
-    "date_format": "expected a date such as 2016-03-01 (or 2016/3/1, 2016年3月1日)",
-    "date_invalid": "not a real calendar date",
-    "choice": "",
-    "formula": "holds a formula: enter the value itself (paste as values)",
-    "masked": "holds a masked value (with *): export with --unmasked to re-import",
-    "child_id_format": "a child number is 1–64 letters, digits, '-', '_' or '.'",
-    "duplicate_resident_id": "another row of this file has the same resident ID",
-    "duplicate_id": "another row of this file has the same 兒童編號",
-    "missing_column": "the file has no such column",
-    "duplicate_column": "the file has this column twice",
-    "unknown_column": "not a column of the roster template; ignored",
-    "text_noncharacter": "holds a Unicode noncharacter (such as U+FFFF): retype the cell",
-    "text_invisible": "holds only invisible characters (such as zero-width spaces)",
-    "file_format": "the file is neither an XLSX workbook nor a CSV file",
-    "file_unreadable": "the file could not be read",
-    "encoding": (
-        "the file is not UTF-8, GB18030, or UTF-16 with its byte-order mark: save it as "
-        "UTF-8 CSV (or as Unicode text)"
-    ),
-    "csv_format": "the CSV line could not be read (an unclosed quote or an over-long cell)",
-    "no_rows": "the file holds no header row",
-    "no_header": "row 1 holds none of the template's headers: is the header row missing?",
-    # A limit crossed (ImportLimits): the file is refused as a whole, with this one issue.
-    "file_too_large": "the file is larger than an import reads ({limit:,} bytes unpacked)",
-    "zip_ratio": (
-        "a part of the workbook grows more than {limit:,} times when unpacked: refused as a "
-        "possible zip bomb"
-    ),
-    "xml_entities": (
-        "the workbook declares a DTD or XML entities, which no spreadsheet needs: refused as a "
-        "possible XML bomb"
-    ),
-    "too_many_rows": "the file has more than {limit:,} rows: split it (by school)",
-    "too_many_columns": "a row goes past column {limit:,}",
-    "cell_too_long": "a cell holds more than {limit:,} characters",
-    "too_many_strings": "the workbook holds more than {limit:,} distinct texts",
-    "strings_too_large": "the workbook's distinct texts add up to more than {limit:,} characters",
-}
+
+def message(code: str, /, **params: object) -> str:
+    """The message of an issue ``code`` in the language of the moment (the ``roster`` catalogs'
+    ``roster.issue.<code>``), with ``params`` put in; a number over 999 is written 1,000."""
+    shown = {k: f"{v:,}" if type(v) is int else v for k, v in params.items()}
+    return text(f"roster.issue.{code}", **shown)
+
+
+def choices_text(column: Column) -> str:
+    """A column's choices as a template written now says them, in a list (男、女)."""
+    return text("roster.separator").join(c.label for c in column.choices)
+
 
 #: Noncharacters (U+FDD0–U+FDEF and the last two code points of every plane): never text.
 _NONCHARACTER = re.compile(
@@ -100,10 +90,14 @@ _NONCHARACTER = re.compile(
 _CHILD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _DATE = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?")
 _DATE8 = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
-_GRADES = {f"{n}年級": i for i, n in enumerate("一二三四五六七八九", start=1)}
-_GRADES.update({"初一": 7, "初二": 8, "初三": 9, "七年級": 7, "八年級": 8, "九年級": 9})
-_GRADES.update({f"{i}年級": i for i in range(1, 10)})
-_GRADES.update({f"{n}年级": i for n, i in list(_GRADES.items()) if n.endswith("年級")})
+#: Grades as clerks write them, in both scripts: 三年级, 三年級, 3年级, 初一 (= 7).
+_GRADES: dict[str, int] = {
+    "初一": 7,
+    "初二": 8,
+    "初三": 9,
+    **{f"{n}{w}": i for w in ("年级", "年級") for i, n in enumerate("一二三四五六七八九", start=1)},
+    **{f"{i}{w}": i for w in ("年级", "年級") for i in range(1, 10)},
+}
 
 
 def column_letter(index: int) -> str:
@@ -119,10 +113,13 @@ def column_letter(index: int) -> str:
 class CellIssue:
     """One problem, placed where a person finds it: sheet, row (as the sheet numbers it), column.
 
-    ``column`` is the Chinese header ("" for the whole file or row, and for a column the
-    template does not know: it is named by its letter), ``key`` the English key, ``index`` the
-    1-based column number (0 when the column is not in the file). The message says
-    what rule was broken and never repeats the cell's value.
+    ``column`` is the column's header as the file wrote it (the clerk's own: 性别, 性別 or
+    ``sex``), or the template's header in the language of the moment for a column the file
+    lacks; "" for the whole file or row, and for a column the template does not know (it is
+    named by its letter). ``key`` is the English key, ``index`` the 1-based column number (0
+    when the column is not in the file), ``code`` stable. The message says what rule was broken,
+    in the language of the moment when the issue was made (``language``), and never repeats the
+    cell's value; ``str()`` places it in that language too (``花名册 第13行 C列「性别」: …``).
     """
 
     sheet: str
@@ -132,16 +129,19 @@ class CellIssue:
     code: str
     message: str
     index: int = 0
+    language: str = field(factory=language_now, eq=False, repr=False)
 
     def __str__(self) -> str:
-        where = self.sheet
-        if self.row:
-            where += f" 第{self.row}行"
-        if self.index:
-            where += f" {column_letter(self.index)}列"
-        if self.column:
-            where += f"「{self.column}」"
-        return f"{where}: {self.message} [{self.code}]"
+        with use(self.language):
+            where = [self.sheet]
+            if self.row:
+                where.append(text("roster.where.row", row=self.row))
+            if self.index:
+                where.append(text("roster.where.column", letter=column_letter(self.index)))
+            place = " ".join(where)
+            if self.column:
+                place += text("roster.where.header", header=self.column)
+        return f"{place}: {self.message} [{self.code}]"
 
 
 @frozen
@@ -160,8 +160,9 @@ class RosterRow:
 class RosterReport:
     """What :func:`read_roster` found: the rows, the columns present, and every issue.
 
-    ``refused`` says the file was refused as a whole (not a roster, unreadable, or over a
-    limit): then ``issues`` holds that one reason and ``rows`` is empty.
+    ``columns`` gives each column key present its 0-based position, ``headers`` its header as
+    the file wrote it. ``refused`` says the file was refused as a whole (not a roster,
+    unreadable, or over a limit): then ``issues`` holds that one reason and ``rows`` is empty.
     """
 
     path: str
@@ -172,6 +173,7 @@ class RosterReport:
     warnings: tuple[CellIssue, ...] = ()
     encoding: str = ""
     refused: bool = False
+    headers: Mapping[str, str] = field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -179,11 +181,15 @@ class RosterReport:
         return not self.issues
 
 
+def _message(code: str) -> str:
+    return message(code)
+
+
 class _BadCellError(Exception):
     def __init__(self, code: str, message: str = "") -> None:
         super().__init__(code)
         self.code = code
-        self.message = message or MESSAGES[code]
+        self.message = message or _message(code)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +228,7 @@ def _text(value: object) -> str | None:
         return str(value)
     if type(value) is float and (n := _integral(value)) is not None:
         return str(n)
-    raise _BadCellError("type", "expected text")
+    raise _BadCellError("type", message("type.text"))
 
 
 def _date(value: object) -> date | None:
@@ -233,7 +239,7 @@ def _date(value: object) -> date | None:
     if type(value) is date:
         return value
     if type(value) is not str:
-        raise _BadCellError("type", "expected a date")
+        raise _BadCellError("type", message("type.date"))
     text = _nfkc(value)
     if not text:
         return None
@@ -259,28 +265,26 @@ def _int(value: object) -> int | None:
             return int(text)
         if text in _GRADES:
             return _GRADES[text]
-    raise _BadCellError("type", "expected a whole number (a grade such as 3 or 初一)")
+    raise _BadCellError("type", message("type.number"))
 
 
-def _choice(value: object, column: Column) -> str | None:
+def _choice(value: object, column: Column, table: Mapping[str, str]) -> str | None:
     if type(value) is bool and column.kind is Kind.BOOL:
-        return column.choices[0] if value else column.choices[1]
+        return "yes" if value else "no"
     if type(value) is not str:
-        raise _BadCellError("choice", f"expected one of: {'、'.join(column.choices)}")
-    text = _nfkc(value)
-    if not text:
+        raise _BadCellError("choice", message("choice", choices=choices_text(column)))
+    if not value.strip():
         return None
-    if text not in column.choices:
-        raise _BadCellError("choice", f"expected one of: {'、'.join(column.choices)}")
-    return text
+    found = table.get(header_form(value))
+    if found is None:
+        raise _BadCellError("choice", message("choice", choices=choices_text(column)))
+    return found
 
 
 def _id_like(value: object) -> str | None:
     """A resident ID or phone: text (a number only when Excel kept every digit)."""
     if type(value) is float:
-        raise _BadCellError(
-            "type", "expected text: format the column as text (Excel keeps 15 digits)"
-        )
+        raise _BadCellError("type", message("type.id_text"))
     text = _text(value)
     if text is not None and "*" in text:
         raise _BadCellError("masked")
@@ -299,8 +303,13 @@ def _invisible(text: str) -> bool:
     return seen
 
 
-def parse_cell(value: object, column: Column) -> CellValue:
-    """The typed value of a cell (``None`` when blank); a bad cell raises with its code."""
+def parse_cell(
+    value: object, column: Column, choices: Mapping[str, str] | None = None
+) -> CellValue:
+    """The typed value of a cell (``None`` when blank); a bad cell raises with its code.
+
+    A choice comes out as its key; ``choices`` is :func:`~leftbehind.io.roster_columns.
+    choice_table` of the column (looked up when not given)."""
     if value is None or value == "":
         return None
     if type(value) is str:
@@ -314,7 +323,7 @@ def parse_cell(value: object, column: Column) -> CellValue:
     if kind is Kind.DATE:
         return _date(value)
     if kind in (Kind.CHOICE, Kind.BOOL):
-        return _choice(value, column)
+        return _choice(value, column, choice_table(column) if choices is None else choices)
     if kind is Kind.INT:
         return _int(value)
     if kind in (Kind.RESIDENT_ID, Kind.PHONE):
@@ -332,7 +341,7 @@ def parse_cell(value: object, column: Column) -> CellValue:
 
 
 def _file_issue(sheet: str, code: str, row: int = 0) -> CellIssue:
-    return CellIssue(sheet, row, "", "", code, MESSAGES[code])
+    return CellIssue(sheet, row, "", "", code, message(code))
 
 
 def _refused(
@@ -340,63 +349,60 @@ def _refused(
     sheet: str,
     exc: FileRefusedError,
     encoding: str = "",
-    columns: Mapping[int, Column] | None = None,
+    columns: Mapping[int, tuple[str, str]] | None = None,
 ) -> RosterReport:
-    """The report of a file refused as a whole: one issue, naming the column when known."""
-    column = (columns or {}).get(exc.column)
+    """The report of a file refused as a whole: one issue, naming the column when known
+    (``columns``: 1-based position → key and header as written)."""
+    key, header = (columns or {}).get(exc.column, ("", ""))
     issue = CellIssue(
-        sheet,
-        exc.row,
-        column.header if column is not None else "",
-        column.key if column is not None else "",
-        exc.code,
-        MESSAGES[exc.code].format(limit=exc.limit),
-        exc.column,
+        sheet, exc.row, header, key, exc.code, message(exc.code, limit=exc.limit), exc.column
     )
     return RosterReport(path, sheet, {}, (), (issue,), encoding=encoding, refused=True)
 
 
 def _header_map(
-    header: Sequence[Any], sheet: str, columns: Sequence[Column]
-) -> tuple[dict[str, int], list[CellIssue], list[CellIssue]]:
-    """Column key → 0-based position; issues (missing, twice) and warnings (unknown)."""
-    lookup: dict[str, Column] = {}
-    for c in columns:
-        lookup[c.header] = c
-        lookup[c.key.lower()] = c
+    header: Sequence[Any], sheet: str, columns: tuple[Column, ...]
+) -> tuple[dict[str, int], dict[str, str], list[CellIssue], list[CellIssue]]:
+    """Column key → 0-based position and → header as written; issues (missing, twice) and
+    warnings (unknown)."""
+    lookup = header_table(columns)
     found: dict[str, int] = {}
+    written: dict[str, str] = {}
     issues: list[CellIssue] = []
     unknown: list[CellIssue] = []
     for i, cell in enumerate(header):
         if cell is None or (isinstance(cell, str) and not cell.strip()):
             continue
-        text = _nfkc(str(cell)).strip("*＊ ")
-        column = lookup.get(text) or lookup.get(text.lower())
+        column = lookup.get(header_form(str(cell)))
         if column is None:
             # Named by its letter only: the cell may be a child's name when row 1 is data.
             unknown.append(
-                CellIssue(sheet, 1, "", "", "unknown_column", MESSAGES["unknown_column"], i + 1)
+                CellIssue(sheet, 1, "", "", "unknown_column", message("unknown_column"), i + 1)
             )
-        elif column.key in found:
+            continue
+        # A known header: the clerk's own words, shown as written (without surrounding spaces).
+        as_written = str(cell).strip()
+        if column.key in found:
             issues.append(
                 CellIssue(
                     sheet,
                     1,
-                    column.header,
+                    as_written,
                     column.key,
                     "duplicate_column",
-                    MESSAGES["duplicate_column"],
+                    message("duplicate_column"),
                     i + 1,
                 )
             )
         else:
             found[column.key] = i
+            written[column.key] = as_written
     for c in columns:
         if c.required and c.key not in found:
             issues.append(
-                CellIssue(sheet, 1, c.header, c.key, "missing_column", MESSAGES["missing_column"])
+                CellIssue(sheet, 1, c.header, c.key, "missing_column", message("missing_column"))
             )
-    return found, issues, unknown  # fmt: skip
+    return found, written, issues, unknown  # fmt: skip
 
 
 def _is_key_row(row: Sequence[Any], found: Mapping[str, int]) -> bool:
@@ -412,6 +418,11 @@ def _is_key_row(row: Sequence[Any], found: Mapping[str, int]) -> bool:
     return hits > 0
 
 
+def _preferred_sheets(columns: tuple[Column, ...]) -> frozenset[str]:
+    kind = next((k for k, cols in TEMPLATE_COLUMNS.items() if cols == columns), "roster")
+    return sheet_names(kind)
+
+
 def read_roster(
     path: str | os.PathLike[str],
     *,
@@ -421,21 +432,27 @@ def read_roster(
 ) -> RosterReport:
     """Read a roster (``.xlsx`` or ``.csv``, streamed) and check every cell.
 
-    Headers are matched by Chinese header or English key (a ``*`` around a header is ignored);
-    a second row holding the English keys is skipped. Rows are numbered as the sheet numbers
-    them. A file crossing one of ``limits`` is refused with one issue
-    (:attr:`RosterReport.refused`), read no further than the limit. Never raises for a file's
-    content: problems are in :attr:`RosterReport.issues`, and none repeats a cell's value.
+    Headers are matched in Simplified or Traditional Chinese, as the English keys, or in the
+    other spellings the columns know (a ``*`` around a header, spaces and case are ignored), each
+    column as the file likes; a second row holding the English keys is skipped. Choices come
+    out as their keys. Of a workbook, the sheet named as the template's (花名册, 花名冊 or
+    ``roster``) is read, else the first. Rows are numbered as the sheet numbers them. A file
+    crossing one of ``limits`` is refused with one issue (:attr:`RosterReport.refused`), read no
+    further than the limit. Never raises for a file's content: problems are in
+    :attr:`RosterReport.issues`, in the language of the moment, and none repeats a cell's value.
     """
     p = Path(path)
     suffix = p.suffix.lower()
     sheet = p.name
     encoding = ""
+    chosen = tuple(columns)
     rows: Iterator[tuple[int, list[Any]]]
     close: Callable[[], None]
     try:
         if suffix in (".xlsx", ".xlsm"):
-            rows, sheet, total, close = open_xlsx(p, limits)
+            rows, sheet, total, close = open_xlsx(
+                p, limits, prefer=_preferred_sheets(chosen), form=header_form
+            )
         elif suffix in (".csv", ".txt"):
             records, encoding, total = open_csv(p, limits)
             rows = ((n, [unescape_csv(c) for c in record]) for n, record in records)
@@ -447,7 +464,7 @@ def read_roster(
     except Exception:  # a damaged file may fail anywhere inside zipfile or expat
         return _whole_file(str(p), sheet, "file_unreadable")
     try:
-        return _read(rows, str(p), sheet, columns, encoding, total, progress)
+        return _read(rows, str(p), sheet, chosen, encoding, total, progress)
     except FileRefusedError as exc:  # in the header row
         return _refused(str(p), sheet, exc, encoding)
     except Exception:  # a damaged sheet may fail while streaming, after the first rows
@@ -465,7 +482,7 @@ def _read(
     rows: Iterator[tuple[int, list[Any]]],
     path: str,
     sheet: str,
-    columns: Sequence[Column],
+    columns: tuple[Column, ...],
     encoding: str,
     total: int,
     progress: Progress | None,
@@ -477,12 +494,16 @@ def _read(
         # Row 1 is blank: it still is the header row.
         rows = itertools.chain([first], rows)
         first = (1, [])
-    found, issues, unknown = _header_map(first[1], sheet, columns)
+    found, written, issues, unknown = _header_map(first[1], sheet, columns)
     if not found:
         return _whole_file(path, sheet, "no_header", encoding)
     by_key = {c.key: c for c in columns}
-    at = {i + 1: by_key[key] for key, i in found.items()}
-    plan = [(key, i, by_key[key]) for key, i in found.items()]
+    at = {i + 1: (key, written[key]) for key, i in found.items()}
+    plan = [
+        (key, i, by_key[key], written[key], choice_table(by_key[key]) if by_key[key].choices
+         else None)
+        for key, i in found.items()
+    ]  # fmt: skip
     out: list[RosterRow] = []
     residents: dict[str, int] = {}
     child_ids: dict[str, int] = {}
@@ -497,31 +518,34 @@ def _read(
                 continue
             values: dict[str, CellValue] = {}
             bad: set[str] = set()
-            for key, i, column in plan:
+            for key, i, column, header, choices in plan:
                 raw = row[i] if i < len(row) else None
                 try:
                     if raw is FORMULA:
                         raise _BadCellError("formula")
-                    value = parse_cell(raw, column)
+                    value = parse_cell(raw, column, choices)
                     if value is None and column.required:
                         raise _BadCellError("required")
                 except _BadCellError as exc:
                     issues.append(
-                        CellIssue(sheet, number, column.header, key, exc.code, exc.message, i + 1)
+                        CellIssue(sheet, number, header, key, exc.code, exc.message, i + 1)
                     )
                     bad.add(key)
                     continue
                 values[key] = value  # fmt: skip
-            _duplicates(values, "resident_id", residents, number, sheet, found, issues, bad)
-            _duplicates(values, "id", child_ids, number, sheet, found, issues, bad)
+            _duplicates(
+                values, "resident_id", residents, number, sheet, found, written, issues, bad
+            )
+            _duplicates(values, "id", child_ids, number, sheet, found, written, issues, bad)
             out.append(RosterRow(number, values, frozenset(bad)))
     except FileRefusedError as exc:
         return _refused(path, sheet, exc, encoding, at)
     if progress is not None:
         progress("read", number, number)
     return RosterReport(
-        path, sheet, found, tuple(out), tuple(issues), tuple(unknown), encoding=encoding
-    )
+        path, sheet, found, tuple(out), tuple(issues), tuple(unknown), encoding=encoding,
+        headers=written,
+    )  # fmt: skip
 
 
 def _duplicates(
@@ -531,6 +555,7 @@ def _duplicates(
     number: int,
     sheet: str,
     found: Mapping[str, int],
+    written: Mapping[str, str],
     issues: list[CellIssue],
     bad: set[str],
 ) -> None:
@@ -540,9 +565,8 @@ def _duplicates(
     norm = ids.normalize_digits(value).upper() if key == "resident_id" else value
     if norm in seen:
         code = "duplicate_resident_id" if key == "resident_id" else "duplicate_id"
-        column = next(c for c in ROSTER_COLUMNS if c.key == key)
         issues.append(
-            CellIssue(sheet, number, column.header, key, code, MESSAGES[code], found[key] + 1)
+            CellIssue(sheet, number, written[key], key, code, message(code), found[key] + 1)
         )
         bad.add(key)
         del values[key]

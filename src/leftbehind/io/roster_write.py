@@ -1,8 +1,15 @@
 """Writing the roster: the blank templates and the export, as XLSX or CSV.
 
-XLSX: a 花名冊 sheet (Chinese headers in row 1, English keys in row 2, data from row 3, panes
-frozen, list validations for the choices, ID and phone columns formatted as text, dates as
-dates) and a 說明 sheet. Every text cell is a string cell (``data_type 's'``) — one starting
+Everything a person reads is in the language of the moment
+(``leftbehind.language()``; the command line and
+:meth:`leftbehind.County.export_roster` write in the county's): headers, choices, sheet names and
+the instructions, through the ``roster`` catalogs. In Chinese, row 1 holds the headers and row 2
+the English keys, data from row 3; in English the headers are the keys (and the choices too:
+``male``, ``away``), data from row 2. A file written in any of the three reads back.
+
+XLSX: a 花名册 sheet (花名冊, ``roster``; headers, keys, panes frozen, list validations for the
+choices, ID and phone columns formatted as text, dates as dates) and a 说明 sheet (說明,
+``instructions``). Every text cell is a string cell (``data_type 's'``) — one starting
 with ``=``, ``+``, ``-`` or ``@`` also gets Excel's quote prefix — so no cell is ever a formula.
 CSV: UTF-8 with a BOM (so Excel opens it as UTF-8); a cell starting with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return (or with ``'`` followed by one of them) gets a leading ``'``,
@@ -18,71 +25,59 @@ import contextlib
 import csv
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from leftbehind.domain.i18n import text
 from leftbehind.domain.ids import mask_phone, mask_resident_id
 from leftbehind.domain.model import Child, School
 from leftbehind.io.paths import ExportPathError, safe_export_path, staged
 from leftbehind.io.render import xml_safe
 from leftbehind.io.roster_columns import (
-    HOME_VISIT_COLUMNS,
     ROSTER_COLUMNS,
-    TALK_COLUMNS,
+    TEMPLATE_COLUMNS,
     CellValue,
     Column,
     ExportContext,
     Kind,
+    has_key_row,
+    sheet_name,
 )
-from leftbehind.io.roster_read import CSV_ESCAPED, needs_csv_escape
+from leftbehind.io.roster_read import CSV_ESCAPED, choices_text, needs_csv_escape
 
-__all__ = ["TEMPLATES", "Format", "roster_rows", "school_labels", "write_roster", "write_template"]
+__all__ = [
+    "TEMPLATES",
+    "Format",
+    "roster_rows",
+    "school_labels",
+    "template_title",
+    "write_roster",
+    "write_template",
+]
 
 Format = Literal["xlsx", "csv"]
 
-#: The templates by kind, each a sheet title and its columns.
-TEMPLATES: dict[str, tuple[str, tuple[Column, ...]]] = {
-    "roster": ("花名冊", ROSTER_COLUMNS),
-    "talk": ("談心記錄", TALK_COLUMNS),
-    "home_visit": ("家訪記錄", HOME_VISIT_COLUMNS),
-}
+#: The templates by kind, each its columns: the roster (花名册), talk records (谈心记录) and
+#: home visits (家访记录). :func:`template_title` names each sheet.
+TEMPLATES: Mapping[str, tuple[Column, ...]] = TEMPLATE_COLUMNS
 
-_INSTRUCTIONS: dict[str, tuple[str, ...]] = {
-    "roster": (
-        "花名冊填寫說明 — how to fill the roster",
-        "1. 一行一名兒童。第1行是中文表頭，第2行是英文鍵名（導入時按其中之一識別欄目），請勿修改；"
-        "從第3行開始填寫。",
-        "2. 黃色表頭的欄目必填。沒有的欄目可以刪去：導入更新已有兒童時，文件中沒有的欄目保持原值，"
-        "有欄目而單元格留空表示「未登記」。",
-        "3. 日期寫作 2016-03-01（也可寫 2016/3/1、2016年3月1日）。年級寫 1–9（初一 = 7），"
-        "是今天的年級；已離校的寫離校前的年級。",
-        "4. 身份證號碼和電話按文本填寫（本模板已設為文本格式）；不要用公式。",
-        "5. 兒童編號：新兒童留空，導入時按學校和行號生成。"
-        "已有兒童先按身份證號碼匹配，其次按兒童編號。",
-        "6. 父母狀態：在家、外出務工（填外出開始日期；回家後填返回日期）、去世、失蹤、離異不在戶"
-        "（填狀態日期）、不詳；整組留空表示未登記。監護能力為「無」時填無監護能力日期。",
-        "7. 每位父母一行只記當前（最近）一次外出；導入已有兒童時，以前的外出記錄保留。",
-        "8. 先試導入（leftbehind import 文件 --dry-run）檢查："
-        "所有錯誤一次列出（工作表、行、欄目、原因）；有任何錯誤時整個文件都不導入。",
-    ),
-    "talk": (
-        "談心記錄填寫說明 — talk records",
-        "一行一次談心。兒童填兒童編號，教師填教師編號或姓名；方式為面談、電話或視頻。",
-    ),
-    "home_visit": (
-        "家訪記錄填寫說明 — home-visit records",
-        "一行一次家訪。兒童填兒童編號，家訪人填教師編號或姓名；下次家訪填計劃日期。",
-    ),
-}
+#: How many lines of instructions each template's 说明 sheet has after its title.
+_INSTRUCTIONS = {"roster": 9, "talk": 1, "home_visit": 1}
+
+
+def template_title(kind: str) -> str:
+    """A template's sheet name in the language of the moment (``roster``: 花名册, 花名冊,
+    ``roster``; ``talk``: 谈心记录; ``home_visit``: 家访记录)."""
+    return sheet_name(kind)
+
 
 _TEXT_KINDS = (Kind.TEXT, Kind.CHILD_ID, Kind.RESIDENT_ID, Kind.PHONE)
-_DATA_ROW = 3
 
 
 def school_labels(schools: Iterable[School]) -> dict[str, str]:
-    """How the 學校 column names each school: its name, or its id when the name is shared."""
+    """How the 学校 column names each school: its name, or its id when the name is shared."""
     items = list(schools)
     counts: dict[str, int] = {}
     for s in items:
@@ -95,13 +90,17 @@ def roster_rows(
 ) -> Iterator[list[CellValue]]:
     """Each child's cells in the order of the roster's columns, masked unless ``unmasked``.
 
-    The columns are :data:`~leftbehind.io.roster_columns.ROSTER_COLUMNS`.
+    The columns are :data:`~leftbehind.io.roster_columns.ROSTER_COLUMNS`; a choice is written
+    as a template in the language of the moment says it (男, ``male``).
     """
+    labels = {c.key: {x.key: x.label for x in c.choices} for c in ROSTER_COLUMNS if c.choices}
     for child in children:
         row: list[CellValue] = []
         for column in ROSTER_COLUMNS:
             value = column.get(child, ctx)
-            if not unmasked and isinstance(value, str) and value:
+            if column.key in labels and isinstance(value, str):
+                value = labels[column.key][value]
+            elif not unmasked and isinstance(value, str) and value:
                 if column.kind is Kind.RESIDENT_ID:
                     value = mask_resident_id(value)
                 elif column.kind is Kind.PHONE:
@@ -141,7 +140,8 @@ def _write_csv(out: Path, columns: Sequence[Column], rows: Iterable[Sequence[Cel
     with _atomic(out) as tmp, tmp.open("w", encoding="utf-8-sig", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([c.header for c in columns])
-        writer.writerow([c.key for c in columns])
+        if has_key_row():
+            writer.writerow([c.key for c in columns])
         for row in rows:
             writer.writerow([_csv_text(v) for v in row])
             n += 1
@@ -159,10 +159,12 @@ def _write_xlsx(
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    title, columns = TEMPLATES[kind]
+    columns = TEMPLATES[kind]
+    keys = has_key_row()
+    first = 3 if keys else 2  # the first data row
     wb = Workbook(write_only=True)
-    ws: Any = wb.create_sheet(title)
-    ws.freeze_panes = f"A{_DATA_ROW}"
+    ws: Any = wb.create_sheet(template_title(kind))
+    ws.freeze_panes = f"A{first}"
     for i, column in enumerate(columns, start=1):
         letter = get_column_letter(i)
         dim = ws.column_dimensions[letter]
@@ -176,13 +178,13 @@ def _write_xlsx(
         if column.choices:
             dv = DataValidation(
                 type="list",
-                formula1='"' + ",".join(column.choices) + '"',
+                formula1='"' + ",".join(c.label for c in column.choices) + '"',
                 allow_blank=True,
                 showErrorMessage=True,
                 errorTitle=column.header,
-                error="、".join(column.choices),
+                error=choices_text(column),
             )
-            dv.add(f"{letter}{_DATA_ROW}:{letter}1048576")
+            dv.add(f"{letter}{first}:{letter}1048576")
             ws.data_validations.append(dv)
     bold, required = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
     header = []
@@ -193,18 +195,19 @@ def _write_xlsx(
             cell.fill = required
         header.append(cell)
     ws.append(header)
-    grey = Font(italic=True, color="808080")
-    keys = []
-    for column in columns:
-        cell = WriteOnlyCell(ws, value=column.key)
-        cell.font = grey
-        keys.append(cell)
-    ws.append(keys)
+    if keys:
+        grey = Font(italic=True, color="808080")
+        key_row = []
+        for column in columns:
+            cell = WriteOnlyCell(ws, value=column.key)
+            cell.font = grey
+            key_row.append(cell)
+        ws.append(key_row)
     n = 0
     for row in rows:
         ws.append([_xlsx_cell(ws, WriteOnlyCell, v) for v in row])
         n += 1
-    _instructions(wb.create_sheet("說明"), kind, columns)
+    _instructions(wb.create_sheet(sheet_name("instructions")), kind, columns)
     with _atomic(out) as tmp:
         wb.save(tmp)
     return n
@@ -230,12 +233,17 @@ def _instructions(ws: Any, kind: str, columns: Sequence[Column]) -> None:
     ws.column_dimensions["C"].width = 8
     ws.column_dimensions["D"].width = 36
     ws.column_dimensions["E"].width = 70
-    for line in _INSTRUCTIONS[kind]:
-        ws.append([line])
+    for n in range(_INSTRUCTIONS[kind] + 1):
+        ws.append([text(f"roster.instructions.{kind}.{n}")])
     ws.append([])
-    ws.append(["欄目 header", "鍵名 key", "必填", "選項 choices", "說明 meaning"])
+    keys = has_key_row()  # in English the header is the key
+    parts = ("column", "key", "required", "choices", "meaning") if keys else (
+        "column", "required", "choices", "meaning")  # fmt: skip
+    ws.append([text(f"roster.instructions.{p}") for p in parts])
+    required = text("roster.choice.yes")
     for c in columns:
-        row = [c.header, c.key, "是" if c.required else "", "、".join(c.choices), c.meaning]
+        row = [c.header, *([c.key] if keys else []), required if c.required else "",
+               choices_text(c), c.meaning]  # fmt: skip
         ws.append(row)
 
 
@@ -246,7 +254,8 @@ def write_template(
     kind: Literal["roster", "talk", "home_visit"] = "roster",
     store_path: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write a blank template: roster (花名冊), talk records (談心記錄) or home visits (家訪記錄).
+    """Write a blank template: roster (花名册), talk records (谈心记录) or home visits (家访记录),
+    in the language of the moment (headers, choices, sheet names, the 说明 sheet).
 
     Returns the path written. The path must end in ``.xlsx`` or ``.csv`` and is checked by
     :func:`~leftbehind.io.paths.safe_export_path` (never over ``store_path``'s store, or any
@@ -258,7 +267,7 @@ def write_template(
     out = safe_export_path(path, store_path=store_path)
     with staged(out) as stage:
         if format == "csv":
-            _write_csv(stage.path, TEMPLATES[kind][1], ())
+            _write_csv(stage.path, TEMPLATES[kind], ())
         else:
             _write_xlsx(stage.path, kind, ())
         stage.publish()
@@ -273,7 +282,8 @@ def write_roster(
     format: Format,
     unmasked: bool = False,
 ) -> int:
-    """Write ``children`` as a roster in the template's form to ``out``; returns the row count.
+    """Write ``children`` as a roster in the template's form to ``out``, in the language of the
+    moment; returns the row count.
 
     ID numbers and phones are masked unless ``unmasked`` (a masked export cannot be imported
     again). :meth:`leftbehind.County.export_roster` is the export a county calls: it picks the

@@ -19,7 +19,7 @@ import posixpath
 import re
 import struct
 import zipfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Collection, Generator, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -60,14 +60,22 @@ _WORKBOOK_TYPES = frozenset({
     "application/vnd.ms-excel.template.macroEnabled.main+xml",
 })  # fmt: skip
 _STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-_PREFERRED = ("花名冊", "roster")
+_PREFERRED = ("花名册", "花名冊", "roster")
 #: A row element, whatever its namespace prefix (``<row``, ``<x:row``); counted in bytes.
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]{0,40}:)?row[\s/>]")
 
 
-def open_xlsx(path: Path, limits: ImportLimits) -> tuple[XlsxRows, str, int, Callable[[], None]]:
-    """The rows of the roster's sheet (花名冊, else ``roster``, else the first), its name, its
-    row count and a function closing the file.
+def open_xlsx(
+    path: Path,
+    limits: ImportLimits,
+    *,
+    prefer: Collection[str] = _PREFERRED,
+    form: Callable[[str], str] = str.strip,
+) -> tuple[XlsxRows, str, int, Callable[[], None]]:
+    """The rows of the roster's sheet, its name, its row count and a function closing the file.
+
+    The sheet is the first whose name, in ``form``, is one of ``prefer`` (by default 花名册,
+    花名冊 or ``roster``), else the first sheet.
 
     Raises :class:`~leftbehind.io.roster_limits.FileRefusedError` for a limit crossed or a DTD; any
     other exception means a damaged file. The rows raise ``FileRefusedError`` as they stream too.
@@ -77,7 +85,7 @@ def open_xlsx(path: Path, limits: ImportLimits) -> tuple[XlsxRows, str, int, Cal
         types = _ContentTypes()
         _parse(archive, "[Content_Types].xml", types)
         workbook = (types.workbook or "/xl/workbook.xml")[1:]
-        book = _Workbook()
+        book = _Workbook(prefer, form)
         _parse(archive, workbook, book)
         if book.first is None:
             raise ValueError("no sheet")
@@ -238,7 +246,9 @@ class _ContentTypes(_Handler):
 
 
 class _Workbook(_Handler):
-    def __init__(self) -> None:
+    def __init__(self, prefer: Collection[str], form: Callable[[str], str]) -> None:
+        self.prefer = prefer
+        self.form = form
         self.first: tuple[str, str] | None = None
         self.chosen: tuple[str, str] | None = None
         self.epoch = CALENDAR_WINDOWS_1900
@@ -248,7 +258,7 @@ class _Workbook(_Handler):
             sheet = (attrs.get("name", ""), _attr(attrs, "id") or "")
             if self.first is None:
                 self.first = sheet
-            if self.chosen is None and sheet[0] in _PREFERRED:
+            if self.chosen is None and self.form(sheet[0]) in self.prefer:
                 self.chosen = sheet
         elif name == "workbookPr" and attrs.get("date1904") in ("1", "true"):
             self.epoch = CALENDAR_MAC_1904

@@ -1,4 +1,7 @@
-"""Imports (導入): a roster file planned against the county's files, then written at once."""
+"""Imports (导入): a roster file planned against the county's files, then written at once.
+
+The report speaks the handle's language (:meth:`leftbehind.County.language`), as its exports do.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import os
 
 import attrs
 
+from leftbehind.domain.i18n import use
 from leftbehind.io.roster_import import ImportReport, plan_import
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
@@ -25,15 +29,16 @@ def import_roster(
 ) -> ImportReport:
     snap, gate = ctx.begin()
     gate.require("children.write", "import a roster")
-    report, to_write = plan_import(
-        path,
-        children=reads.children(ctx, False),
-        schools=snap.schools(),
-        today=gate.today,
-        dry_run=dry_run,
-        progress=progress,
-        limits=limits,
-    )
+    with use(ctx.language(snap)):
+        report, to_write = plan_import(
+            path,
+            children=reads.children(ctx, False),
+            schools=snap.schools(),
+            today=gate.today,
+            dry_run=dry_run,
+            progress=progress,
+            limits=limits,
+        )
     # The gate is asked on a dry run too, so a dry run reports what the real one would do.
     for child in to_write:
         gate.check_child(child, snap.child(child.id))
