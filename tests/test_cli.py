@@ -21,14 +21,25 @@ from leftbehind.sample import sample_county
 SYSTEM = Actor.system("tests")
 
 
+@pytest.fixture(autouse=True)
+def _no_language_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line speaks Simplified Chinese unless a test asks otherwise."""
+    monkeypatch.delenv("LEFTBEHIND_LANG", raising=False)
+
+
 def test_sample_prints_categories_reasons_and_coming_changes() -> None:
     result = CliRunner().invoke(main, ["sample"])
     assert result.exit_code == 0, result.output
-    assert "as of 2026-04-15" in result.output
+    assert "截至 2026-04-15" in result.output
     assert "自2026-05-10起符合" in result.output
     assert "孤儿" in result.output
     assert "弃儿" in result.output
-    assert "missing facts: father, mother" in result.output
+    assert "缺少资料：父亲、母亲" in result.output
+    english = CliRunner().invoke(main, ["sample", "--lang", "en"])
+    assert english.exit_code == 0, english.output
+    assert "as of 2026-04-15" in english.output
+    assert "missing facts: father, mother" in english.output
+    assert "eligible from 2026-05-10 (one parent away)" in english.output
 
 
 def test_sample_as_of_a_later_day_shows_the_change_has_happened() -> None:
@@ -116,14 +127,16 @@ def test_the_demo_is_a_county_by_default_and_small_on_asking(
     first = CliRunner().invoke(main, ["demo"])
     assert first.exit_code == 0, first.output
     assert (tmp_path / "leftbehind.db").exists()  # the embedded default store
+    assert re.search(r"用时：生成 [0-9.]+ 秒，写入 [0-9.]+ 秒，读取 [0-9.]+ 秒，台账", first.output)
+    small = CliRunner().invoke(main, ["demo", "--small", "--lang", "en"])
+    assert small.exit_code == 0, small.output
     assert re.search(
-        r"making [0-9.]+ s, writing [0-9.]+ s, reading [0-9.]+ s, ledgers", first.output
+        r"phases: making [0-9.]+ s, writing [0-9.]+ s, reading [0-9.]+ s", small.output
     )
-    assert CliRunner().invoke(main, ["demo", "--small"]).exit_code == 0
     assert made == [20_000, 1_200]
     both = CliRunner().invoke(main, ["demo", "--small", "--children", "50"])
     assert both.exit_code == 2
-    assert "--children or --small" in both.output
+    assert "--children 和 --small 只能给一个" in both.output
 
 
 def test_the_demo_runs_again_over_its_own_store_but_not_over_another_county(
@@ -139,7 +152,8 @@ def test_the_demo_runs_again_over_its_own_store_but_not_over_another_county(
         county.put_schools(sample.schools)
     refused = CliRunner().invoke(main, ["demo", "--store", str(other), "--out", str(tmp_path)])
     assert refused.exit_code == 1
-    assert "did not write" in refused.output
+    assert "错误：数据库 " in refused.output
+    assert "不是由演示写入的" in refused.output
 
 
 def test_ledger_commands_print_each_level(demo_store: Path) -> None:
@@ -221,11 +235,12 @@ def test_due_and_deliver(demo_store: Path, tmp_path: Path) -> None:
         main, ["deliver", "--queue-week", "--as-of", "2026-06-30", "--store", str(store)]
     )
     assert sent.exit_code == 0, sent.output
-    assert "queued" in sent.output
+    assert re.match(r"已排入 [1-9][0-9]* 条通知", sent.output)
     again = runner.invoke(
-        main, ["deliver", "--queue-week", "--as-of", "2026-06-30", "--store", str(store)]
+        main,
+        ["deliver", "--queue-week", "--as-of", "2026-06-30", "--store", str(store), "--lang", "en"],
     )
-    assert "queued 0 notices" in again.output
+    assert "notices queued: 0" in again.output
     assert "sent 0" in again.output
 
 
@@ -302,7 +317,7 @@ def test_template_import_and_export_roster(tmp_path: Path) -> None:
         county.put_schools(sample.schools)
     dry = runner.invoke(main, ["import", str(exported), "--dry-run", "--store", str(fresh)])
     assert dry.exit_code == 0, dry.output
-    assert "dry run" in dry.output
+    assert "试运行：" in dry.output
     with leftbehind.open(fresh, actor=SYSTEM) as county:
         assert list(county.children()) == []
     done = runner.invoke(main, ["import", str(exported), "--store", str(fresh)])
@@ -342,7 +357,8 @@ def test_a_mistyped_store_is_an_error_never_a_new_empty_county(
     monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(main, [*args, "--store", f"typo{suffix}"])
     assert done.exit_code == 1, done.output
-    assert done.output.startswith(f"error: no store at {tmp_path / ('typo' + suffix)}")
+    assert done.output.startswith(f"错误：no store at {tmp_path / ('typo' + suffix)}")
+    assert "请检查 --store" in done.output
     assert done.output.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
 

@@ -1028,10 +1028,11 @@ def test_one_digest_per_person_per_week_not_one_per_duty() -> None:
     assert digest.subject == "本周待办 3 项（2025-W11）"
     assert digest.body.splitlines() == [
         "2025-03-10 至 2025-03-16 应完成 3 项：",
-        "三年级2班",
-        "· C000123 谈心（3月14日前）",
-        "· C000125 谈心（3月14日前）",
-        "· C000124 温馨家访（3月31日前）",
+        "3月14日前：",
+        "· 三年级2班 C000123 谈心",
+        "· 三年级2班 C000125 谈心",
+        "3月31日前：",
+        "· 三年级2班 C000124 温馨家访",
     ]
     # Built again on another day of the same week: the same key, so nothing new is enqueued.
     again = weekly_digest("T001", items(("C000126", "谈心", 4)), week_of=MONDAY + timedelta(days=6))
@@ -1062,7 +1063,7 @@ def test_overdue_goes_to_each_owner_and_a_count_to_the_head() -> None:
     assert "涉及儿童 2 名" in head.body
     assert "谈心 2、温馨家访 1" in head.body
     assert "C000" not in head.body  # the head gets counts, not a list of children
-    assert "· C000123 谈心（应于3月7日前）" in notices[0].body
+    assert "应于3月7日前：\n· 三年级2班 C000123 谈心" in notices[0].body
     assert (
         overdue_notices([("T001", [])], school="S01", school_label="", head="H01", as_of=MONDAY)
         == []

@@ -4,6 +4,9 @@ Registered by :func:`leftbehind.plugins.make_plugin_manager` through the same ``
 third-party plugins, with ``trylast=True``; disable it with
 ``LEFTBEHIND_DISABLED_PLUGINS=leftbehind.builtins`` to replace every default. A plugin that
 replaces only some defaults calls these functions for the rest (see the plugin hooks page).
+
+The records' descriptions are in the language of the moment when the hooks are called
+(``leftbehind.use``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from leftbehind._markers import hookimpl
 from leftbehind.domain.calendar import SchoolCalendar, default_calendar
 from leftbehind.domain.duties import DEFAULT_KINDS
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
+from leftbehind.domain.i18n import text
 from leftbehind.hookspecs import CalendarRecord, DutyKindRecord, PolicyRecord
 
 __all__ = [
@@ -29,13 +33,16 @@ def leftbehind_eligibility_policies() -> list[PolicyRecord]:
     plan, national = PlanPolicy(), NationalPolicy()
     return [
         PolicyRecord(
-            plan.name, plan.version, PlanPolicy, "广平方案：父母一方或双方外出务工满3个月等"
+            plan.name,
+            plan.version,
+            PlanPolicy,
+            text("Guangping's plan: one or both parents away working for 3 months or more, …"),
         ),
         PolicyRecord(
             national.name,
             national.version,
             NationalPolicy,
-            "国发〔2016〕13号：农村户籍、未满16周岁",
+            text("State Council document 2016 No. 13: rural household, under 16"),
         ),
     ]
 
@@ -43,7 +50,7 @@ def leftbehind_eligibility_policies() -> list[PolicyRecord]:
 @hookimpl(trylast=True)
 def leftbehind_duty_kinds() -> list[DutyKindRecord]:
     """The eight duties of the plan (:data:`~leftbehind.domain.duties.DEFAULT_KINDS`)."""
-    return [DutyKindRecord(kind, "广平方案") for kind in DEFAULT_KINDS]
+    return [DutyKindRecord(kind, text("Guangping's plan")) for kind in DEFAULT_KINDS]
 
 
 def _china_calendar(years: Iterable[int]) -> SchoolCalendar:
@@ -62,7 +69,12 @@ def leftbehind_calendars() -> list[CalendarRecord]:
     """``china`` (official holidays and 调休 make-up days) and ``default`` (no holidays)."""
     return [
         CalendarRecord(
-            "china", _china_calendar, "默认学期，国家法定节假日与调休上班日（chinesecalendar）"
+            "china",
+            _china_calendar,
+            text(
+                "The default terms, with the official holidays and make-up working days "
+                "(chinesecalendar)"
+            ),
         ),
-        CalendarRecord("default", default_calendar, "默认学期，不含节假日"),
+        CalendarRecord("default", default_calendar, text("The default terms, without holidays")),
     ]

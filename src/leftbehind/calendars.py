@@ -22,6 +22,7 @@ from typing import Any
 from attrs import frozen
 
 from leftbehind.domain.calendar import SchoolCalendar, Semester, default_semesters
+from leftbehind.domain.i18n import language, text
 
 __all__ = [
     "CalendarFallbackWarning",
@@ -141,6 +142,16 @@ class Festival:
     on: date
     name_zh: str
     name_en: str
+
+    @property
+    def name(self) -> str:
+        """The festival's name in the language of the moment (``六一儿童节``, ``六一兒童節``,
+        ``Children's Day``): the catalog's for the festivals leftbehind suggests, else
+        ``name_en`` in English and ``name_zh`` in Chinese."""
+        found = text(self.name_en)
+        if found != self.name_en or language() == "en":
+            return found
+        return self.name_zh
 
 
 def festival_suggestions(year: int) -> tuple[Festival, ...]:

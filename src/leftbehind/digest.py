@@ -15,6 +15,14 @@ counts, dates — and returns :class:`~leftbehind.notifiers.Notice` values ready
 - a school's week for its group chat: ``school-week:{school}:{2025-W11}``, kind
   ``school_summary``.
 
+**Language.** Each notice is written in the language of the moment
+(``leftbehind.use``): the county's service builds them inside
+``use(county.language)``, so a county that speaks Traditional Chinese or English sends its
+notices so. Keys, kinds and recipients never change with the language.
+
+**Order.** Duties are listed by their last day, earliest first (under a line naming the day),
+then by class, child and duty.
+
 **Privacy.** No notice names a child, in any channel: children appear by record key
 (``C000123``) with their class label, never by name, ID number, phone, health, family situation
 or category, and the reason a child became served or left is not given. A teacher looks the
@@ -35,6 +43,7 @@ from typing import Final, Literal
 
 from attrs import frozen
 
+from leftbehind.domain.i18n import text
 from leftbehind.notifiers import Notice
 
 __all__ = [
@@ -105,12 +114,17 @@ def weekly_digest(staff: str, items: Iterable[DutyItem], *, week_of: date) -> No
     monday = week_of - timedelta(days=week_of.weekday())
     week = iso_week(week_of)
     sunday = monday + timedelta(days=6)
-    head = f"{monday.isoformat()} 至 {sunday.isoformat()} 应完成 {len(listed)} 项："
+    head = text(
+        "Due {start} to {end} ({count}):",
+        start=monday.isoformat(),
+        end=sunday.isoformat(),
+        count=len(listed),
+    )
     return Notice(
         key=f"digest:{staff}:{week}",
         recipient=staff,
-        subject=f"本周待办 {len(listed)} 项（{week}）",
-        body="\n".join([head, *_by_class(listed, "前")]),
+        subject=text("Due this week: {count} ({week})", count=len(listed), week=week),
+        body="\n".join([head, *_by_day(listed)]),
         kind=DIGEST,
         children=[i.child for i in listed],
     )
@@ -158,11 +172,11 @@ def overdue_notices(
                 Notice(
                     key=f"overdue:{staff}:{week}",
                     recipient=staff,
-                    subject=f"逾期未完成 {len(listed)} 项",
+                    subject=text("Overdue: {count}", count=len(listed)),
                     body="\n".join(
                         [
-                            f"截至 {as_of.isoformat()}，以下工作已逾期：",
-                            *_by_class(listed, "应于", "前"),
+                            text("As of {day}, these duties are overdue:", day=as_of.isoformat()),
+                            *_by_day(listed, overdue=True),
                         ]
                     ),
                     kind=OVERDUE,
@@ -175,17 +189,31 @@ def overdue_notices(
         children = len({item.child for item in everything})
         by_duty = Counter(item.duty for item in everything)
         lines = [
-            f"截至 {as_of.isoformat()}，{school_label}逾期 {len(everything)} 项，"
-            f"涉及儿童 {children} 名。",
-            "按责任人：",
-            *(f"· {staff}：{len(merged[staff])} 项" for staff in sorted(merged) if merged[staff]),
-            "按工作：" + "、".join(f"{duty} {n}" for duty, n in _most_first(by_duty)),
+            text(
+                "As of {day}, {school}: overdue {count}, children concerned {children}.",
+                day=as_of.isoformat(),
+                school=school_label,
+                count=len(everything),
+                children=children,
+            ),
+            text("By owner:"),
+            *(
+                text("· {staff}: {count}", staff=staff, count=len(merged[staff]))
+                for staff in sorted(merged)
+                if merged[staff]
+            ),
+            text(
+                "By duty: {duties}",
+                duties=_joined(f"{duty} {n}" for duty, n in _most_first(by_duty)),
+            ),
         ]
         notices.append(
             Notice(
                 key=f"overdue-head:{school}:{week}:{head}",
                 recipient=head,
-                subject=f"{school_label}逾期工作 {len(everything)} 项",
+                subject=text(
+                    "{school}: overdue {count}", school=school_label, count=len(everything)
+                ),
                 body="\n".join(lines),
                 kind=OVERDUE,
             )
@@ -212,25 +240,35 @@ def status_notices(
     is not given: it is a family situation.
     """
     child = _record_key(child, "child")
-    where = _label(school_label) + _label(class_label)
+    where = _where(_label(school_label), _label(class_label))
+    day = on.isoformat()
     if change == "served":
-        kind, subject = SERVED, f"新纳入工作对象：{child}"
-        text = (
-            f"{where}儿童 {child} 自 {on.isoformat()} 起纳入留守儿童关爱工作对象，"
-            "请查看其档案并落实双管理。"
+        kind, subject = SERVED, text("Newly served: {child}", child=child)
+        said = text(
+            "{where}child {child} is served by the care action from {day}: please read the "
+            "child's file and see that school and family both look after the child.",
+            where=where,
+            child=child,
+            day=day,
         )
     elif change == "left":
-        kind, subject = LEFT, f"不再属于工作对象：{child}"
-        text = f"{where}儿童 {child} 自 {on.isoformat()} 起不再属于工作对象，请更新台账。"
+        kind, subject = LEFT, text("No longer served: {child}", child=child)
+        said = text(
+            "{where}child {child} is no longer served from {day}: please update the ledgers.",
+            where=where,
+            child=child,
+            day=day,
+        )
     else:
         raise ValueError("change must be 'served' or 'left'")
+    said = said[:1].upper() + said[1:]
     keys = sorted({_record_key(r, "recipient") for r in recipients})
     return [
         Notice(
             key=f"{change}:{child}:{on.isoformat()}:{r}",
             recipient=r,
             subject=subject,
-            body=text,
+            body=said,
             kind=kind,
             children=[child],
         )
@@ -257,18 +295,24 @@ def incomplete_file_notices(
     notices = []
     for staff in sorted(merged):
         gaps = sorted(merged[staff], key=lambda g: (g.class_label, g.child))
-        lines = [f"部署阶段已于 {deadline.isoformat()} 结束，以下儿童档案「五清晰」尚缺："]
+        lines = [
+            text(
+                "The deployment phase ended on {day}; these children's files still lack some "
+                "of the five clears:",
+                day=deadline.isoformat(),
+            )
+        ]
         current: str | None = None
         for gap in gaps:
             if gap.class_label != current:
                 current = gap.class_label
-                lines.append(current or "（未分班）")
-            lines.append(f"· {gap.child}：{'、'.join(gap.missing)}")
+                lines.append(current or text("(no class)"))
+            lines.append(text("· {child}: {areas}", child=gap.child, areas=_joined(gap.missing)))
         notices.append(
             Notice(
                 key=f"file-incomplete:{staff}:{deadline.isoformat()}",
                 recipient=staff,
-                subject=f"档案未完善 {len(gaps)} 名儿童",
+                subject=text("Incomplete files: {count}", count=len(gaps)),
                 body="\n".join(lines),
                 kind=FILE_INCOMPLETE,
                 children=[g.child for g in gaps],
@@ -298,17 +342,22 @@ def school_summary(
     school_label = _label(school_label)
     week = iso_week(week_of)
     lines = [
-        f"{school_label}（{week}）",
-        f"工作对象 {served} 名；本周新纳入 {entered} 名，退出 {left} 名。",
-        f"本周应完成 {due} 项，逾期 {overdue} 项。",
+        text("{school} ({week})", school=school_label, week=week),
+        text(
+            "Served: {served}; this week {entered} newly served, {left} left.",
+            served=served,
+            entered=entered,
+            left=left,
+        ),
+        text("Due this week: {due}; overdue: {overdue}.", due=due, overdue=overdue),
     ]
     if incomplete:
-        lines.append(f"档案未完善 {incomplete} 名。")
-    lines.append("详情请各位老师在系统中查看。")
+        lines.append(text("Files incomplete: {count}.", count=incomplete))
+    lines.append(text("Teachers, please see the details in the system."))
     return Notice(
         key=f"school-week:{school}:{week}",
         recipient=_record_key(recipient, "recipient"),
-        subject=f"{school_label}本周关爱工作概况",
+        subject=text("{school}: this week's care work", school=school_label),
         body="\n".join(lines),
         kind=SUMMARY,
     )
@@ -318,19 +367,40 @@ def school_summary(
 # Helpers.
 
 
-def _by_class(items: Sequence[DutyItem], before: str, after: str = "") -> list[str]:
-    """Lines grouped under class labels: ``· C000123 谈心（3月14日前）``."""
-    if not after:
-        before, after = "", before
+def _day(d: date) -> str:
+    """A day of the year in a notice: ``3月14日``, ``3/14``."""
+    return text("{month}/{day}", month=d.month, day=d.day)
+
+
+def _by_day(items: Sequence[DutyItem], *, overdue: bool = False) -> list[str]:
+    """Lines in the order of the last day, under a line per day (``3月14日前：``; overdue
+    ``应于3月7日前：``), then by class, child and duty: ``· 三年级2班 C000123 谈心``."""
     lines: list[str] = []
-    current: str | None = None
-    for item in sorted(items, key=lambda i: (i.class_label, i.by, i.child, i.duty)):
-        if item.class_label != current:
-            current = item.class_label
-            lines.append(current or "（未分班）")
-        when = f"{before}{item.by.month}月{item.by.day}日{after}"
-        lines.append(f"· {item.child} {item.duty}（{when}）")
+    current: date | None = None
+    for item in sorted(items, key=lambda i: (i.by, i.class_label, i.child, i.duty)):
+        if item.by != current:
+            current = item.by
+            when = _day(item.by)
+            lines.append(
+                text("due by {day}:", day=when) if overdue else text("by {day}:", day=when)
+            )
+        lines.append(" ".join(p for p in ("·", item.class_label, item.child, item.duty) if p))
     return lines
+
+
+def _where(school_label: str, class_label: str) -> str:
+    """Where a child is, as a status notice begins (``城关镇第一小学三年级2班``; English
+    ``城关镇第一小学, 三年级2班: ``); empty without either label."""
+    place = (
+        text("{school} {class_label}", school=school_label, class_label=class_label)
+        if school_label and class_label
+        else school_label or class_label
+    )
+    return text("{place}: ", place=place) if place else ""
+
+
+def _joined(items: Iterable[str]) -> str:
+    return text("separator.list").join(items)
 
 
 def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:

@@ -9,6 +9,11 @@ in the forms ``system``, ``county:ID``, ``township:ID:TOWNSHIP``, ``school:ID:SC
 purpose: whoever runs the command holds the store file itself, so nothing is hidden from them
 that the file would not show; ``--as`` narrows what a run shows and writes, and what the audit
 log records as its actor. The library itself has no default actor.
+
+Every command takes ``--lang zh_CN|zh_TW|en`` (or ``$LEFTBEHIND_LANG``) and speaks it — help,
+messages, errors, tables, the files it writes; without either, a command on a store speaks the
+county's language, any other Simplified Chinese (see :mod:`leftbehind.cli.language`). Error
+codes, identifiers and JSON keys stay English.
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from rich.console import Console
 
 import leftbehind
 from leftbehind.access import Actor, parse_actor
-from leftbehind.cli.console import make_console, print_decision, print_digest
-from leftbehind.domain.errors import LeftbehindError, ValidationError
+from leftbehind.cli.console import joined, make_console, print_decision, print_digest
+from leftbehind.cli.language import SpeakingGroup, asked_language
+from leftbehind.domain.errors import LeftbehindError, ValidationError, describe
+from leftbehind.domain.i18n import text, use
 from leftbehind.domain.ids import mask_resident_id
 from leftbehind.errors import StoreNotFoundError
 from leftbehind.io import render
@@ -58,7 +65,7 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            self.fail("expected a date written YYYY-MM-DD, such as 2026-05-10", param, ctx)
+            self.fail(text("expected a date written YYYY-MM-DD, such as 2026-05-10"), param, ctx)
 
 
 DATE = _Date()
@@ -91,7 +98,7 @@ def actor_option(f: Callable[P, R]) -> Callable[P, R]:
         default="system",
         show_default=True,
         help="Who is acting: system, county:ID, township:ID:TOWNSHIP, school:ID:SCHOOL_ID, "
-        f"staff:STAFF_ID or volunteer:STAFF_ID [env ${ACTOR_ENV}]. The default is system: "
+        "staff:STAFF_ID or volunteer:STAFF_ID [env $LEFTBEHIND_ACTOR]. The default is system: "
         "whoever runs the command holds the store file.",
     )(f)
 
@@ -109,53 +116,80 @@ def store_option(f: Callable[P, R]) -> Callable[P, R]:
         default=None,
         metavar="URL",
         help="The county store: a path ending .db (SQLite, the default) or .json (TinyDB), or "
-        f"memory://, sqlite:///path, postgresql://… [default: ${STORE_ENV} or ./leftbehind.db]",
+        "memory://, sqlite:///path, postgresql://… [default: $LEFTBEHIND_STORE or "
+        "./leftbehind.db]",
     )(f)
 
 
+def _error(message: str) -> None:
+    click.echo(text("error: {message}", message=message), err=True)
+
+
 def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
-    """Turn library errors into a message on standard error and exit code 1."""
+    """Turn library errors into a message on standard error and exit code 1: the framing
+    (``error:``, hints, the count of problems) in the language of the moment, the library's
+    own message and every issue's path and code as they are."""
 
     @functools.wraps(f)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return f(*args, **kwargs)
         except ValidationError as exc:
-            click.echo(f"error: {exc}", err=True)
+            n = len(exc.issues)
+            head = text(
+                "error: problems in {subject} ({count}):", subject=exc.subject, count=f"{n:,}"
+            )
+            listed = describe(exc.issues, exc.subject).splitlines()[1:]
+            click.echo("\n".join([head, *listed]), err=True)
             sys.exit(1)
         except StoreNotFoundError as exc:
-            hint = "check --store, or make one with `leftbehind import` or `leftbehind demo`"
-            click.echo(f"error: {exc} ({hint})", err=True)
+            hint = text("check --store, or make one with `leftbehind import` or `leftbehind demo`")
+            click.echo(text("error: {message} ({hint})", message=str(exc), hint=hint), err=True)
             sys.exit(1)
         except LeftbehindError as exc:
-            click.echo(f"error: {exc}", err=True)
+            _error(str(exc))
             sys.exit(1)
 
     return wrapper
 
 
 def _open(store: str | None, actor: Actor, *, create: bool = False, **kwargs: Any) -> County:
-    """The county store for a command. Only the commands that bring data in (``import``,
+    """The county store for a command, speaking ``--lang`` if given, else the county's
+    language, for the rest of the command. Only the commands that bring data in (``import``,
     ``demo``) may make a new store: any other refuses a missing path (a typo is an error
     naming it, never a new empty county)."""
-    return leftbehind.open(store, actor=actor, create=None if create else False, **kwargs)
+    county = leftbehind.open(
+        store,
+        actor=actor,
+        create=None if create else False,
+        language=asked_language(),
+        **kwargs,
+    )
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        try:
+            ctx.with_resource(use(county.language))
+        except BaseException:
+            county.close()
+            raise
+    return county
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SpeakingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="leftbehind")
 def main() -> None:
-    """Run a county's care action for rural left-behind children (留守儿童关爱行动).
+    """Run a county's care action for rural left-behind children.
 
     \b
     Start with:
-      leftbehind demo               the whole action on a sample county
-      leftbehind child C000001      one child's categories, reasons and timeline
-      leftbehind ledger county      the county table (信息汇总表)
-      leftbehind due S002-T01       a teacher's duties this week
-      leftbehind template 花名册.xlsx   the roster template, then `leftbehind import`
+      leftbehind demo                  the whole action on a sample county
+      leftbehind child C000001         one child's categories, reasons and timeline
+      leftbehind ledger county         the county table
+      leftbehind due S002-T01          a teacher's duties this week
+      leftbehind template roster.xlsx  the roster template, then `leftbehind import`
 
-    Every command on a store takes --store URL and --as ACTOR (default system);
-    see `leftbehind COMMAND --help`.
+    Every command on a store takes --store URL and --as ACTOR (default system), every
+    command --lang zh_CN, zh_TW or en; see `leftbehind COMMAND --help`.
     """
 
 
@@ -196,17 +230,25 @@ def demo(
     """The whole care action on a realistic sample county (run as the system actor).
 
     Writes a synthetic county of Guangping's size (20,000 pupils in seven townships, their
-    staff and assignments, a school year of duty records up to --as-of) into
-    the store (by default ./leftbehind.db), then prints who is served, the county table
-    (信息汇总表), compliance per school and one teacher's weekly digest, writes the three
-    ledgers as XLSX, and says how long each phase took.
+    staff and assignments, a school year of duty records up to --as-of) into the store (by
+    default ./leftbehind.db), then prints who is served, the county table, compliance per
+    school and one teacher's weekly digest, writes the three ledgers as XLSX, and says how
+    long each phase took.
     """
     from leftbehind.cli.demo import COUNTY_SIZE, SMALL_SIZE, run_demo
 
     if children is not None and small:
-        raise click.UsageError("give --children or --small, not both")
+        raise click.UsageError(text("give --children or --small, not both"))
     size = children or (SMALL_SIZE if small else COUNTY_SIZE)
-    run_demo(_console(), store=store, as_of=as_of, children=size, seed=seed, out=out)
+    run_demo(
+        _console(),
+        store=store,
+        as_of=as_of,
+        children=size,
+        seed=seed,
+        out=out,
+        language=asked_language(),
+    )
 
 
 @main.command()
@@ -219,8 +261,17 @@ def sample(as_of: date | None) -> None:
     plan, national = leftbehind.PlanPolicy(), leftbehind.NationalPolicy()
     console = _console()
     console.print(
-        f"[bold]{county.name} 工作对象[/bold] as of {day.isoformat()} "
-        f"(policy {plan.name} v{plan.version}; 国家口径 {national.name} v{national.version})"
+        text(
+            "{county}: who is served as of {day} (policy {policy} v{version}; "
+            "national rule {national} v{national_version})",
+            county=county.name,
+            day=day.isoformat(),
+            policy=plan.name,
+            version=plan.version,
+            national=national.name,
+            national_version=national.version,
+        ),
+        style="bold",
     )
     for child in county.children:
         timeline = plan.timeline(child, schools)
@@ -228,10 +279,8 @@ def sample(as_of: date | None) -> None:
         national_cats = national.timeline(child, schools).categories_on(day)
         console.print(f"\n[bold]{child.id}[/bold] {schools[enrolment.school_id].name}")
         print_decision(console, timeline, day)
-        console.print(
-            "    国家口径 national rule: "
-            + ("、".join(sorted(c.label for c in national_cats)) or "—")
-        )
+        categories = joined(sorted(c.label for c in national_cats)) or "—"
+        console.print("    " + text("national rule: {categories}", categories=categories))
 
 
 @main.command()
@@ -252,14 +301,19 @@ def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) ->
         file = county.child(child_id)
         timeline = county.timeline(child_id)
         console = _console()
+        number = mask_resident_id(file.resident_id) if file.resident_id else "—"
         console.print(
             f"[bold]{file.id}[/bold] {file.name} {file.sex.label} "
-            f"身份证 {mask_resident_id(file.resident_id) if file.resident_id else '—'}"
+            + text("ID number {number}", number=number)
         )
-        console.print(f"as of {day.isoformat()}:")
+        console.print(text("as of {day}:", day=day.isoformat()))
         # the decision from the facts as they stood that day (SPEC §9), not the stored timeline's
         print_decision(console, timeline, day, county.decision(child_id, day))
-        console.print(f"timeline ({timeline.policy} v{timeline.version}):")
+        console.print(
+            text(
+                "timeline ({policy} v{version}):", policy=timeline.policy, version=timeline.version
+            )
+        )
         for span in timeline.spans:
             end = span.end.isoformat() if span.end else "…"
             console.print(f"    {span.start.isoformat()} – {end}  {span.category.label}")
@@ -275,6 +329,10 @@ def format_option(help: str | None = None) -> Callable[[Callable[P, R]], Callabl
         show_default=True,
         help=help,
     )
+
+
+def _needs_out(fmt: str) -> click.UsageError:
+    return click.UsageError(text("--format {format} needs --out FILE", format=fmt))
 
 
 @main.command()
@@ -303,25 +361,28 @@ def ledger(
     store: str | None,
     actor: Actor,
 ) -> None:
-    """A ledger (台账) as of a day: county, school ID, teacher ID, or commend (表彰候选).
+    """A ledger as of a day: county, a school's ID, a teacher's ID, or commend (the candidates
+    for commendation).
 
     \b
       leftbehind ledger county --as-of 2026-06-30
-      leftbehind ledger county --format json --out 广平县.json   the summary sent upward
+      leftbehind ledger county --format json --out guangping.json   the summary sent upward
       leftbehind ledger school S003 --format xlsx --out S003.xlsx
       leftbehind ledger teacher S003-T02
     """
-    if level in ("school", "teacher") and not key:
-        raise click.UsageError(f"`ledger {level}` needs the {level}'s id")
+    if level == "school" and not key:
+        raise click.UsageError(text("`ledger school` needs the school's ID"))
+    if level == "teacher" and not key:
+        raise click.UsageError(text("`ledger teacher` needs the teacher's ID"))
     if fmt == "json" and level != "county":
-        raise click.UsageError("--format json is the county table's summary: `ledger county`")
+        raise click.UsageError(text("--format json is the county table's summary: `ledger county`"))
     if fmt in ("csv", "xlsx") and not out:
-        raise click.UsageError(f"--format {fmt} needs --out FILE")
+        raise _needs_out(fmt)
     with _open(store, actor) as county:
         result = county.export_ledger(
             level, key=key, as_of=as_of, format=fmt, path=out, unmasked=unmasked
         )
-    click.echo(result if out is None else f"wrote {result}")
+    click.echo(result if out is None else text("wrote {path}", path=result))
 
 
 @main.command()
@@ -337,37 +398,38 @@ def merge(files: tuple[str, ...], fmt: str, out: str | None) -> None:
     sum. Counts only travel: no child's data is in a summary.
 
     \b
-      leftbehind merge 广平县.json 肥乡区.json --format xlsx --out 邯郸市.xlsx
+      leftbehind merge guangping.json feixiang.json --format xlsx --out handan.xlsx
     """
     if fmt in ("csv", "xlsx") and not out:
-        raise click.UsageError(f"--format {fmt} needs --out FILE")
+        raise _needs_out(fmt)
     total = merge_summaries(files)
     if out is None:
         click.echo(total.to_json() if fmt == "json" else render.render_text(county_sheet(total)))
         return
-    click.echo(f"wrote {write_table(total, out, fmt, store_path=default_store_path())}")
+    written = write_table(total, out, fmt, store_path=default_store_path())
+    click.echo(text("wrote {path}", path=written))
 
 
 @main.command(name="county")
-@click.option("--name", default=None, help="The county's name, as on its forms (广平县).")
+@click.option("--name", default=None, help="The county's name, as on its forms.")
 @click.option("--code", default=None, help="Its 6-digit administrative code (130432).")
 @store_option
 @actor_option
 @reports_errors
 def county_(name: str | None, code: str | None, store: str | None, actor: Actor) -> None:
-    """The county's name and administrative code (行政区划代码), carried in every table and
-    summary: shown, or set with both --name and --code (audited).
+    """The county's name and administrative code, carried in every table and summary: shown,
+    or set with both --name and --code (audited).
 
     \b
       leftbehind county --name 广平县 --code 130432
     """
     if (name is None) != (code is None):
-        raise click.UsageError("give both --name and --code")
+        raise click.UsageError(text("give both --name and --code"))
     with _open(store, actor) as county:
         if name is not None and code is not None:
             county.set_county(name, code)
         settings = county.settings()
-    shown = settings.get("name") or "(not named: leftbehind county --name NAME --code CODE)"
+    shown = settings.get("name") or text("(not named: leftbehind county --name NAME --code CODE)")
     click.echo(f"{shown} {settings.get('code', '')}".rstrip())
 
 
@@ -381,7 +443,11 @@ def county_(name: str | None, code: str | None, store: str | None, actor: Actor)
 def due(
     staff_id: str, week_of: date | None, as_of: date | None, store: str | None, actor: Actor
 ) -> None:
-    """What a teacher or proxy parent owes this week, and what is overdue."""
+    """What a teacher or proxy parent owes this week, and what is overdue.
+
+    Overdue duties first, then the week's, each by its last day; children by name where the
+    actor may see their file, else by their record key.
+    """
     with _open(store, actor) as county:
         day = as_of or county.today()
         print_digest(_console(), county, staff_id, week_of or day, day)
@@ -398,19 +464,25 @@ def due(
 def deliver(queue_week: bool, as_of: date | None, store: str | None, actor: Actor) -> None:
     """Send the queued notices through the configured channels; failures stay queued.
 
-    Exits 1 when a notice failed, or when this run's claim on one lapsed before it was marked
-    (it is kept and retried on the next run). Channel secrets are read from the environment
-    variables the channels name.
+    Notices are written in the county's language. Exits 1 when a notice failed, or when this
+    run's claim on one lapsed before it was marked (it is kept and retried on the next run).
+    Channel secrets are read from the environment variables the channels name.
     """
     with _open(store, actor) as county:
         if queue_week:
             n = county.queue_week(as_of or county.today(), as_of)
-            click.echo(f"queued {n} notices")
+            click.echo(text("notices queued: {count}", count=n))
         report = county.deliver()
         click.echo(
-            f"sent {len(report.sent)}, retrying {len(report.retrying)}, "
-            f"parked {len(report.parked)}, unrouted {len(report.unrouted)}, "
-            f"lapsed {len(report.lapsed)}"
+            text(
+                "sent {sent}, retrying {retrying}, parked {parked}, unrouted {unrouted}, "
+                "lapsed {lapsed}",
+                sent=len(report.sent),
+                retrying=len(report.retrying),
+                parked=len(report.parked),
+                unrouted=len(report.unrouted),
+                lapsed=len(report.lapsed),
+            )
         )
         if report.retrying or report.parked or report.lapsed:
             sys.exit(1)
@@ -433,7 +505,7 @@ def copy(src: str, dst: str, replace: bool) -> None:
     plugins = Plugins.load()
     with plugins.open_store(src, create=False) as source, plugins.open_store(dst) as target:
         report = copy_store(source, target, replace=replace)
-    click.echo(f"copied and verified: {report}")
+    click.echo(text("copied and verified: {report}", report=report))
 
 
 @main.command()
@@ -443,7 +515,7 @@ def copy(src: str, dst: str, replace: bool) -> None:
     type=click.Choice(["roster", "talk", "home_visit"]),
     default="roster",
     show_default=True,
-    help="花名册, 谈心记录 or 家访记录.",
+    help="The roster, the talk record or the home-visit record.",
 )
 @store_option
 @reports_errors
@@ -460,7 +532,7 @@ def template(path: str, kind: str, store: str | None) -> None:
         kind=kind,  # type: ignore[arg-type]
         store_path=store_path,
     )
-    click.echo(f"wrote {written}")
+    click.echo(text("wrote {path}", path=written))
 
 
 @main.command(name="import")
@@ -478,15 +550,16 @@ def import_(path: str, dry_run: bool, store: str | None, actor: Actor) -> None:
     from rich.progress import Progress
 
     with _open(store, actor, create=True) as county, Progress(transient=True) as bar:
-        task = bar.add_task("import", total=None)
+        task = bar.add_task(text("importing"), total=None)
 
         def progress(stage: str, done: int, total: int | None) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
+            bar.update(task, description=text(stage), completed=done, total=total)
 
         report = county.import_roster(path, dry_run=dry_run, progress=progress)
-    _echo_cells(report.issues, "problem")
-    _echo_cells(report.warnings, "warning")
-    click.echo(("dry run: " if dry_run else "") + report.summary())
+    _echo_cells(report.issues, warnings=False)
+    _echo_cells(report.warnings, warnings=True)
+    summary = report.summary()
+    click.echo(text("dry run: {summary}", summary=summary) if dry_run else summary)
     if not report.ok:
         sys.exit(1)
 
@@ -495,7 +568,7 @@ def import_(path: str, dry_run: bool, store: str | None, actor: Actor) -> None:
 SHOWN_CELLS = 50
 
 
-def _echo_cells(issues: Sequence[Any], what: str) -> None:
+def _echo_cells(issues: Sequence[Any], *, warnings: bool) -> None:
     """Each issue on a line of standard error, or past :data:`SHOWN_CELLS` the first ones and
     then one line per code with how many (a file of a million bad cells is not a million
     lines)."""
@@ -506,7 +579,13 @@ def _echo_cells(issues: Sequence[Any], what: str) -> None:
         return
     counts = Counter(i.code for i in rest)
     shown = ", ".join(f"{code} × {n:,}" for code, n in counts.most_common())
-    click.echo(f"… and {len(rest):,} more {what}s: {shown}", err=True)
+    count = f"{len(rest):,}"
+    more = (
+        text("… and {count} more warnings: {codes}", count=count, codes=shown)
+        if warnings
+        else text("… and {count} more problems: {codes}", count=count, codes=shown)
+    )
+    click.echo(more, err=True)
 
 
 @main.command()
@@ -529,12 +608,12 @@ def export(
     with _open(store, actor) as county:
         if what == "roster":
             n = county.export_roster(path, as_of=as_of, unmasked=unmasked)
-            click.echo(f"wrote {n} children to {path}")
+            click.echo(text("wrote {path} (children: {count})", count=n, path=path))
             return
         from leftbehind.cli.demo import write_ledgers
 
         for written in write_ledgers(county, as_of or county.today(), path, unmasked=unmasked):
-            click.echo(f"wrote {written}")
+            click.echo(text("wrote {path}", path=written))
 
 
 def _fields(fields: Mapping[str, object]) -> str:
@@ -547,7 +626,8 @@ def _keys(keys: Sequence[str], shown: int = 3) -> str:
 
 
 def _changes(changes: Mapping[str, Mapping[str, Any]]) -> str:
-    """A command's changes on one line: per kind, the keys created, updated and deleted."""
+    """A command's changes on one line: per kind, the keys created, updated and deleted (the
+    operations' names are the audit log's, in English like its other keys)."""
     parts = []
     for kind, change in changes.items():
         said = []
@@ -583,4 +663,4 @@ def audit(since: date | None, until: date | None, store: str | None, actor: Acto
         who = e.actor if e.actor == "system" else f"{e.actor}:{e.actor_id}"
         reason = f"  ({e.reason})" if e.reason else ""
         click.echo(f"{e.at}  {who}  {e.op} {e.kind} {e.record}  {detail}{reason}".rstrip())
-    click.echo(f"{len(entries)} entries")
+    click.echo(text("entries: {count}", count=len(entries)))

@@ -1,15 +1,32 @@
-"""What the command line prints: consoles, decisions and digests, in the bureau's terms."""
+"""What the command line prints: consoles, decisions and digests, in the language of the
+moment (``leftbehind.use``) and the bureau's terms."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from rich.console import Console
+from rich.markup import escape
 
+from leftbehind.domain.duties import Occurrence
 from leftbehind.domain.eligibility import Decision, Timeline
+from leftbehind.domain.i18n import text
+from leftbehind.errors import LeftbehindError
 from leftbehind.service import County
 
-__all__ = ["make_console", "print_decision", "print_digest"]
+__all__ = [
+    "SHOWN",
+    "digest_lines",
+    "fact_label",
+    "joined",
+    "make_console",
+    "print_decision",
+    "print_digest",
+]
+
+#: How many duties of each part of a digest are listed before the rest are counted.
+SHOWN = 12
 
 
 def make_console() -> Console:
@@ -20,41 +37,97 @@ def make_console() -> Console:
     return console
 
 
+def joined(items: Iterable[str]) -> str:
+    """Items as a list in the language of the moment (``孤儿、弃儿``; ``orphan, foundling``)."""
+    return text("separator.list").join(items)
+
+
+def fact_label(path: str) -> str:
+    """A missing fact's path (``father``, ``enrolments[0].school_id``) as shown: a parent by
+    the catalog's word for them, any other path as it is (it names a field)."""
+    key = f"parent.{path}"
+    found = text(key)
+    return path if found == key else found
+
+
 def print_decision(
     console: Console, timeline: Timeline, day: date, decision: Decision | None = None
 ) -> None:
     """Categories on ``day`` (``decision``, else the timeline's), the reasons, missing facts
     and the timeline's next change."""
     decision = decision or timeline.decision(day)
-    categories = "、".join(sorted(c.label for c in decision.categories)) or "不在工作对象内"
-    console.print(f"    [cyan]{categories}[/cyan]")
+    categories = joined(sorted(c.label for c in decision.categories)) or text("not served")
+    console.print(f"    [cyan]{escape(categories)}[/cyan]")
     for reason in decision.reasons:
-        console.print(f"    理由 {reason.text}")
+        console.print("    " + escape(text("reason: {reason}", reason=reason.text)))
     if decision.missing:
-        console.print(f"    缺少资料 missing facts: {', '.join(decision.missing)}")
+        facts = joined(fact_label(m) for m in decision.missing)
+        console.print("    " + escape(text("missing facts: {facts}", facts=facts)))
     change = timeline.next_change(day)
     if change is not None:
-        console.print(f"    [green]→ {change.describe()}[/green]")
+        console.print(f"    [green]→ {escape(change.describe())}[/green]")
+
+
+def _last_day(o: Occurrence, day: date) -> date:
+    """The last day to do an occurrence (the day before its window closes)."""
+    return (o.window.end or day + timedelta(days=1)) - timedelta(days=1)
+
+
+def _names(county: County, child_ids: Iterable[str]) -> dict[str, str]:
+    """The children's names, for those whose file the county handle's actor may read (the
+    handle refuses, or masks, what the actor's role may not see); the others are left out."""
+    names: dict[str, str] = {}
+    for cid in sorted(set(child_ids)):
+        try:
+            names[cid] = county.child(cid).name
+        except LeftbehindError:
+            continue
+    return names
+
+
+def digest_lines(
+    county: County, occurrences: Iterable[Occurrence], day: date, *, shown: int = SHOWN
+) -> list[str]:
+    """One line per duty, by its last day (then child, then kind): the day, the child's
+    record key and name (where the actor may see the file) and the duty's label; past
+    ``shown`` duties, a line counting the rest."""
+    labels = {k.code: k.label for k in county.duty_kinds()}
+    ordered = sorted(occurrences, key=lambda o: (_last_day(o, day), o.child_id, o.kind))
+    names = _names(county, (o.child_id for o in ordered[:shown]))
+    lines = []
+    for o in ordered[:shown]:
+        by = text("by {day}", day=_last_day(o, day).isoformat())
+        who = f"{o.child_id} {names[o.child_id]}" if o.child_id in names else o.child_id
+        lines.append(f"{by}  {who}  {labels.get(o.kind, o.kind)}")
+    if len(ordered) > shown:
+        lines.append(text("… and {count} more", count=len(ordered) - shown))
+    return lines
 
 
 def print_digest(console: Console, county: County, staff_id: str, week: date, day: date) -> None:
-    """One person's digest: the week's open duties and the overdue ones, by child key."""
+    """One person's digest: the overdue duties first, then the week's open ones, each in the
+    order of their last day; children by record key and, where the actor may see their file,
+    by name."""
     digest = county.digest(staff_id, week, day)
-    labels = {k.code: k.label_zh for k in county.duty_kinds()}
     person = county.staff()[staff_id]
     end = digest.week.end or day
     console.print(
-        f"[bold]{person.name}（{staff_id}）[/bold] 本周 {digest.week.start.isoformat()} – "
-        f"{(end - timedelta(days=1)).isoformat()}: {len(digest.due)} 项待办, "
-        f"{len(digest.overdue)} 项逾期"
+        escape(
+            text(
+                "{name} ({staff}), week {start} – {end}: {due} due, {overdue} overdue",
+                name=person.name,
+                staff=staff_id,
+                start=digest.week.start.isoformat(),
+                end=(end - timedelta(days=1)).isoformat(),
+                due=len(digest.due),
+                overdue=len(digest.overdue),
+            )
+        ),
+        style="bold",
     )
-    for title, items in (("待办 due", digest.due), ("逾期 overdue", digest.overdue)):
+    for title, items in ((text("overdue:"), digest.overdue), (text("due this week:"), digest.due)):
         if not items:
             continue
-        console.print(f"  {title}:")
-        shown = sorted(items, key=lambda o: (o.window.start, o.child_id, o.kind))
-        for o in shown[:12]:
-            by = ((o.window.end or day) - timedelta(days=1)).isoformat()
-            console.print(f"    {o.child_id}  {labels.get(o.kind, o.kind)}  (by {by})")
-        if len(shown) > 12:
-            console.print(f"    … and {len(shown) - 12} more")
+        console.print("  " + escape(title))
+        for line in digest_lines(county, items, day):
+            console.print("    " + escape(line))

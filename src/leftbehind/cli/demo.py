@@ -23,8 +23,9 @@ from rich.table import Table
 import leftbehind
 from leftbehind import kinds
 from leftbehind.access import Actor, ActorKind
-from leftbehind.cli.console import print_digest
+from leftbehind.cli.console import joined, print_digest
 from leftbehind.domain.errors import LeftbehindError
+from leftbehind.domain.i18n import text
 from leftbehind.domain.people import Role
 from leftbehind.io import render
 from leftbehind.io.paths import safe_export_folder
@@ -34,17 +35,20 @@ from leftbehind.testing.synthetic import synthetic_county
 __all__ = ["COUNTY_SIZE", "SMALL_SIZE", "DemoStoreError", "run_demo", "write_ledgers"]
 
 _MARK = "demo"
-#: Short column labels for the compliance grid.
-_SHORT = {
-    "TALK": "谈心",
-    "FAMILY_CONTACT": "书信电话",
-    "PARENT_REPORT": "报告",
-    "FESTIVAL": "节日",
-    "HOME_VISIT": "家访",
-    "STUDY_PLAN": "学习计划",
-    "SAFETY_EDUCATION": "安全教育",
-    "PARENT_LECTURE": "家长学校",
-}
+#: The duty kinds whose compliance column has a short label in the catalogs (``short.TALK``);
+#: any other kind's column is its label.
+_SHORT = frozenset(
+    {
+        "TALK",
+        "FAMILY_CONTACT",
+        "PARENT_REPORT",
+        "FESTIVAL",
+        "HOME_VISIT",
+        "STUDY_PLAN",
+        "SAFETY_EDUCATION",
+        "PARENT_LECTURE",
+    }
+)
 
 
 class DemoStoreError(LeftbehindError, FileExistsError):
@@ -57,9 +61,10 @@ def _prepare(county: County) -> None:
     if not kinds:
         return
     if not county.settings().get(_MARK):
-        msg = (
-            f"the store {county.url!r} holds a county the demo did not write; "
-            "give the demo another one with --store"
+        msg = text(
+            "the store {store} holds a county the demo did not write; give the demo another "
+            "one with --store",
+            store=repr(county.url),
         )
         raise DemoStoreError(msg)
     with county.store.unit_of_work() as uow:
@@ -94,7 +99,14 @@ class _Phases:
             self.bar.advance(self.task)
 
     def summary(self) -> str:
-        return "用时 phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.took.items())
+        """How long each phase took: making, writing, reading, ledgers."""
+        phases = ("making", "writing", "reading", "ledgers")
+        took = {k: f"{self.took.get(k, 0.0):.1f}" for k in phases}
+        return text(
+            "phases: making {making} s, writing {writing} s, reading {reading} s, "
+            "ledgers {ledgers} s",
+            **took,
+        )
 
 
 def run_demo(
@@ -105,31 +117,42 @@ def run_demo(
     children: int,
     seed: int,
     out: str,
+    language: str | None = None,
 ) -> None:
-    """Write the sample county into ``store`` and print its care action as of ``as_of``."""
+    """Write the sample county into ``store`` and print its care action as of ``as_of``, in
+    the language of the moment; the county's handle writes its ledgers in ``language`` (or
+    as :func:`leftbehind.open` decides without it)."""
     columns = (*Progress.get_default_columns(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         phases = _Phases(bar, total=1)
-        with phases.step("making", f"making a sample county of {children:,} pupils"):
+        making = text("making a sample county of {count} pupils", count=f"{children:,}")
+        with phases.step("making", making):
             data = synthetic_county(seed=seed, children=children, as_of=as_of)
         bar.update(phases.task, total=1 + 7 + len(_READS) + 3)
-        county = leftbehind.open(store, actor=Actor.system("demo"), today=lambda: as_of)
+        county = leftbehind.open(
+            store, actor=Actor.system("demo"), today=lambda: as_of, language=language
+        )
         try:
-            with phases.step("writing", "emptying the demo's store"):
+            with phases.step("writing", text("emptying the demo's store")):
                 _prepare(county)
             steps = (
-                ("schools", lambda: county.put_schools(data.facts.schools)),
-                ("children and timelines", lambda: county.put_children(data.facts.children)),
-                ("staff", lambda: county.put_staff(data.staff)),
-                ("assignments", lambda: county.put_assignments(data.assignments)),
-                ("study groups", lambda: county.put_groups(data.groups)),
+                (text("writing schools"), lambda: county.put_schools(data.facts.schools)),
+                (
+                    text("writing children and timelines"),
+                    lambda: county.put_children(data.facts.children),
+                ),
+                (text("writing staff"), lambda: county.put_staff(data.staff)),
+                (text("writing assignments"), lambda: county.put_assignments(data.assignments)),
+                (text("writing study groups"), lambda: county.put_groups(data.groups)),
             )
-            for name, write in steps:
-                with phases.step("writing", f"writing {name}"):
+            for what, write in steps:
+                with phases.step("writing", what):
                     write()
-            with phases.step("writing", f"writing {len(data.records):,} duty records"):
+            records = text("writing {count} duty records", count=f"{len(data.records):,}")
+            with phases.step("writing", records):
                 county.add_records(data.records)
-            with phases.step("writing", "naming the county"), county.store.unit_of_work() as uow:
+            naming = text("naming the county")
+            with phases.step("writing", naming), county.store.unit_of_work() as uow:
                 uow.put(
                     kinds.SETTINGS, "county", {**county.settings(), _MARK: True, "name": "广平县"}
                 )
@@ -143,55 +166,68 @@ def run_demo(
 
 
 #: What the demo reads, in order (each a step of the progress bar).
-_READS = ("工作对象", "信息汇总表", "compliance", "digest", "commendations")
+_READS = ("served", "county table", "compliance", "digest", "commendations")
 
 
 def _report(
     console: Console, county: County, as_of: date, out: str, records: int, phases: _Phases
 ) -> None:
-    with phases.step("reading", "reading who is served"):
+    with phases.step("reading", text("reading who is served")):
         timelines = county.timelines()
     served = {cid: t.categories_on(as_of) for cid, t in timelines.items()}
     served = {cid: cats for cid, cats in served.items() if cats}
     by_category = Counter(c.label for cats in served.values() for c in cats)
     console.print(
-        f"[bold]广平县 (sample county)[/bold] in {county.url}: {len(timelines):,} pupils, "
-        f"{len(county.schools())} schools, {len(county.staff())} staff, {records:,} duty records"
+        text(
+            "{county} (sample county) in {store}: {pupils} pupils, {schools} schools, "
+            "{staff} staff, {records} duty records",
+            county=county.settings().get("name", ""),
+            store=county.url,
+            pupils=f"{len(timelines):,}",
+            schools=len(county.schools()),
+            staff=len(county.staff()),
+            records=f"{records:,}",
+        ),
+        style="bold",
+        markup=False,
     )
     console.print(
-        f"工作对象 as of {as_of.isoformat()}: [bold]{len(served):,}[/bold] children served — "
-        + "、".join(f"{label} {n}" for label, n in by_category.most_common())
+        text(
+            "Served as of {day}: {count} children — {categories}",
+            day=as_of.isoformat(),
+            count=f"{len(served):,}",
+            categories=joined(f"{label} {n}" for label, n in by_category.most_common()),
+        ),
+        markup=False,
     )
     coming = sorted(
         (change.on, cid, change.describe())
         for cid, t in timelines.items()
         if (change := t.next_change(as_of)) is not None and change.started
     )[:3]
-    for _on, cid, text in coming:
-        console.print(f"  {cid}: {text}")
-    with phases.step("reading", "reading the county table"):
+    for _on, cid, said in coming:
+        console.print(f"  {cid}: {said}", markup=False)
+    with phases.step("reading", text("reading the county table")):
         table = county.county_table(as_of)
     console.print()
     console.print(render.render_text(render.county_sheet(table)))
     console.print()
-    with phases.step("reading", "reading compliance per school"):
+    with phases.step("reading", text("reading compliance per school")):
         _print_compliance(console, county, as_of)
-    with phases.step("reading", "reading the busiest teacher's digest"):
+    with phases.step("reading", text("reading the busiest teacher's digest")):
         teacher = _busiest_teacher(county, as_of)
         if teacher is not None:
             console.print()
             print_digest(console, county, teacher, as_of, as_of)
-    with phases.step("reading", "reading the commendations"):
+    with phases.step("reading", text("reading the commendations")):
         schools, _staff = county.commendations(as_of)
     if schools:
         console.print()
-        console.print(
-            "表彰候选 candidates for commendation: "
-            + "；".join(f"{s.name} {s.rate:.0%}" for s in schools[:3])
-        )
+        best = text("separator.clause").join(f"{s.name} {s.rate:.0%}" for s in schools[:3])
+        console.print(text("Candidates for commendation: {schools}", schools=best), markup=False)
     console.print()
     for written in write_ledgers(county, as_of, out, phases=phases):
-        console.print(f"wrote {written}")
+        console.print(text("wrote {path}", path=written), markup=False)
 
 
 def _print_compliance(console: Console, county: County, as_of: date) -> None:
@@ -199,13 +235,16 @@ def _print_compliance(console: Console, county: County, as_of: date) -> None:
     schools = county.schools()
     kinds = [k for k in county.duty_kinds() if k.code in compliance.by_kind]
     grid = Table(
-        title=f"各校职责完成率 compliance per school since {default_period(as_of).start}",
+        title=text(
+            "Duties done per school since {day}", day=default_period(as_of).start.isoformat()
+        ),
         min_width=100,
     )
-    grid.add_column("学校 school", no_wrap=True)
+    grid.add_column(text("School"), no_wrap=True)
     for kind in kinds:
-        grid.add_column(_SHORT.get(kind.code, kind.label_zh), justify="right", no_wrap=True)
-    grid.add_column("逾期", justify="right", no_wrap=True)
+        short = text(f"short.{kind.code}") if kind.code in _SHORT else kind.label
+        grid.add_column(short, justify="right", no_wrap=True)
+    grid.add_column(text("Overdue"), justify="right", no_wrap=True)
     for sid in sorted(compliance.by_school):
         if sid not in schools:
             continue
@@ -243,19 +282,24 @@ def write_ledgers(
     """The three ledgers as XLSX in ``folder``, those the county handle's actor may read:
     county (信息汇总表; county and township officers), schools (动态状况表, a sheet per school
     section; officers and school heads) and teachers (联络信息表, a sheet per teacher). Each file
-    is one export in the audit log."""
+    is one export in the audit log; files are named in the language of the moment
+    (``信息汇总表-2026-06-30.xlsx``; ``county-table-2026-06-30.xlsx`` in English)."""
     target = safe_export_folder(folder)
     actor = county.actor
     stamp = as_of.isoformat()
     levels = []
     if actor.sees_county or actor.kind is ActorKind.TOWNSHIP_OFFICER:
-        levels.append(("county", f"信息汇总表-{stamp}.xlsx"))
+        levels.append(("county", text("county-table-{day}.xlsx", day=stamp)))
     if actor.is_official:
-        levels.append(("schools", f"动态状况表-{stamp}.xlsx"))
-    levels.append(("teachers", f"联络信息表-{stamp}.xlsx"))
+        levels.append(("schools", text("school-status-{day}.xlsx", day=stamp)))
+    levels.append(("teachers", text("teacher-contacts-{day}.xlsx", day=stamp)))
     written = []
     for level, name in levels:
-        step = phases.step("ledgers", f"writing {name}") if phases else contextlib.nullcontext()
+        step = (
+            phases.step("ledgers", text("writing {file}", file=name))
+            if phases
+            else contextlib.nullcontext()
+        )
         with step:
             path = county.export_ledger(
                 level, as_of=as_of, format="xlsx", path=target / name, unmasked=unmasked

@@ -263,7 +263,8 @@ def put_children(ctx: Context, children: Iterable[Child | Mapping[str, Any]]) ->
             for child in checked
             if bool(now[child.id].categories_on(today)) != was[child.id]
         ]
-        notices.queue_statuses(batch, view, ((child, what, today) for child, what in flips))
+        changes = ((child, what, today) for child, what in flips)
+        notices.queue_statuses(batch, view, changes, language=ctx.language(view))
         batch.commit()
     return checked
 

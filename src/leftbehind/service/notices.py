@@ -2,7 +2,9 @@
 
 Notices are written in the same unit of work as the change that causes them (a child becoming
 served or leaving), or by the queueing commands of system and county officers. They name
-children by key and class only, never by a personal value.
+children by key and class only, never by a personal value. They are written in the county's
+language (``Context.language``: the handle's, ``$LEFTBEHIND_LANG``, the county's setting,
+else Simplified Chinese) when they are queued, and sent as written.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from leftbehind import digest as builders
 from leftbehind import outbox
+from leftbehind.domain.i18n import text, use
 from leftbehind.domain.model import Child
 from leftbehind.domain.people import Role, Staff
 from leftbehind.domain.phases import ledger_deadline
@@ -33,8 +36,9 @@ __all__ = [
     "queue_week",
 ]
 
-#: Titles that make a staff member the head of their school (校长), who gets its summaries.
-HEAD_TITLES = frozenset({"校长", "副校长"})
+#: Titles that make a staff member the head of their school (校长), who gets its summaries
+#: (as a county writes them, in Simplified or Traditional Chinese).
+HEAD_TITLES = frozenset({"校长", "副校长", "校長", "副校長"})
 _DEFAULT_CHANNELS = {outbox.DEFAULT_CHANNEL: {"type": "log"}}
 
 
@@ -46,15 +50,27 @@ def head_of(school_id: str, staff: Mapping[str, Staff]) -> str | None:
 
 
 def class_label(child: Child, d: date) -> str:
+    """The child's class on ``d`` in the language of the moment (``三年级2班``, the class's
+    name as the school wrote it after the grade); empty when not enrolled."""
     enrolment = child.enrolment_on(d)
     if enrolment is None:
         return ""
-    return f"{enrolment.grade_on(d)}年级{enrolment.class_name}"
+    return text(
+        "grade {grade} {class_name}", grade=enrolment.grade_on(d), class_name=enrolment.class_name
+    )
 
 
-def queue_statuses(batch: Batch, snap: Snapshot, changes: Iterable[tuple[Child, str, date]]) -> int:
-    """Queue the notices of each ``(child, "served" or "left", day)`` in ``batch``, at once."""
-    made = [n for child, what, on in changes for n in _status_notices(snap, child, what, on)]
+def queue_statuses(
+    batch: Batch,
+    snap: Snapshot,
+    changes: Iterable[tuple[Child, str, date]],
+    *,
+    language: str | None = None,
+) -> int:
+    """Queue the notices of each ``(child, "served" or "left", day)`` in ``batch``, at once,
+    written in ``language`` (``None``: the language of the moment)."""
+    with use(language):
+        made = [n for child, what, on in changes for n in _status_notices(snap, child, what, on)]
     return outbox.enqueue_many(batch.uow, made)
 
 
@@ -110,24 +126,25 @@ def queue_week(ctx: Context, week_of: date | None, as_of: date | None) -> int:
     children = snap.children()
     entries: list[tuple[str, list[builders.DutyItem]]] = []
     overdue: dict[str, list[tuple[str, list[builders.DutyItem]]]] = {}
-    labels = {k.code: k.label_zh for k in ctx.duty_kinds()}
-    for staff_id, person in sorted(staff.items()):
-        d = book.digest(staff_id, week, day)
-        due = [_item(o, labels, children, day) for o in d.due]
-        late = [_item(o, labels, children, day) for o in d.overdue]
-        entries.append((staff_id, due))
-        if late:
-            overdue.setdefault(person.school_id, []).append((staff_id, late))
-    made = builders.weekly_digests(entries, week_of=week)
-    schools = snap.schools()
-    for school_id, owners in sorted(overdue.items()):
-        made += builders.overdue_notices(
-            owners,
-            school=school_id,
-            school_label=schools[school_id].name,
-            head=head_of(school_id, staff),
-            as_of=day,
-        )
+    with use(ctx.language(snap)):
+        labels = {k.code: k.label for k in ctx.duty_kinds()}
+        for staff_id, person in sorted(staff.items()):
+            d = book.digest(staff_id, week, day)
+            due = [_item(o, labels, children, day) for o in d.due]
+            late = [_item(o, labels, children, day) for o in d.overdue]
+            entries.append((staff_id, due))
+            if late:
+                overdue.setdefault(person.school_id, []).append((staff_id, late))
+        made = builders.weekly_digests(entries, week_of=week)
+        schools = snap.schools()
+        for school_id, owners in sorted(overdue.items()):
+            made += builders.overdue_notices(
+                owners,
+                school=school_id,
+                school_label=schools[school_id].name,
+                head=head_of(school_id, staff),
+                as_of=day,
+            )
     return _enqueue(ctx, made)
 
 
@@ -138,19 +155,20 @@ def queue_incomplete_files(ctx: Context, year: int | None) -> int:
     assignments = snap.assignments()
     timelines = snap.timelines()
     gaps: dict[str, list[builders.FileGap]] = {}
-    for child in snap.children().values():
-        timeline = timelines.get(child.id)
-        if timeline is None or not timeline.categories_on(deadline):
-            continue
-        missing = profile_completeness(child, deadline).incomplete
-        teachers = assignments.holders(child.id, Role.CLASS_TEACHER, deadline)
-        if missing and teachers:
-            gap = builders.FileGap(
-                child.id, tuple(a.label for a in missing), class_label(child, deadline)
-            )
-            for teacher in teachers:
-                gaps.setdefault(teacher, []).append(gap)
-    made = builders.incomplete_file_notices(sorted(gaps.items()), deadline=deadline)
+    with use(ctx.language(snap)):
+        for child in snap.children().values():
+            timeline = timelines.get(child.id)
+            if timeline is None or not timeline.categories_on(deadline):
+                continue
+            missing = profile_completeness(child, deadline).incomplete
+            teachers = assignments.holders(child.id, Role.CLASS_TEACHER, deadline)
+            if missing and teachers:
+                gap = builders.FileGap(
+                    child.id, tuple(a.label for a in missing), class_label(child, deadline)
+                )
+                for teacher in teachers:
+                    gaps.setdefault(teacher, []).append(gap)
+        made = builders.incomplete_file_notices(sorted(gaps.items()), deadline=deadline)
     return _enqueue(ctx, made)
 
 
@@ -167,7 +185,7 @@ def queue_status_changes(ctx: Context, since: date, until: date | None) -> int:
             if bool(before) != bool(after):
                 changed.append((children[child_id], "served" if after else "left", change.on))
     with ctx.repo.batch("queue_status_changes") as batch:
-        n = queue_statuses(batch, snap, changed)
+        n = queue_statuses(batch, snap, changed, language=ctx.language(snap))
         batch.commit()
     return n
 
