@@ -726,6 +726,6 @@ def test_the_command_line_sums_up_a_file_of_many_bad_cells(tmp_path: Path) -> No
     assert done.exit_code == 1
     lines = done.stderr.splitlines()
     assert len(lines) == SHOWN_CELLS + 1 + 1, lines[-3:]
-    assert lines[SHOWN_CELLS] == f"… and {120 - SHOWN_CELLS} more problems: phone_format × 70"
+    assert lines[SHOWN_CELLS] == f"……另有 {120 - SHOWN_CELLS} 个问题：phone_format × 70"
     assert "id_sex_mismatch" in lines[-1]
     assert "12345" not in done.stderr
