@@ -1,8 +1,12 @@
-"""Development sessions: ``nox -s tests``, ``lint``, ``typing``, ``docs``, ``bench``, ``locale``."""
+"""Development sessions: ``nox -s tests``, ``lint``, ``typing``, ``docs``, ``bench``, ``locale``,
+``forms``."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import nox
@@ -77,3 +81,65 @@ def locale(session: nox.Session) -> None:
     domains = sorted({p.stem for p in Path(folder).glob("*/LC_MESSAGES/*.po")})
     for domain in domains:
         session.run("pybabel", "compile", "--statistics", "-d", folder, "-D", domain)
+
+
+#: The Debian packages ``forms`` needs: LibreOffice's spreadsheet (headless), CJK fonts,
+#: Carlito (Calibri's metrics, so that columns are as wide as in Excel) and poppler's
+#: ``pdftoppm``.
+FORMS_PACKAGES = (
+    "libreoffice-calc-nogui",
+    "fonts-noto-cjk",
+    "fonts-crosextra-carlito",
+    "poppler-utils",
+)
+#: How many pages of each form the docs show (one when not named).
+FORMS_PAGES = {"school-zh_CN": 2}
+
+
+def _has_fonts() -> bool:
+    """Whether a CJK font and Carlito are installed."""
+    if shutil.which("fc-list") is None:
+        return False
+    for pattern in (":lang=zh", "Carlito"):
+        found = subprocess.run(["fc-list", pattern], capture_output=True, text=True, check=False)
+        if not found.stdout.strip():
+            return False
+    return True
+
+
+@nox.session(python=PYTHON)
+def forms(session: nox.Session) -> None:
+    """Render the printed forms to the pictures of docs/forms.md (docs/_static/forms/*.png):
+    XLSX written by leftbehind (docs/forms_xlsx.py), PDF by LibreOffice headless, PNG 1200 px
+    wide by pdftoppm. Installs LibreOffice, the CJK fonts and poppler with apt-get when
+    missing (run as root)."""
+    session.install("-e", ".")
+    if not (shutil.which("soffice") and shutil.which("pdftoppm") and _has_fonts()):
+        session.run("apt-get", "update", external=True)
+        session.run("apt-get", "install", "-y", *FORMS_PACKAGES, external=True)
+    out = Path("docs/_static/forms")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        session.run("python", "docs/forms_xlsx.py", tmp)
+        for xlsx in sorted(Path(tmp).glob("*.xlsx")):
+            session.run(
+                "soffice",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                tmp,
+                str(xlsx),
+                external=True,
+            )
+            pages = FORMS_PAGES.get(xlsx.stem, 1)
+            scale = ("-gray", "-scale-to-x", "1200", "-scale-to-y", "-1")
+            pdf = str(xlsx.with_suffix(".pdf"))
+            if pages == 1:
+                target = str(out / xlsx.stem)
+                session.run("pdftoppm", "-png", *scale, "-singlefile", pdf, target, external=True)
+            else:
+                for page in range(1, pages + 1):
+                    target = str(out / f"{xlsx.stem}-{page}")
+                    first = ("-f", str(page), "-l", str(page), "-singlefile")
+                    session.run("pdftoppm", "-png", *scale, *first, pdf, target, external=True)

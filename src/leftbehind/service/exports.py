@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from leftbehind.domain.i18n import use
+from leftbehind import kinds
+from leftbehind.domain.i18n import text, use
 from leftbehind.domain.ids import shown_key
 from leftbehind.io import render
 from leftbehind.io.paths import ExportPathError, safe_export_path, staged
@@ -24,6 +25,8 @@ from leftbehind.io.roster_columns import ExportContext
 from leftbehind.io.roster_write import Format, school_labels, write_roster
 from leftbehind.service import ledgers, reads
 from leftbehind.service.context import Context
+from leftbehind.service.gate import default_period
+from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown
 
 __all__ = ["LEVELS", "export_ledger", "export_roster"]
 
@@ -51,23 +54,58 @@ def _note(ctx: Context, what: str, key: str, fmt: str, unmasked: bool, rows: int
     ctx.repo.audit_now("export", what, shown_key(key), fields)
 
 
-def _sheets(ctx: Context, level: str, key: str | None, day: date) -> list[render.Sheet]:
+def _grades(ctx: Context, day: date, only: str | None) -> render.GradeCounts:
+    """The counts of each grade of each school (or of the school ``only``) on ``day``: the
+    rows of the school forms' grids. Counts only, as the school tables themselves (called
+    first, so that the actor's reach is checked) count the whole school."""
+    snap, _ = ctx.begin()
+    span = default_period(day)
+    store = ctx.repo.store
+    facts: Any
+    if isinstance(store, LedgerPushdown) and LEDGER_PUSHDOWN in store.capabilities:
+        if only is not None:
+            children = store.enrolled_children([only])
+            facts = ledgers.parts(ctx, snap, span, day, store, children)
+        elif store.count(kinds.RECORD) > ledgers.PUSHDOWN_AFTER:
+            facts = ledgers.parts(ctx, snap, span, day, store)
+        else:
+            facts = ledgers.facts(ctx, snap, span, None, day)
+    else:
+        facts = ledgers.facts(ctx, snap, span, None, day)
+    return render.grade_counts(facts, as_of=day, period=span, only=only)
+
+
+def _sheets(
+    ctx: Context, level: str, key: str | None, day: date, printed: bool
+) -> tuple[list[render.Sheet | render.Form], int]:
+    """The ledger's sheets or forms, and the rows of the ledger they hold (for the audit
+    entry: a county table's rows, its grand total too, as its JSON summary counts them).
+    ``printed`` (XLSX) gives the teachers' forms, which split their table in two to be read on
+    A4."""
+    teacher = render.teacher_form if printed else render.teacher_sheet
+    items: list[render.Sheet | render.Form]
     if level == "county":
-        return [render.county_sheet(ledgers.county_table(ctx, day, None))]
+        table = ledgers.county_table(ctx, day, None)
+        return [render.county_sheet(table)], len(table.rows)
     if level == "school":
-        return render.school_sheets(ledgers.school_table(ctx, str(key), day, None))
-    if level == "schools":
-        tables = ledgers.school_tables(ctx, day, None).values()
-        return [s for t in tables for s in render.school_sheets(t)]
-    if level == "teacher":
-        return [render.teacher_sheet(ledgers.teacher_table(ctx, str(key), day, None))]
-    if level == "teachers":
-        return [render.teacher_sheet(t) for t in ledgers.teacher_tables(ctx, day, None).values()]
-    schools, staff = ledgers.commendations(ctx, day, None)
-    return [
-        render.standings_sheet(schools, "表彰候选：学校"),
-        render.standings_sheet(staff, "表彰候选：教职工"),
-    ]
+        one = ledgers.school_table(ctx, str(key), day, None)
+        grades = _grades(ctx, day, one.school.id).get(one.school.id)
+        items = [render.school_form(one, grades)]
+    elif level == "schools":
+        tables = ledgers.school_tables(ctx, day, None)
+        every = _grades(ctx, day, None) if tables else {}
+        items = [render.school_form(t, every.get(sid)) for sid, t in tables.items()]
+    elif level == "teacher":
+        items = [teacher(ledgers.teacher_table(ctx, str(key), day, None))]
+    elif level == "teachers":
+        items = [teacher(t) for t in ledgers.teacher_tables(ctx, day, None).values()]
+    else:
+        schools, staff = ledgers.commendations(ctx, day, None)
+        items = [
+            render.standings_sheet(schools, text("form.standings.schools")),
+            render.standings_sheet(staff, text("form.standings.staff")),
+        ]
+    return items, sum(len(i.rows) for i in items)
 
 
 def export_ledger(
@@ -79,12 +117,37 @@ def export_ledger(
     format: str,
     path: str | os.PathLike[str] | None,
     unmasked: bool,
+    width: int | None = None,
+    columns: Sequence[str] | None = None,
+    header: render.Header = "labels",
 ) -> str:
+    """Render a ledger (see :meth:`leftbehind.County.export_ledger`). As text, ``width``
+    and ``columns`` choose the columns shown (:func:`~leftbehind.io.render.render_text`);
+    as CSV, ``header`` is ``labels`` (in the county's language) or ``keys``."""
     with (
         use(ctx.language()),
         _audited(ctx, f"ledger.{level}" if level in LEVELS else "ledger", key or level),
     ):
-        return _ledger(ctx, level, key, as_of, format, path, unmasked)
+        shown = _Shown(width, columns, header)
+        return _ledger(ctx, level, key, as_of, format, path, unmasked, shown)
+
+
+class _Shown:
+    """How a text or CSV ledger is shown: the width and columns of a text, a CSV's header."""
+
+    def __init__(
+        self, width: int | None, columns: Sequence[str] | None, header: render.Header
+    ) -> None:
+        if header not in ("labels", "keys"):
+            msg = "header is labels or keys"
+            raise ValueError(msg)
+        self.width, self.columns, self.header = width, columns, header
+
+    def text(self, sheets: Sequence[render.Sheet | render.Form], unmasked: bool) -> str:
+        return "\n".join(
+            render.render_text(s, unmasked=unmasked, width=self.width, columns=self.columns)
+            for s in sheets
+        )
 
 
 def _ledger(
@@ -95,6 +158,7 @@ def _ledger(
     format: str,
     path: str | os.PathLike[str] | None,
     unmasked: bool,
+    shown: _Shown,
 ) -> str:
     if level not in LEVELS:
         msg = f"level is {', '.join(LEVELS[:-1])} or {LEVELS[-1]}"
@@ -125,21 +189,19 @@ def _ledger(
             stage.path.write_text(summary + "\n", encoding="utf-8")
             _note(ctx, what, name, "json", unmasked, len(table.rows))
             return str(stage.publish())
-    sheets = _sheets(ctx, level, key, as_of or ctx.today())
-    rows = sum(len(s.rows) for s in sheets)
+    sheets, rows = _sheets(ctx, level, key, as_of or ctx.today(), format == "xlsx")
     if target is not None and not sheets:
         msg = f"no {level} ledger in the actor's reach on that day: nothing to write"
         raise ValueError(msg)
     if target is None:
-        text = "\n".join(render.render_text(s, unmasked=unmasked) for s in sheets)
+        out = shown.text(sheets, unmasked)
         _note(ctx, what, name, "text", unmasked, rows)
-        return text
+        return out
     with staged(target) as stage:
         if format == "csv":
-            render.write_csv(sheets[0], stage.path, unmasked=unmasked)
+            render.write_csv(sheets[0], stage.path, unmasked=unmasked, header=shown.header)
         elif format == "text":
-            text = "\n".join(render.render_text(s, unmasked=unmasked) for s in sheets)
-            stage.path.write_text(text, encoding="utf-8")
+            stage.path.write_text(shown.text(sheets, unmasked), encoding="utf-8")
         else:
             render.write_xlsx(sheets, stage.path, unmasked=unmasked)
         _note(ctx, what, name, format, unmasked, rows)
