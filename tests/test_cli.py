@@ -397,3 +397,27 @@ def test_child_as_of_a_day_decides_from_the_facts_that_stood_then(tmp_path: Path
     done = CliRunner().invoke(main, ["child", "C1", "--as-of", "2026-10-12", "--store", str(store)])
     assert done.exit_code == 0, done.output
     assert "不在工作对象内" in done.output
+
+
+def test_the_county_table_fits_the_terminal_and_shows_chosen_columns(
+    demo_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", "100")
+    args = ["ledger", "county", "--as-of", "2026-06-30", "--store", str(demo_store)]
+    fitted = CliRunner().invoke(main, args)
+    assert fitted.exit_code == 0, fitted.output
+    assert max(cell_len(line) for line in fitted.output.splitlines()) <= 100
+    assert "关爱对象" in fitted.output
+    chosen = CliRunner().invoke(main, [*args, "--columns", "enrolled,served"])
+    assert chosen.exit_code == 0, chosen.output
+    assert "在校学生" in chosen.output
+    assert "谈心" not in chosen.output
+    wrong = CliRunner().invoke(main, [*args, "--columns", "no.such"])
+    assert wrong.exit_code == 2
+    assert "served" in wrong.output
+    out = tmp_path / "keys.csv"
+    keyed = CliRunner().invoke(main, [*args, "--format", "csv", "--keys", "--out", str(out)])
+    assert keyed.exit_code == 0, keyed.output
+    assert "served" in out.read_text("utf-8-sig").splitlines()[0]

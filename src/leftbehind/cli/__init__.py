@@ -19,6 +19,7 @@ codes, identifiers and JSON keys stay English.
 from __future__ import annotations
 
 import functools
+import shutil
 import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -348,6 +349,14 @@ def _needs_out(fmt: str) -> click.UsageError:
     is_flag=True,
     help="Show phones and ID numbers in full, as far as the actor may see them (audited).",
 )
+@click.option(
+    "--columns",
+    default=None,
+    metavar="KEYS",
+    help="Text: the columns to show, by key, comma-separated (served,category.orphan,...); "
+    "by default the ones that fit the terminal.",
+)
+@click.option("--keys", "keys", is_flag=True, help="CSV: a header row of the stable English keys.")
 @store_option
 @actor_option
 @reports_errors
@@ -358,6 +367,8 @@ def ledger(
     fmt: str,
     out: str | None,
     unmasked: bool,
+    columns: str | None,
+    keys: bool,
     store: str | None,
     actor: Actor,
 ) -> None:
@@ -379,9 +390,24 @@ def ledger(
     if fmt in ("csv", "xlsx") and not out:
         raise _needs_out(fmt)
     with _open(store, actor) as county:
-        result = county.export_ledger(
-            level, key=key, as_of=as_of, format=fmt, path=out, unmasked=unmasked
-        )
+        chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+        width = None if out is not None or chosen else shutil.get_terminal_size().columns
+        try:
+            result = county.export_ledger(
+                level,
+                key=key,
+                as_of=as_of,
+                format=fmt,
+                path=out,
+                unmasked=unmasked,
+                width=width,
+                columns=chosen,
+                header="keys" if keys else "labels",
+            )
+        except ValueError as exc:
+            if chosen is None or isinstance(exc, LeftbehindError):
+                raise
+            raise click.UsageError(str(exc)) from None  # an unknown column key, and the known
     click.echo(result if out is None else text("wrote {path}", path=result))
 
 

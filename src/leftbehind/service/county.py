@@ -10,11 +10,11 @@ exports, imports, notices, retention); every room asks the gate
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from leftbehind import outbox
 from leftbehind.access import Actor, AuditEntry, Family
@@ -488,6 +488,9 @@ class County:
         format: str = "text",
         path: str | os.PathLike[str] | None = None,
         unmasked: bool = False,
+        width: int | None = None,
+        columns: Sequence[str] | None = None,
+        header: Literal["labels", "keys"] = "labels",
     ) -> str:
         """Render a ledger; the export is written to the audit log before it is returned or
         its file appears (a refusal is audited too).
@@ -501,10 +504,23 @@ class County:
         code, the day and the policies, no child's data), returned, or written to ``path``
         and the path returned. Phones and ID
         numbers are masked unless ``unmasked``; even then a value the actor may not see stays
-        masked, because the ledger itself was built masked for them.
+        masked, because the ledger itself was built masked for them. As text, ``width`` shows
+        the columns an officer reads first that fit that many cells and ``columns`` exactly the
+        columns given by key (:func:`~leftbehind.io.render.render_text`); as CSV, ``header``
+        is ``labels`` (in the handle's language) or ``keys`` (the stable English keys). Forms
+        are written in the handle's language (:attr:`language`).
         """
         return exports.export_ledger(
-            self._ctx, level, key=key, as_of=as_of, format=format, path=path, unmasked=unmasked
+            self._ctx,
+            level,
+            key=key,
+            as_of=as_of,
+            format=format,
+            path=path,
+            unmasked=unmasked,
+            width=width,
+            columns=columns,
+            header=header,
         )
 
     def export_roster(
