@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import openpyxl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -691,6 +692,38 @@ def test_a_school_head_cannot_read_another_schools_ledgers(
         pytest.raises(AccessDeniedError, match="school"),
     ):
         call(head)
+
+
+def test_the_teacher_tables_of_one_school_are_those_of_its_staff(
+    world: World, tmp_path: Path
+) -> None:
+    """A school prints its teachers' tables: the same tables as the county's, of that school's
+    staff only (a volunteer pairing too), within the actor's reach."""
+    _, _, staff, _ = _facts()
+    school_of = {s.id: s.school_id for s in staff}
+    everyone = world.system.teacher_tables(AS_OF)
+    s2 = world.system.teacher_tables(AS_OF, school="S002")
+    assert s2 == {k: t for k, t in everyone.items() if school_of[k] == "S002"}
+    assert PAIRED in s2
+    assert any(t.rows for t in s2.values())
+    with pytest.raises(NotFoundError):
+        world.system.teacher_tables(AS_OF, school="S999")
+    with world.handle(Actor.school_head("S001-H", "S001")) as head:
+        assert head.teacher_tables(AS_OF, school="S002") == {}
+        assert head.teacher_tables(AS_OF, school="S001").keys() == {
+            k for k in everyone if school_of[k] == "S001"
+        }
+    teacher = next(k for k, t in s2.items() if t.rows and k != PAIRED)
+    with world.handle(Actor.staff(teacher)) as own:
+        assert own.teacher_tables(AS_OF, school="S002") == own.teacher_tables(AS_OF)
+        assert own.teacher_tables(AS_OF, school="S002").keys() == {teacher}
+        assert own.teacher_tables(AS_OF, school="S001") == {}
+    written = world.system.export_ledger(
+        "teachers", key="S002", as_of=AS_OF, format="xlsx", path=tmp_path / "s2.xlsx"
+    )
+    book = openpyxl.load_workbook(written, read_only=True)
+    assert len([ws for ws in book.worksheets if ws.sheet_state == "visible"]) == len(s2)
+    book.close()
 
 
 def test_a_township_sees_its_rows_with_its_totals(world: World) -> None:

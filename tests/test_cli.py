@@ -94,19 +94,32 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_demo_writes_the_county_prints_its_ledger_and_writes_three_workbooks(
     demo_store: Path,
 ) -> None:
+    """The county's and every school's tables, and the teacher tables of one school (that of
+    the teacher whose digest is printed), as a school prints them."""
     written = sorted(p.name for p in (demo_store.parent / "ledgers").iterdir())
-    assert written == [
-        "信息汇总表-2026-06-30.xlsx",
-        "动态状况表-2026-06-30.xlsx",
-        "联络信息表-2026-06-30.xlsx",
-    ]
+    assert written[:2] == ["信息汇总表-2026-06-30.xlsx", "动态状况表-2026-06-30.xlsx"]
+    assert len(written) == 3
+    school = re.fullmatch(r"联络信息表-(\w+)-2026-06-30\.xlsx", written[2])
+    assert school is not None
     workbook = openpyxl.load_workbook(demo_store.parent / "ledgers" / written[0], read_only=True)
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     workbook.close()
     assert any("合计" in str(cell) for row in rows for cell in row)
+    contacts = openpyxl.load_workbook(demo_store.parent / "ledgers" / written[2], read_only=True)
+    captions = [
+        str(next(ws.iter_rows(min_row=2, max_row=2, values_only=True))[0])
+        for ws in contacts.worksheets
+        if ws.sheet_state == "visible"
+    ]
+    contacts.close()
     with leftbehind.open(demo_store, actor=SYSTEM) as county:
         assert len(county.timelines()) == 300
         assert sum(1 for _ in county.records()) > 0
+        staff = county.staff()
+    ids = [re.search(r"（(\S+?)）", caption) for caption in captions]
+    assert ids
+    assert all(found is not None for found in ids)
+    assert {staff[found.group(1)].school_id for found in ids if found} == {school.group(1)}
 
 
 def test_the_demo_is_a_county_by_default_and_small_on_asking(

@@ -226,7 +226,8 @@ def _report(
         best = text("separator.clause").join(f"{s.name} {s.rate:.0%}" for s in schools[:3])
         console.print(text("Candidates for commendation: {schools}", schools=best), markup=False)
     console.print()
-    for written in write_ledgers(county, as_of, out, phases=phases):
+    school = county.staff()[teacher].school_id if teacher is not None else None
+    for written in write_ledgers(county, as_of, out, phases=phases, teachers_of=school):
         console.print(text("wrote {path}", path=written), markup=False)
 
 
@@ -278,11 +279,13 @@ def write_ledgers(
     *,
     unmasked: bool = False,
     phases: _Phases | None = None,
+    teachers_of: str | None = None,
 ) -> list[Path]:
     """The three ledgers as XLSX in ``folder``, those the county handle's actor may read:
     county (信息汇总表; county and township officers), schools (动态状况表, a sheet per school
-    section; officers and school heads) and teachers (联络信息表, a sheet per teacher). Each file
-    is one export in the audit log; files are named in the language of the moment
+    section; officers and school heads) and teachers (联络信息表, a sheet per teacher; with
+    ``teachers_of``, of that school's teachers only, as a school prints them). Each file is one
+    export in the audit log; files are named in the language of the moment
     (``信息汇总表-2026-06-30.xlsx``; ``county-table-2026-06-30.xlsx`` in English)."""
     target = safe_export_folder(folder)
     actor = county.actor
@@ -292,7 +295,11 @@ def write_ledgers(
         levels.append(("county", text("county-table-{day}.xlsx", day=stamp)))
     if actor.is_official:
         levels.append(("schools", text("school-status-{day}.xlsx", day=stamp)))
-    levels.append(("teachers", text("teacher-contacts-{day}.xlsx", day=stamp)))
+    if teachers_of is None:
+        levels.append(("teachers", text("teacher-contacts-{day}.xlsx", day=stamp)))
+    else:
+        name = text("teacher-contacts-{school}-{day}.xlsx", school=teachers_of, day=stamp)
+        levels.append(("teachers", name))
     written = []
     for level, name in levels:
         step = (
@@ -302,7 +309,12 @@ def write_ledgers(
         )
         with step:
             path = county.export_ledger(
-                level, as_of=as_of, format="xlsx", path=target / name, unmasked=unmasked
+                level,
+                key=teachers_of if level == "teachers" else None,
+                as_of=as_of,
+                format="xlsx",
+                path=target / name,
+                unmasked=unmasked,
             )
         written.append(Path(path))
     return written

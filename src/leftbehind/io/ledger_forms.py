@@ -21,6 +21,7 @@ from leftbehind.domain.eligibility import Category
 from leftbehind.domain.i18n import text
 from leftbehind.domain.ledger import (
     CountyTable,
+    DutyCount,
     LedgerFacts,
     MoveReason,
     OverdueChild,
@@ -574,7 +575,9 @@ def grade_counts(
                 continue
             groups.setdefault(e.grade_on(as_of), []).append(child)
         for grade, children in groups.items():
-            by_grade.setdefault(grade, []).append(attrs.evolve(part, children=tuple(children)))
+            # the grid counts pupils, never duties: leave the duties out of the pass
+            part_of_grade = attrs.evolve(part, children=tuple(children), duties=_no_duties)
+            by_grade.setdefault(grade, []).append(part_of_grade)
     out: dict[str, dict[int, dict[str, int]]] = {}
     for grade, grade_parts in sorted(by_grade.items()):
         tables = school_tables(grade_parts, as_of=as_of, period=period, only=only)
@@ -582,6 +585,10 @@ def grade_counts(
             if t.counts.get("enrolled", 0):
                 out.setdefault(sid, {})[grade] = dict(t.counts)
     return out
+
+
+def _no_duties(period: Interval, as_of: date) -> Iterable[DutyCount]:
+    return ()
 
 
 # ---------------------------------------------------------------------------------------------

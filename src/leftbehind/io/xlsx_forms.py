@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from copy import copy
 from typing import Any
 
 from rich.cells import get_character_cell_size
@@ -117,6 +118,8 @@ def _len(text: str) -> int:
     """The width of ``text`` in 10-point type, in Excel's unit (the width of a "0"): a CJK
     character is about 1.9, a Latin letter or a digit about 1.1 (a little more than Calibri's,
     as a substituted font may be wider)."""
+    if text.isascii():
+        return math.ceil(len(text) * 11 / 10)
     tenths = sum(19 if get_character_cell_size(ch) == 2 else 11 for ch in text)
     return math.ceil(tenths / 10)
 
@@ -247,34 +250,25 @@ class _Layout:
     # -----------------------------------------------------------------------------------------
 
     def write(self, ws: Any) -> list[list[Value]]:
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
         from openpyxl.utils import get_column_letter
         from openpyxl.worksheet.page import PageMargins
         from openpyxl.worksheet.pagebreak import Break
         from openpyxl.worksheet.properties import PageSetupProperties
 
         form, n = self.form, self.n
-        thin = Side(style="thin", color="000000")
-        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
-        self.grey = PatternFill("solid", fgColor="EDEDED")
-        self.light = PatternFill("solid", fgColor="F7F7F7")
-        name = form.font or None
-        self.font = Font(name=name, size=10)
-        self.bold = Font(name=name, size=10, bold=True)
-        self.sign = Font(name=name, size=11)
-        self.align = Alignment
+        self.styles = _Styles(ws, form.font or None)
         last = get_column_letter(n)
         total_width = sum(self.widths)
         for j, w in enumerate(self.widths, start=1):
             ws.column_dimensions[get_column_letter(j)].width = _units(w)
 
         row = 1
-        self._merged(ws, row, 0, n - 1, form.title, Font(name=name, size=16, bold=True), "center")
+        self._merged(ws, row, 0, n - 1, form.title, "title", "center")
         ws.row_dimensions[row].height = 30
         row += 1
         if form.caption:
             caption = fill(form.caption, self._room(0, n - 1) - 2, _len)
-            self._merged(ws, row, 0, n - 1, caption, self.font, "left", wrap=True)
+            self._merged(ws, row, 0, n - 1, caption, "plain", "left", wrap=True)
             ws.row_dimensions[row].height = _LINE * _lines(caption, total_width) + 4
             row += 1
         header_end = row - 1
@@ -284,9 +278,7 @@ class _Layout:
             row += 1 if i or not form.caption else 0
             start = row
             if len(self.sections) > 1 and s.sheet.heading:
-                self._merged(
-                    ws, row, 0, n - 1, s.sheet.heading, Font(name=name, size=11, bold=True), "left"
-                )
+                self._merged(ws, row, 0, n - 1, s.sheet.heading, "heading", "left")
                 ws.row_dimensions[row].height = 20
                 row += 1
             header_row = row
@@ -375,28 +367,44 @@ class _Layout:
         a: int,
         b: int,
         value: str,
-        font: Any,
+        font: str,
         horizontal: str,
         *,
         wrap: bool = False,
         rows: int = 1,
+        box: bool = False,
+        fill: str | None = None,
     ) -> Any:
-        cell = _text_cell(ws.cell(row, a + 1), value)
-        cell.font = font
-        cell.alignment = self.align(horizontal=horizontal, vertical="center", wrap_text=wrap)
-        if b > a or rows > 1:
-            ws.merge_cells(
-                start_row=row, start_column=a + 1, end_row=row + rows - 1, end_column=b + 1
-            )
+        """``value`` in columns ``a`` to ``b`` of ``rows`` rows from ``row``, merged, boxed
+        with thin lines when ``box``."""
+        cell = ws.cell(row, a + 1)
+        self.styles.put(cell, font=font, horizontal=horizontal, wrap=wrap, fill=fill, border=box)
+        _text_cell(cell, value)
+        self._span(ws, row, a, b, rows, box=box, fill=fill)
         return cell
 
-    def _box(self, ws: Any, row: int, a: int, b: int, rows: int = 1, fill: Any = None) -> None:
-        for r in range(row, row + rows):
+    def _span(
+        self, ws: Any, row: int, a: int, b: int, rows: int, *, box: bool, fill: str | None
+    ) -> None:
+        """Merge columns ``a`` to ``b`` of ``rows`` rows from ``row`` (the first cell written
+        already), the cells inside boxed and filled like it. The range is added to the sheet's
+        merged ranges directly: the worksheet's own ``merge_cells`` compares every new range
+        with every one before it and re-derives the borders of its cells, which for a county's
+        forms costs more than the rest of the workbook."""
+        from openpyxl.worksheet.cell_range import CellRange
+        from openpyxl.worksheet.merge import MergedCellRange
+
+        if b == a and rows == 1:
+            return
+        end = row + rows - 1
+        coord = CellRange(min_col=a + 1, min_row=row, max_col=b + 1, max_row=end).coord
+        ws.merged_cells.ranges.add(MergedCellRange(ws, coord))
+        if not box and fill is None:
+            return
+        for r in range(row, end + 1):
             for j in range(a, b + 1):
-                cell = ws.cell(r, j + 1)
-                cell.border = self.border
-                if fill is not None:
-                    cell.fill = fill
+                if r != row or j != a:
+                    self.styles.put(ws.cell(r, j + 1), fill=fill, border=box)
 
     def _header(self, ws: Any, s: _Section, row: int) -> int:
         depth = 2 if s.grouped else 1
@@ -404,20 +412,42 @@ class _Layout:
         for group, first, last in _groups(s.columns):
             a, b = s.spans[first][0], s.spans[last][1]
             if group:
-                self._merged(ws, row, a, b, group, self.bold, "center", wrap=True)
-                self._box(ws, row, a, b, 1, self.grey)
+                self._merged(
+                    ws, row, a, b, group, "bold", "center", wrap=True, box=True, fill="grey"
+                )
                 for j in range(first, last + 1):
                     c0, c1 = s.spans[j]
                     label = s.heads[j]
-                    self._merged(ws, row + 1, c0, c1, label, self.bold, "center", wrap=True)
-                    self._box(ws, row + 1, c0, c1, 1, self.grey)
+                    self._merged(
+                        ws,
+                        row + 1,
+                        c0,
+                        c1,
+                        label,
+                        "bold",
+                        "center",
+                        wrap=True,
+                        box=True,
+                        fill="grey",
+                    )
                     lines[1] = max(lines[1], _lines(label, self._room(c0, c1)))
                 continue
             for j in range(first, last + 1):
                 c0, c1 = s.spans[j]
                 label = s.heads[j]
-                self._merged(ws, row, c0, c1, label, self.bold, "center", wrap=True, rows=depth)
-                self._box(ws, row, c0, c1, depth, self.grey)
+                self._merged(
+                    ws,
+                    row,
+                    c0,
+                    c1,
+                    label,
+                    "bold",
+                    "center",
+                    wrap=True,
+                    rows=depth,
+                    box=True,
+                    fill="grey",
+                )
                 need = _lines(label, self._room(c0, c1))
                 lines[-1] = max(lines[-1], need - (depth - 1))
         for d in range(depth):
@@ -428,15 +458,14 @@ class _Layout:
         sheet = s.sheet
         if not s.values:
             if sheet.empty:
-                self._merged(ws, row, 0, self.n - 1, sheet.empty, self.font, "center")
-                self._box(ws, row, 0, self.n - 1)
+                self._merged(ws, row, 0, self.n - 1, sheet.empty, "plain", "center", box=True)
                 return row + 1
             return row
         merge = _label_merges(sheet, s.values)
         for i, (item, cells) in enumerate(zip(sheet.rows, s.values, strict=True)):
             level = sheet.level_of(item)
-            font = self.bold if level else self.font
-            fill = self.light if level >= 2 else None
+            font = "bold" if level else "plain"
+            fill = "light" if level >= 2 else None
             height = 1
             for j, (value, col) in enumerate(zip(cells, s.columns, strict=True)):
                 a, b = s.spans[j]
@@ -448,6 +477,23 @@ class _Layout:
                 width = self._room(a, b)
                 cell = ws.cell(row, a + 1)
                 shown = cell_text(value, col.kind)
+                numeric = col.kind in ("count", "rate")
+                label = j < sheet.labels
+                wrap = not numeric and _need(shown) > width
+                rows = extend[0] + 1 if extend is not None else 1
+                horizontal = "right" if numeric else "left"
+                if label and extend is not None and (rows > 1 or b > s.spans[j][1]):
+                    horizontal = "center"
+                number = value is not None and not isinstance(value, str)
+                self.styles.put(
+                    cell,
+                    font=font,
+                    horizontal=horizontal,
+                    wrap=wrap,
+                    fill=fill,
+                    border=True,
+                    number_format=("0.0%" if col.kind == "rate" else "#,##0") if number else None,
+                )
                 if isinstance(value, str):
                     if value:
                         _text_cell(cell, value)
@@ -456,23 +502,7 @@ class _Layout:
                         _text_cell(cell, shown)
                 else:
                     cell.value = value
-                    cell.number_format = "0.0%" if col.kind == "rate" else "#,##0"
-                numeric = col.kind in ("count", "rate")
-                label = j < sheet.labels
-                wrap = not numeric and _need(shown) > width
-                rows = extend[0] + 1 if extend is not None else 1
-                horizontal = "right" if numeric else "left"
-                if label and extend is not None and (rows > 1 or b > s.spans[j][1]):
-                    horizontal = "center"
-                cell.alignment = self.align(
-                    horizontal=horizontal, vertical="center", wrap_text=wrap
-                )
-                cell.font = font
-                if b > a or rows > 1:
-                    ws.merge_cells(
-                        start_row=row, start_column=a + 1, end_row=row + rows - 1, end_column=b + 1
-                    )
-                self._box(ws, row, a, b, rows, fill)
+                self._span(ws, row, a, b, rows, box=True, fill=fill)
                 if wrap and rows == 1:
                     height = max(height, _lines(shown, width))
             ws.row_dimensions[row].height = _LINE * height + 4
@@ -486,7 +516,67 @@ class _Layout:
         for part, a, b in zip(parts, edges, edges[1:], strict=False):
             if b <= a:
                 continue
-            self._merged(ws, row, a, b - 1, part, self.sign, "left")
+            self._merged(ws, row, a, b - 1, part, "sign", "left")
+
+
+class _Styles:
+    """The few cell styles a form uses, each made once and copied onto its cells. Assigning
+    a font, fill, border or alignment to a cell makes openpyxl hash it against the workbook's
+    lists of them; for the hundreds of thousands of cells of a county's forms that costs more
+    than everything else, so each combination is set once, on a cell outside the sheet, and
+    its style record copied (as openpyxl copies styles between worksheets)."""
+
+    def __init__(self, ws: Any, font: str | None) -> None:
+        from openpyxl.styles import Border, Font, PatternFill, Side
+
+        self.ws = ws
+        thin = Side(style="thin", color="000000")
+        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.fills = {
+            "grey": PatternFill("solid", fgColor="EDEDED"),
+            "light": PatternFill("solid", fgColor="F7F7F7"),
+        }
+        self.fonts = {
+            "plain": Font(name=font, size=10),
+            "bold": Font(name=font, size=10, bold=True),
+            "sign": Font(name=font, size=11),
+            "heading": Font(name=font, size=11, bold=True),
+            "title": Font(name=font, size=16, bold=True),
+        }
+        self.made: dict[tuple[Any, ...], Any] = {}
+
+    def put(
+        self,
+        cell: Any,
+        *,
+        font: str | None = None,
+        horizontal: str | None = None,
+        wrap: bool = False,
+        fill: str | None = None,
+        border: bool = False,
+        number_format: str | None = None,
+    ) -> None:
+        key = (font, horizontal, wrap, fill, border, number_format)
+        style = self.made.get(key)
+        if style is None:
+            from openpyxl.cell.cell import Cell
+            from openpyxl.styles import Alignment
+
+            proto: Any = Cell(self.ws, row=1, column=1)  # outside the sheet: never added
+            if font is not None:
+                proto.font = self.fonts[font]
+            if horizontal is not None:
+                proto.alignment = Alignment(
+                    horizontal=horizontal, vertical="center", wrap_text=wrap
+                )
+            if fill is not None:
+                proto.fill = self.fills[fill]
+            if border:
+                proto.border = self.border
+            if number_format is not None:
+                proto.number_format = number_format
+            style = self.made[key] = proto._style
+        cell._style = copy(style)
 
 
 def _groups(columns: Sequence[Column]) -> list[tuple[str, int, int]]:

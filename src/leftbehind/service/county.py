@@ -460,10 +460,15 @@ class County:
         return ledgers.teacher_table(self._ctx, staff_id, as_of, period)
 
     def teacher_tables(
-        self, as_of: date | None = None, period: Interval | None = None
+        self,
+        as_of: date | None = None,
+        period: Interval | None = None,
+        *,
+        school: str | None = None,
     ) -> dict[str, ledger.TeacherTable]:
-        """:meth:`teacher_table` of every staff member in reach (a teacher: their own)."""
-        return ledgers.teacher_tables(self._ctx, as_of, period)
+        """:meth:`teacher_table` of every staff member in reach (a teacher: their own); with
+        ``school``, of that school's staff only (an unknown school is not found)."""
+        return ledgers.teacher_tables(self._ctx, as_of, period, school)
 
     def diff(self, before: date, after: date) -> ledger.LedgerDiff:
         """Who entered and left the served children between two days, and why (the children
@@ -496,7 +501,8 @@ class County:
         its file appears (a refusal is audited too).
 
         ``level`` is ``county``, ``school`` (``key`` the school), ``schools`` (every school in
-        reach), ``teacher`` (``key`` the staff member), ``teachers`` or ``commend``. ``format``
+        reach), ``teacher`` (``key`` the staff member), ``teachers`` (with ``key``, of that
+        school's staff only) or ``commend``. ``format``
         ``text`` returns the table as text; ``csv`` (first sheet) and ``xlsx`` write ``path``
         (checked by :func:`~leftbehind.io.paths.safe_export_path`) and return it; ``json``, of
         the county table only, is the summary a county sends upward

@@ -98,7 +98,7 @@ def _sheets(
     elif level == "teacher":
         items = [teacher(ledgers.teacher_table(ctx, str(key), day, None))]
     elif level == "teachers":
-        items = [teacher(t) for t in ledgers.teacher_tables(ctx, day, None).values()]
+        items = [teacher(t) for t in ledgers.teacher_tables(ctx, day, None, key).values()]
     else:
         schools, staff = ledgers.commendations(ctx, day, None)
         items = [

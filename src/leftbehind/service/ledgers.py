@@ -414,14 +414,28 @@ def teacher_table(
 
 
 def teacher_tables(
-    ctx: Context, as_of: date | None, period: Interval | None
+    ctx: Context, as_of: date | None, period: Interval | None, school: str | None = None
 ) -> dict[str, ledger.TeacherTable]:
+    """The teacher tables in the actor's reach; with ``school``, of that school's staff only
+    (built from the children they hold)."""
     snap, gate = ctx.begin()
     gate.require("teacher_tables.read", "read teacher tables")
     day, span = _span(as_of, period, gate.today)
     files = gate.files()
+    staff = None
+    if school is not None:
+        if school not in snap.schools():
+            raise NotFoundError("school", school)
+        staff = {k for k, s in snap.staff().items() if s.school_id == school}
+        held = snap.assignments()
+        theirs = {a.child_id for k in staff for a in held.of_staff(k)}
+        files = {k: v for k, v in files.items() if k in theirs}
     tables = ledger.teacher_tables(facts(ctx, snap, span, files, day), as_of=day, period=span)
-    return {k: _masked_table(t, files) for k, t in tables.items() if gate.staff_reachable(k)}
+    return {
+        k: _masked_table(t, files)
+        for k, t in tables.items()
+        if (staff is None or k in staff) and gate.staff_reachable(k)
+    }
 
 
 def diff(ctx: Context, before: date, after: date) -> ledger.LedgerDiff:
