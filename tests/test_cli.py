@@ -51,7 +51,7 @@ def test_sample_as_of_a_later_day_shows_the_change_has_happened() -> None:
 
 
 def test_a_bad_date_is_a_usage_error_that_teaches() -> None:
-    result = CliRunner().invoke(main, ["sample", "--as-of", "2026-02-30"])
+    result = CliRunner().invoke(main, ["sample", "--as-of", "2026/5/10"])
     assert result.exit_code == 2
     assert "YYYY-MM-DD" in result.output
 

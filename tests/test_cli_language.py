@@ -36,6 +36,7 @@ CLI_FILES = [
     "cli/console.py",
     "cli/demo.py",
     "cli/language.py",
+    "cli/setup.py",
     "digest.py",
     "service/notices.py",
     "calendars.py",

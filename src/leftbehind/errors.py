@@ -23,6 +23,7 @@ __all__ = [
     "InvalidDocumentError",
     "Issue",
     "LeftbehindError",
+    "MissingDependencyError",
     "NotFoundError",
     "PluginError",
     "PluginLoadError",
@@ -163,13 +164,37 @@ class StoreReadOnlyError(StoreError, PermissionError):
 class ConflictError(StoreError):
     """Another writer changed a document this unit of work had read; nothing was written.
 
-    Read again and retry: ``kind`` and ``key`` name the first document found changed.
+    Read again and retry: ``kind`` and ``key`` name the first document found changed (the key
+    is ``<redacted>`` when it looks like an ID number or a phone).
     """
 
     def __init__(self, kind: str, key: str) -> None:
         self.kind = kind
-        self.key = key
-        super().__init__(f"{kind} {key!r} changed since this unit of work read it; retry")
+        self.key = shown_key(key)
+        super().__init__(
+            f"another writer changed {kind} {self.key!r} at the same time; nothing was written: "
+            "run it again"
+        )
+
+
+class MissingDependencyError(StoreError, ImportError):
+    """A feature needs an optional dependency that is not installed: ``package`` (the module
+    that failed to import) comes with the extra ``extra`` (``pip install 'leftbehind[extra]'``).
+    ``feature`` says what needed it (``PostgreSQL stores``)."""
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        self.feature = feature
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{feature} need {package}, which is not installed: pip install 'leftbehind[{extra}]'",
+            name=package,
+        )
+
+    @property
+    def install(self) -> str:
+        """The command that installs what is missing."""
+        return f"pip install 'leftbehind[{self.extra}]'"
 
 
 class FactWarning(UserWarning):

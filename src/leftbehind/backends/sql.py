@@ -109,6 +109,7 @@ from leftbehind.domain.duties import DutyPlan
 from leftbehind.errors import (
     ConflictError,
     CorruptStoreError,
+    MissingDependencyError,
     StoreBusyError,
     StoreError,
     StoreIOError,
@@ -291,8 +292,9 @@ def _postgresql_engine(url: URL, timeout: float, schema: str | None) -> Engine:
             json_serializer=_dumps,
             json_deserializer=json.loads,
         )
-    except NoSuchModuleError:  # pragma: no cover - psycopg is a dependency
-        raise StoreURLError("postgresql", "needs psycopg 3 (pip install psycopg)") from None
+    except (NoSuchModuleError, ImportError):
+        # psycopg comes with the extra ``leftbehind[postgresql]``, not with leftbehind itself
+        raise MissingDependencyError("PostgreSQL stores", "psycopg", "postgresql") from None
 
 
 # ---------------------------------------------------------------------------------------------

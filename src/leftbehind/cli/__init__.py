@@ -18,7 +18,9 @@ codes, identifiers and JSON keys stay English.
 
 from __future__ import annotations
 
+import calendar
 import functools
+import re
 import shutil
 import sys
 from collections import Counter
@@ -36,14 +38,19 @@ from leftbehind.cli.language import SpeakingGroup, asked_language
 from leftbehind.domain.errors import LeftbehindError, ValidationError, describe
 from leftbehind.domain.i18n import text, use
 from leftbehind.domain.ids import mask_resident_id
-from leftbehind.errors import StoreNotFoundError
+from leftbehind.errors import (
+    ConflictError,
+    MissingDependencyError,
+    StoreBusyError,
+    StoreNotFoundError,
+)
 from leftbehind.io import render
 from leftbehind.io.render import county_sheet
 from leftbehind.io.summary import merge_summaries, write_table
 from leftbehind.sample import sample_county
 from leftbehind.service import STORE_ENV, County, default_store_path
 
-__all__ = ["ACTOR_ENV", "DEMO_DAY", "main"]
+__all__ = ["ACTOR_ENV", "DEMO_DAY", "date_problem", "main"]
 
 #: Environment variable naming the actor of every command (``--as``).
 ACTOR_ENV = "LEFTBEHIND_ACTOR"
@@ -55,6 +62,30 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_WRITTEN_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def date_problem(value: str) -> str:
+    """What is wrong with ``value`` as a date, in the language of the moment: a day the month
+    does not have (``2026-02-30``: 2026年2月没有30日), a month past 12, or a date not written
+    ``YYYY-MM-DD``."""
+    found = _WRITTEN_DATE.fullmatch(value.strip())
+    if found is not None:
+        year, month, day = (int(part) for part in found.groups())
+        if not 1 <= month <= 12:
+            return text("there is no month {month}: a year has months 1 to 12", month=month)
+        days = calendar.monthrange(year, month)[1] if year >= 1 else 31
+        if not 1 <= day <= days:
+            return text(
+                "there is no day {day} in month {month} of {year} (it has {days} days)",
+                year=year,
+                month=month,
+                day=day,
+                days=days,
+            )
+    return text("expected a date written YYYY-MM-DD, such as 2026-05-10")
+
+
 class _Date(click.ParamType):  # type: ignore[type-arg]
     name = "YYYY-MM-DD"
 
@@ -63,10 +94,14 @@ class _Date(click.ParamType):  # type: ignore[type-arg]
     ) -> date:
         if isinstance(value, date):
             return value
+        written = str(value).strip()
+        found = _WRITTEN_DATE.fullmatch(written)
         try:
-            return date.fromisoformat(str(value))
+            if found is not None:  # 2026-5-1 is read as written, as a clerk would
+                return date(*(int(part) for part in found.groups()))
+            return date.fromisoformat(written)
         except ValueError:
-            self.fail(text("expected a date written YYYY-MM-DD, such as 2026-05-10"), param, ctx)
+            self.fail(date_problem(written), param, ctx)
 
 
 DATE = _Date()
@@ -144,11 +179,46 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
             click.echo("\n".join([head, *listed]), err=True)
             sys.exit(1)
         except StoreNotFoundError as exc:
-            hint = text("check --store, or make one with `leftbehind import` or `leftbehind demo`")
+            hint = text(
+                "check --store, or make one with `leftbehind init`, `leftbehind import` or "
+                "`leftbehind demo`"
+            )
             click.echo(text("error: {message} ({hint})", message=str(exc), hint=hint), err=True)
+            sys.exit(1)
+        except ConflictError:
+            _error(
+                text(
+                    "another command changed this store at the same time; nothing was written: "
+                    "run it again"
+                )
+            )
+            sys.exit(1)
+        except StoreBusyError as exc:
+            _error(
+                text(
+                    "another command kept this store busy for {seconds} s; nothing was written: "
+                    "run it again when that one is done",
+                    seconds=f"{exc.timeout:g}",
+                )
+            )
+            sys.exit(1)
+        except MissingDependencyError as exc:
+            _error(
+                text(
+                    "{package} is not installed, and this store needs it; install it with: "
+                    "{install}",
+                    package=exc.package,
+                    install=exc.install,
+                )
+            )
             sys.exit(1)
         except LeftbehindError as exc:
             _error(str(exc))
+            sys.exit(1)
+        except OSError as exc:  # a file the command was told to read or write
+            reason = exc.strerror or type(exc).__name__
+            where = exc.filename if exc.filename is not None else ""
+            _error(text("{path}: {reason}", path=where, reason=reason) if where else reason)
             sys.exit(1)
 
     return wrapper
@@ -177,7 +247,7 @@ def _open(store: str | None, actor: Actor, *, create: bool = False, **kwargs: An
 
 
 @click.group(cls=SpeakingGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="leftbehind")
+@click.version_option(version=leftbehind.__version__, package_name="leftbehind")
 def main() -> None:
     """Run a county's care action for rural left-behind children.
 
@@ -690,3 +760,6 @@ def audit(since: date | None, until: date | None, store: str | None, actor: Acto
         reason = f"  ({e.reason})" if e.reason else ""
         click.echo(f"{e.at}  {who}  {e.op} {e.kind} {e.record}  {detail}{reason}".rstrip())
     click.echo(text("entries: {count}", count=len(entries)))
+
+
+from leftbehind.cli import setup as _setup  # noqa: E402, F401  (registers `init` on main)

@@ -33,6 +33,7 @@ from leftbehind.service.repository import SETTINGS_KEY, Batch, Snapshot, residen
 
 __all__ = [
     "add_records",
+    "county_issues",
     "end_assignment",
     "put_assignments",
     "put_children",
@@ -81,11 +82,9 @@ _COUNTY_CODE = re.compile(r"[0-9]{6}")
 _COUNTY_NAME = 40
 
 
-def set_county(ctx: Context, name: str, code: str) -> None:
-    """Name the county and give its 6-digit administrative code (audited): every table and
-    summary it makes from now on carries them."""
-    _, gate = ctx.begin()
-    gate.require("settings.write", "name the county")
+def county_issues(name: object, code: object) -> list[Issue]:
+    """What is wrong with a county's name and administrative code (none when both are fine):
+    what :func:`set_county` checks, for a caller that checks before it makes a store."""
     issues = []
     if not isinstance(name, str) or not name.strip() or len(name) > _COUNTY_NAME:
         issues.append(Issue("name", "county_name", f"1 to {_COUNTY_NAME} characters of text"))
@@ -93,7 +92,15 @@ def set_county(ctx: Context, name: str, code: str) -> None:
         issues.append(Issue("name", "text_control", "no spaces or control characters"))
     if not isinstance(code, str) or not _COUNTY_CODE.fullmatch(code):
         issues.append(Issue("code", "county_code", "an administrative code is 6 digits"))
-    if issues:
+    return issues
+
+
+def set_county(ctx: Context, name: str, code: str) -> None:
+    """Name the county and give its 6-digit administrative code (audited): every table and
+    summary it makes from now on carries them."""
+    _, gate = ctx.begin()
+    gate.require("settings.write", "name the county")
+    if issues := county_issues(name, code):
         raise ValidationError(issues, subject="county")
     with ctx.repo.batch("set_county") as batch:
         _put_settings(batch, {"name": name, "code": code})
