@@ -134,7 +134,9 @@ def init(
         if not found["name"] and lang is None:
             lang = DEFAULT  # a county set up says its language, Simplified by default
         asked = {"name": name, "code": code, "policy": policy, "language": lang}
-        differ = [k for k, v in asked.items() if v is not None and v != found[k]]
+        # a county not yet set up has its language stored only once it is chosen
+        kept = found if found["name"] else {**found, "language": county.settings().get("language")}
+        differ = [k for k, v in asked.items() if v is not None and v != kept[k]]
         if found["name"] and differ and not force:
             with use(asked_language() or found["language"]):
                 _show(found, county.url)
