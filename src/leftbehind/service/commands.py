@@ -84,7 +84,8 @@ _COUNTY_NAME = 40
 
 def county_issues(name: object, code: object) -> list[Issue]:
     """What is wrong with a county's name and administrative code (none when both are fine):
-    what :func:`set_county` checks, for a caller that checks before it makes a store."""
+    what :meth:`leftbehind.County.set_county` checks, for a caller that checks before it makes
+    a store."""
     issues = []
     if not isinstance(name, str) or not name.strip() or len(name) > _COUNTY_NAME:
         issues.append(Issue("name", "county_name", f"1 to {_COUNTY_NAME} characters of text"))
