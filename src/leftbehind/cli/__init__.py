@@ -226,9 +226,9 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
 
 def _open(store: str | None, actor: Actor, *, create: bool = False, **kwargs: Any) -> County:
     """The county store for a command, speaking ``--lang`` if given, else the county's
-    language, for the rest of the command. Only the commands that bring data in (``import``,
-    ``demo``) may make a new store: any other refuses a missing path (a typo is an error
-    naming it, never a new empty county)."""
+    language, for the rest of the command. Only ``init`` and the commands that bring data in
+    (``import``, ``demo``) may make a new store: any other refuses a missing path (a typo is an
+    error naming it, never a new empty county)."""
     county = leftbehind.open(
         store,
         actor=actor,
@@ -253,6 +253,7 @@ def main() -> None:
 
     \b
     Start with:
+      leftbehind init                  a county of your own: name, code, policy, language
       leftbehind demo                  the whole action on a sample county
       leftbehind child C000001         one child's categories, reasons and timeline
       leftbehind ledger county         the county table
