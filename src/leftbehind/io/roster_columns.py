@@ -88,6 +88,7 @@ class Kind(enum.Enum):
 
     TEXT = "text"
     CHILD_ID = "child_id"
+    KEY = "key"
     RESIDENT_ID = "resident_id"
     PHONE = "phone"
     DATE = "date"
@@ -119,18 +120,10 @@ def header_form(value: str) -> str:
     return "".join(c for c in folded if not c.isspace() and c not in "_*").rstrip(":")
 
 
-#: Sheet names by template, as catalog keys (the instructions sheet is ``instructions``).
-_SHEETS = {
-    "roster": "roster.sheet.roster",
-    "talk": "roster.sheet.talk",
-    "home_visit": "roster.sheet.home_visit",
-    "instructions": "roster.sheet.instructions",
-}
-
-
 def sheet_name(kind: str) -> str:
-    """The sheet's name in the language of the moment (``roster``: 花名册, 花名冊, ``roster``)."""
-    return text(_SHEETS[kind])
+    """The sheet's name in the language of the moment (``roster``: 花名册, 花名冊, ``roster``;
+    every template's, see :mod:`leftbehind.io.sheet_columns`; ``instructions``: 说明)."""
+    return text(f"roster.sheet.{kind}")
 
 
 def sheet_names(kind: str) -> frozenset[str]:
@@ -225,7 +218,18 @@ class Column:
         return self.choice(key).label
 
 
-_PREFIX = {"roster": "roster.col", "talk": "roster.talk", "home_visit": "roster.visit"}
+#: The catalog prefix of each template's headers (the other sheets' in
+#: :mod:`leftbehind.io.sheet_columns`: ``school``, ``staff``, ``assign``, ``group``, ``record``).
+_PREFIX = {
+    "roster": "roster.col",
+    "talk": "roster.talk",
+    "home_visit": "roster.visit",
+    "school": "roster.school",
+    "staff": "roster.staff",
+    "assign": "roster.assign",
+    "group": "roster.group",
+    "record": "roster.record",
+}
 
 
 # ---------------------------------------------------------------------------------------------
