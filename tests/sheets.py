@@ -15,7 +15,8 @@ from leftbehind.io.roster import write_template
 from leftbehind.io.roster_columns import has_key_row
 from leftbehind.io.sheet_columns import SHEET_COLUMNS
 
-Row = Mapping[str, object]
+Cell = str | int | date | None
+Row = Mapping[str, Cell]
 
 #: The day the county is looked at: a Friday of the autumn term 2026.
 TODAY = date(2026, 11, 27)
@@ -83,12 +84,10 @@ def fill(path: Path, kind: str, rows: Sequence[Row], lang: str = "zh_CN") -> Pat
         write_template(path, kind=kind, format="csv" if path.suffix == ".csv" else "xlsx")
         keys = [c.key for c in SHEET_COLUMNS[kind]]
         first = 3 if has_key_row(lang) else 2
-    cells = [[row.get(k) for k in keys] for row in rows]
+    cells: list[list[Cell]] = [[row.get(k) for k in keys] for row in rows]
     if path.suffix == ".csv":
         with path.open("a", encoding="utf-8", newline="") as f:
-            csv.writer(f).writerows(
-                [["" if v is None else str(v) for v in line] for line in cells]
-            )
+            csv.writer(f).writerows([["" if v is None else str(v) for v in line] for line in cells])
         return path
     wb = load_workbook(path)
     ws = wb.worksheets[0]

@@ -39,6 +39,7 @@ from leftbehind.domain.ids import mask_resident_id
 from leftbehind.errors import StoreNotFoundError
 from leftbehind.io import render
 from leftbehind.io.render import county_sheet
+from leftbehind.io.sheet_import import FilesReport
 from leftbehind.io.summary import merge_summaries, write_table
 from leftbehind.sample import sample_county
 from leftbehind.service import STORE_ENV, County, default_store_path
@@ -608,28 +609,31 @@ def import_(
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        for path, issues in ((f.path, f.issues) for f in report.files if f.issues):
-            click.echo(text("{path}:", path=path), err=True)
-            _echo_cells(issues, warnings=False)
-        for path, warned in ((f.path, f.warnings) for f in report.files if f.warnings):
-            click.echo(text("{path}:", path=path), err=True)
-            _echo_cells(warned, warnings=True)
+        several = len(report.files) > 1  # each file's problems under its path
+        for f in report.files:
+            if several and f.issues:
+                click.echo(text("{path}:", path=f.path), err=True)
+            _echo_cells(f.issues, warnings=False)
+        for f in report.files:
+            if several and f.warnings:
+                click.echo(text("{path}:", path=f.path), err=True)
+            _echo_cells(f.warnings, warnings=True)
         _echo_kinds(report, dry_run=dry_run)
     if not report.ok:
         sys.exit(1)
 
 
-def _echo_kinds(report: Any, *, dry_run: bool) -> None:
-    """Per kind: created, updated, unchanged, then the new and updated ids."""
+def _echo_kinds(report: FilesReport, *, dry_run: bool) -> None:
+    """Per kind: created, updated, unchanged, then the new and updated ids (or, when a file
+    had a problem, that nothing was imported)."""
     if not report.ok:
-        click.echo(text("nothing was imported: correct the problems above"), err=True)
-    for (kind, counts), line in zip(report.kinds.items(), report.summary(), strict=True):
+        click.echo(text("nothing was imported: correct the problems above"))
+    for counts, line in zip(report.kinds.values(), report.summary(), strict=True):
         click.echo(text("dry run: {summary}", summary=line) if dry_run else line)
         if counts.created:
             click.echo("  " + text("created: {ids}", ids=" ".join(counts.created)))
         if counts.updated:
             click.echo("  " + text("updated: {ids}", ids=" ".join(counts.updated)))
-        del kind
 
 
 #: How many cells' issues an import prints one by one before summing the rest up by code.

@@ -60,6 +60,7 @@ __all__ = [
     "HEADER_VARIANTS",
     "HOME_VISIT_COLUMNS",
     "PARENT_STATUSES",
+    "RECORD_ID",
     "ROSTER_COLUMNS",
     "TALK_COLUMNS",
     "TEMPLATE_COLUMNS",
@@ -582,6 +583,10 @@ def _visit(key: str, kind: Kind, *, required: bool = False) -> Column:
     return Column(key, kind, required=required, template="home_visit")
 
 
+#: A record's id (记录编号), last on every record sheet: blank for a new record (the import
+#: makes one), or the id of a stored record to correct it.
+RECORD_ID = Column("id", Kind.KEY, template="record", variants=("编号", "編號"))
+
 TALK_COLUMNS: tuple[Column, ...] = (
     _talk("date", Kind.DATE, required=True),
     _talk("place", Kind.TEXT),
@@ -592,6 +597,7 @@ TALK_COLUMNS: tuple[Column, ...] = (
     _talk("content", Kind.TEXT),
     _talk("effect", Kind.TEXT),
     _talk("follow_up", Kind.TEXT),
+    RECORD_ID,
 )
 """The talk record template (谈心记录)."""
 
@@ -606,6 +612,7 @@ HOME_VISIT_COLUMNS: tuple[Column, ...] = (
     _visit("feedback", Kind.TEXT),
     _visit("measures", Kind.TEXT),
     _visit("next_visit", Kind.DATE),
+    RECORD_ID,
 )
 """The home-visit record template (家访记录)."""
 

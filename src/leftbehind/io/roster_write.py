@@ -256,7 +256,7 @@ def write_template(
     kind: str = "roster",
     store_path: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write a blank template of ``kind`` (a key of :data:`TEMPLATES`: ``roster`` 花名册,
+    """Write a blank template of ``kind`` (a key of ``TEMPLATES``: ``roster`` 花名册,
     ``schools``, ``staff``, ``assignments``, ``groups``, ``talk`` 谈心记录, ``home_visit``
     家访记录 and the other duty records), in the language of the moment (headers, choices,
     sheet names, the 说明 sheet). An unknown ``kind`` raises :class:`ValueError` naming the

@@ -40,6 +40,7 @@ from leftbehind.domain.people import Role
 from leftbehind.io.roster_columns import (
     CHOICE_VARIANTS,
     HOME_VISIT_COLUMNS,
+    RECORD_ID,
     ROSTER_COLUMNS,
     TALK_COLUMNS,
     Choice,
@@ -165,7 +166,7 @@ def _r(key: str, kind: Kind = Kind.TEXT, *, required: bool = False,
     return _c("record", key, kind, required=required, choices=choices, variants=variants)
 
 
-_ID = _r("id", Kind.KEY, variants=("编号", "編號"))
+_ID = RECORD_ID
 _DATE = _r("date", Kind.DATE, required=True, variants=("时间", "時間"))
 _TEACHER = _r("teacher", required=True,
               variants=("教师姓名", "教師姓名", "教师编号", "教師編號", "老师",
@@ -187,8 +188,8 @@ def _record(topic: Column, *, method: bool = True) -> tuple[Column, ...]:
 
 #: The record sheets: kind → (the duty kind's code, the columns).
 RECORD_KINDS: Mapping[str, tuple[str, tuple[Column, ...]]] = {
-    "talk": ("TALK", (*TALK_COLUMNS, _ID)),
-    "home_visit": ("HOME_VISIT", (*HOME_VISIT_COLUMNS, _ID)),
+    "talk": ("TALK", TALK_COLUMNS),
+    "home_visit": ("HOME_VISIT", HOME_VISIT_COLUMNS),
     "family_contact": ("FAMILY_CONTACT", _record(
         _r("contact_topic", required=True, variants=("沟通内容", "溝通內容")))),
     "parent_report": ("PARENT_REPORT", _record(_r("report_topic", required=True))),

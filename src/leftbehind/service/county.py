@@ -590,10 +590,9 @@ class County:
 
         Every bad cell of every file is in the report (file, sheet, row, column, code) and then
         nothing is written; else everything is written in one unit of work (with ``dry_run``,
-        checked the same way and not committed). :attr:`~leftbehind.io.sheet_import.
-        FilesReport.kinds` gives, per kind, the ids created and updated and how many rows found
-        their item unchanged; :meth:`~leftbehind.io.sheet_import.FilesReport.to_json` the whole
-        report with stable English keys. See :mod:`leftbehind.io.sheet_import` for the rules.
+        checked the same way and not committed). The report's ``kinds`` gives, per kind, the
+        ids created and updated and how many rows found their item unchanged; its
+        ``to_json()`` the whole report with stable English keys. See :mod:`leftbehind.io.sheet_import` for the rules.
         """
         return imports.import_files(
             self._ctx, paths, dry_run=dry_run, progress=progress, limits=limits
