@@ -77,11 +77,17 @@ VISITS: list[Row] = [
 ]  # fmt: skip
 
 
-def fill(path: Path, kind: str, rows: Sequence[Row], lang: str = "zh_CN") -> Path:
-    """The template of ``kind`` written in ``lang`` to ``path``, with ``rows`` (by column key)
-    under its header rows: dates as dates in XLSX, ISO text in CSV."""
+def fill(
+    path: Path, kind: str, rows: Sequence[Row], lang: str = "zh_CN", template: Path | None = None
+) -> Path:
+    """The template of ``kind`` written in ``lang`` to ``path`` (or a copy of ``template``,
+    one the command line wrote), with ``rows`` (by column key) under its header rows: dates as
+    dates in XLSX, ISO text in CSV."""
     with use(lang):
-        write_template(path, kind=kind, format="csv" if path.suffix == ".csv" else "xlsx")
+        if template is not None:
+            path.write_bytes(template.read_bytes())
+        else:
+            write_template(path, kind=kind, format="csv" if path.suffix == ".csv" else "xlsx")
         keys = [c.key for c in SHEET_COLUMNS[kind]]
         first = 3 if has_key_row(lang) else 2
     cells: list[list[Cell]] = [[row.get(k) for k in keys] for row in rows]

@@ -272,6 +272,17 @@ class _County:
         self.record_keys: dict[tuple[str, ...], str] = {}
         self.written: dict[str, dict[str, Any]] = {}
         self._children_index: tuple[dict[str, str], dict[str, list[str]]] | None = None
+        #: The ids and names of rows refused in this run, by kind: a later row naming one is
+        #: not blamed again (the run is refused already, for the row itself).
+        self.refused: dict[str, set[str]] = {"school": set(), "staff": set(), "child": set()}
+
+    def refuse(self, kind: str, *labels: CellValue) -> None:
+        self.refused[kind].update(label for label in labels if isinstance(label, str))
+
+    def _missing(self, kind: str, label: str, shared: bool) -> tuple[str | None, str]:
+        if shared:
+            return None, f"{kind}_ambiguous"
+        return None, "" if label in self.refused[kind] else f"unknown_{kind}"
 
     def put(self, kind: str, key: str, value: Any) -> None:
         """Hold ``value`` as written by the run (``kind``: one of :data:`_HELD`)."""
@@ -289,7 +300,7 @@ class _County:
         found = [s.id for s in self.schools.values() if s.name == label]
         if len(found) == 1:
             return found[0], ""
-        return None, "school_ambiguous" if found else "unknown_school"
+        return self._missing("school", label, bool(found))
 
     def staff_member(self, label: str) -> tuple[str | None, str]:
         if label in self.staff:
@@ -297,7 +308,7 @@ class _County:
         found = [s.id for s in self.staff.values() if s.name.strip() == label]
         if len(found) == 1:
             return found[0], ""
-        return None, "staff_ambiguous" if found else "unknown_staff"
+        return self._missing("staff", label, bool(found))
 
     def child(self, label: str, *, staff_id: str | None) -> tuple[str | None, str]:
         if label in self.children:
@@ -323,7 +334,7 @@ class _County:
             found = narrowed or found
         if len(found) == 1:
             return found[0], ""
-        return None, "child_ambiguous" if found else "unknown_child"
+        return self._missing("child", label, bool(found))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,6 +453,7 @@ def _schools(sheet: _Sheet, county: _County, today: date) -> None:
         paths = {"id": "id", "name": "name", "township": "township", "stages": "stages"}
         school = sheet.structured(row, doc, School, paths, today)
         if school is None or row.bad or not key:
+            county.refuse("school", key, v.get("name"))
             continue
         if sheet.count(key, county.schools.get(key), school):
             county.put("school", key, school)
@@ -462,6 +474,7 @@ def _staff(sheet: _Sheet, county: _County, today: date) -> None:
                  "phone": "phone"}  # fmt: skip
         person = sheet.structured(row, doc, Staff, paths, today)
         if person is None or school is None or row.bad or not key:
+            county.refuse("staff", key, v.get("name"))
             continue
         if sheet.count(key, county.staff.get(key), person):
             county.put("staff", key, person)
@@ -704,9 +717,16 @@ def _roster(
         today=today,
         progress=progress,
         limits=limits,
+        partial=True,
     )
     for child in to_write:
         county.put("child", child.id, child)
+    if report.issues:
+        bad = {i.row for i in report.issues}
+        for row in read_sheet(path, limits=limits).rows:
+            if row.number in bad:
+                v = row.values
+                county.refuse("child", v.get("id"), v.get("name"), v.get("resident_id"))
     got["created"].extend(c for c in report.created_ids if c not in got["created"])
     got["updated"].extend(
         c for c in report.updated_ids if c not in got["updated"] and c not in got["created"]
