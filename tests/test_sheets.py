@@ -201,7 +201,7 @@ def test_a_file_of_no_known_kind_is_refused_under_its_name(tmp_path: Path) -> No
 def test_a_bad_cell_in_any_file_writes_nothing(store_url: str, tmp_path: Path, kind: str) -> None:
     """One bad cell in one file of the run: every file is checked, the cell is named (file,
     sheet, row, column, code, never its value), and nothing of any file is written."""
-    bad: dict[str, tuple[str, object, str]] = {
+    bad: dict[str, tuple[str, str | date | None, str]] = {
         "schools": ("stages", "高中", "stage"),
         "staff": ("school", "没有这所学校", "unknown_school"),
         "roster": ("sex", "不知", "choice"),
@@ -212,7 +212,7 @@ def test_a_bad_cell_in_any_file_writes_nothing(store_url: str, tmp_path: Path, k
         "study_plan": ("plan", None, "required"),
     }
     key, value, code = bad[kind]
-    rows = {**ROWS, kind: [{**ROWS[kind][0], key: value}, *ROWS[kind][1:]]}
+    rows: dict[str, list[Row]] = {**ROWS, kind: [{**ROWS[kind][0], key: value}, *ROWS[kind][1:]]}
     folder = tmp_path / "bad"
     folder.mkdir()
     files = [fill(folder / f"{k}.xlsx", k, rows[k]) for k in ORDER]
@@ -233,8 +233,8 @@ def test_a_bad_cell_in_any_file_writes_nothing(store_url: str, tmp_path: Path, k
 def test_a_shared_name_is_narrowed_to_the_teachers_children_then_school(tmp_path: Path) -> None:
     """Two 张小明 in the county, one at each school: 李老师 means the one assigned to her,
     赵老师 (assigned to neither) the one of his school."""
-    twin = {**ROSTER[0], "school": "平固店中学", "grade": 7, "birth_date": date(2012, 5, 1)}
-    other = {"date": WEEK[0], "teacher": "赵老师", "child": "张小明", "method": "面谈"}
+    twin: Row = {**ROSTER[0], "school": "平固店中学", "grade": 7, "birth_date": date(2012, 5, 1)}
+    other: Row = {"date": WEEK[0], "teacher": "赵老师", "child": "张小明", "method": "面谈"}
     talks = [{**TALKS[0], "teacher": "李老师"}, other]
     with open_county("memory://") as county:
         files = [fill(tmp_path / f"{k}.xlsx", k, ROWS[k]) for k in ("schools", "staff")]
@@ -249,8 +249,8 @@ def test_a_shared_name_is_narrowed_to_the_teachers_children_then_school(tmp_path
 
 
 def test_a_name_two_children_share_with_no_way_to_tell_is_ambiguous(tmp_path: Path) -> None:
-    roster = [ROSTER[0], {**ROSTER[0], "grade": 5, "birth_date": date(2015, 5, 1)}]
-    talk = [{"date": WEEK[0], "teacher": "T03", "child": "张小明", "method": "面谈"}]
+    roster: list[Row] = [ROSTER[0], {**ROSTER[0], "grade": 5, "birth_date": date(2015, 5, 1)}]
+    talk: list[Row] = [{"date": WEEK[0], "teacher": "T03", "child": "张小明", "method": "面谈"}]
     with open_county("memory://") as county:
         files = [fill(tmp_path / f"{k}.xlsx", k, ROWS[k]) for k in ("schools", "staff")]
         files += [fill(tmp_path / "r.xlsx", "roster", roster)]

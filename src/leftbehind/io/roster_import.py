@@ -408,9 +408,10 @@ def plan_import(
 
     Returns the report (``written`` false) and the children to write: none when any cell has
     an issue, unless ``partial`` (then those of the rows without one, for a caller that checks
-    other files against them and refuses the whole run itself). ``progress(stage, done, total)`` is called as rows are read and checked. A file
-    crossing one of ``limits`` (see :class:`~leftbehind.io.roster_limits.ImportLimits`) is
-    refused with one issue, read no further than the limit.
+    other files against them and refuses the whole run itself). ``progress(stage, done,
+    total)`` is called as rows are read and checked. A file crossing one of ``limits`` (see
+    :class:`~leftbehind.io.roster_limits.ImportLimits`) is refused with one issue, read no
+    further than the limit.
     """
     read = read_roster(path, progress=progress, limits=limits)
     sheet = read.sheet

@@ -2,22 +2,22 @@
 
 Besides the roster (花名册, :mod:`leftbehind.io.roster_columns`), a county keeps:
 
-==================  ==================  =====================================================
-kind                sheet               one row is
-==================  ==================  =====================================================
-``schools``         学校名册            a school (:class:`~leftbehind.domain.model.School`)
-``staff``           教职工名册          a staff member (:class:`~leftbehind.domain.people.Staff`)
-``assignments``     分工名册            a role towards a child: 班主任, 代管家长, 结对帮扶 …
-``groups``          学习小组            a village study group and its members
-``talk``            谈心记录            a heart-to-heart talk (``TALK``)
-``home_visit``      家访记录            a home visit (``HOME_VISIT``)
-``family_contact``  书信电话记录        a letter or call to the parents (``FAMILY_CONTACT``)
-``parent_report``   家长报告记录        a report to the parents (``PARENT_REPORT``)
-``study_plan``      学习帮扶计划        a signed study-help plan (``STUDY_PLAN``)
-``safety_education``  安全教育记录      safety and legal education (``SAFETY_EDUCATION``)
-``parent_lecture``  家长学校记录        a parent-school lecture attended (``PARENT_LECTURE``)
-``festival``        节日陪伴记录        a festival spent with the child (``FESTIVAL``)
-==================  ==================  =====================================================
+======================  ==================  =====================================================
+kind                    sheet               one row is
+======================  ==================  =====================================================
+``schools``             学校名册            a school (:class:`~leftbehind.domain.model.School`)
+``staff``               教职工名册          a person (:class:`~leftbehind.domain.people.Staff`)
+``assignments``         分工名册            a role towards a child: 班主任, 代管家长, 结对帮扶 …
+``groups``              学习小组            a village study group and its members
+``talk``                谈心记录            a heart-to-heart talk (``TALK``)
+``home_visit``          家访记录            a home visit (``HOME_VISIT``)
+``family_contact``      书信电话记录        a letter or call to the parents (``FAMILY_CONTACT``)
+``parent_report``       家长报告记录        a report to the parents (``PARENT_REPORT``)
+``study_plan``          学习帮扶计划        a signed study-help plan (``STUDY_PLAN``)
+``safety_education``    安全教育记录        safety and legal education (``SAFETY_EDUCATION``)
+``parent_lecture``      家长学校记录        a parent-school lecture attended (``PARENT_LECTURE``)
+``festival``            节日陪伴记录        a festival spent with the child (``FESTIVAL``)
+======================  ==================  =====================================================
 
 Each sheet's headers and choices are looked up in the ``roster`` catalogs like the roster's,
 so a template speaks the language of the moment and a file is read in any of the three.

@@ -6,8 +6,9 @@ way to read the records of some children) and says what an import would write, w
 :class:`FilesReport`. :meth:`leftbehind.County.import_files` writes the plan in one unit of
 work. The rules:
 
-- **The kind of each file** comes from its header row (:func:`~leftbehind.io.sheet_columns.recognise`); a file whose kind cannot be told is one issue (``unknown_kind``, or
-  ``kind_ambiguous`` naming the candidates) naming the file.
+- **The kind of each file** comes from its header row
+  (:func:`~leftbehind.io.sheet_columns.recognise`); a file whose kind cannot be told is one
+  issue (``unknown_kind``, or ``kind_ambiguous`` naming the candidates) naming the file.
 - **Order**: files are applied in :data:`~leftbehind.io.sheet_columns.ORDER` (schools, staff,
   children, assignments, groups, records), several files of a kind in the order given, so a row
   may refer to what an earlier file of the same run creates.

@@ -592,7 +592,8 @@ class County:
         nothing is written; else everything is written in one unit of work (with ``dry_run``,
         checked the same way and not committed). The report's ``kinds`` gives, per kind, the
         ids created and updated and how many rows found their item unchanged; its
-        ``to_json()`` the whole report with stable English keys. See :mod:`leftbehind.io.sheet_import` for the rules.
+        ``to_json()`` the whole report with stable English keys. See
+        :mod:`leftbehind.io.sheet_import` for the rules.
         """
         return imports.import_files(
             self._ctx, paths, dry_run=dry_run, progress=progress, limits=limits
