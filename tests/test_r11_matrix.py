@@ -631,6 +631,14 @@ def _import_roster(c: County, x: Ctx) -> object:
     ]
 
 
+def _import_files(c: County, x: Ctx) -> object:
+    x.echo |= {FORMER_CHILD, PAIRED_CHILD}
+    return [
+        x.attempt(lambda: c.import_files([x.world.roster], dry_run=True)),
+        x.attempt(lambda: c.import_files([x.world.roster])),
+    ]
+
+
 def _put_children(c: County, x: Ctx) -> object:
     f = facts()
     mine = attrs.evolve(f.child(FORMER_CHILD), hobbies="书法")
@@ -714,6 +722,7 @@ CALLS: dict[str, Call] = {
     "family": lambda c, x: x.each(TARGETS, c.family),
     "groups": lambda c, x: c.groups(),
     "language": lambda c, x: c.language,
+    "import_files": _import_files,
     "import_roster": _import_roster,
     "ledger_facts": lambda c, x: c.ledger_facts(x.period),
     "notices": lambda c, x: c.notices(),
@@ -765,6 +774,7 @@ WRITES = frozenset(
         "add_records",
         "deliver",
         "end_assignment",
+        "import_files",
         "import_roster",
         "purge",
         "put_assignments",

@@ -47,6 +47,7 @@ from leftbehind.io.roster import (
     write_template,
 )
 from leftbehind.io.roster_columns import COLUMNS_BY_KEY
+from leftbehind.io.sheet_columns import SHEET_COLUMNS
 from leftbehind.service import County
 from leftbehind.testing import strategies
 from leftbehind.testing.synthetic import resident_id, synthetic_facts
@@ -525,11 +526,11 @@ def test_the_xlsx_template_reads_back_with_openpyxl(tmp_path: Path) -> None:
     assert empty.ok
     assert empty.rows == ()
     for kind, columns in (("talk", TALK_COLUMNS), ("home_visit", HOME_VISIT_COLUMNS)):
-        p = write_template(tmp_path / f"{kind}.xlsx", kind=kind)  # type: ignore[arg-type]
+        p = write_template(tmp_path / f"{kind}.xlsx", kind=kind)
         assert [c.value for c in openpyxl.load_workbook(p).worksheets[0][1]] == [
             c.header for c in columns
         ]
-        c = write_template(tmp_path / f"{kind}.csv", format="csv", kind=kind)  # type: ignore[arg-type]
+        c = write_template(tmp_path / f"{kind}.csv", format="csv", kind=kind)
         assert c.read_bytes().startswith(b"\xef\xbb\xbf")
         assert c.read_text("utf-8-sig").splitlines()[0] == ",".join(x.header for x in columns)
     assert "方式" in [c.header for c in TALK_COLUMNS]
@@ -665,7 +666,7 @@ def test_export_writes_dates_as_dates_and_the_grade_of_today(
 def test_the_docs_table_lists_every_column_and_choice_in_both_scripts() -> None:
     """The tables of docs/roster.md say what the catalogs and the vocabulary say."""
     page = (Path(__file__).parent.parent / "docs" / "roster.md").read_text("utf-8")
-    for columns in (ROSTER_COLUMNS, TALK_COLUMNS, HOME_VISIT_COLUMNS):
+    for columns in SHEET_COLUMNS.values():
         for c in columns:
             with use("zh_TW"):
                 traditional = c.header

@@ -349,7 +349,7 @@ def test_a_template_in_each_language_is_written_in_it_and_reads_back_filled_in(
 def test_the_record_templates_speak_the_language_too(tmp_path: Path, lang: str) -> None:
     for kind, columns in (("talk", TALK_COLUMNS), ("home_visit", HOME_VISIT_COLUMNS)):
         with use(lang):
-            path = write_template(tmp_path / f"{kind}.xlsx", kind=kind)  # type: ignore[arg-type]
+            path = write_template(tmp_path / f"{kind}.xlsx", kind=kind)
             title = template_title(kind)
         wb = openpyxl.load_workbook(path)
         assert wb.sheetnames[0] == title

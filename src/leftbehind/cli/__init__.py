@@ -46,6 +46,7 @@ from leftbehind.errors import (
 )
 from leftbehind.io import render
 from leftbehind.io.render import county_sheet
+from leftbehind.io.sheet_import import FilesReport
 from leftbehind.io.summary import merge_summaries, write_table
 from leftbehind.sample import sample_county
 from leftbehind.service import STORE_ENV, County, default_store_path
@@ -605,20 +606,28 @@ def copy(src: str, dst: str, replace: bool) -> None:
     click.echo(text("copied and verified: {report}", report=report))
 
 
+def _template_kinds() -> list[str]:
+    from leftbehind.io.sheet_columns import SHEET_COLUMNS
+
+    return list(SHEET_COLUMNS)
+
+
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option(
     "--kind",
-    type=click.Choice(["roster", "talk", "home_visit"]),
+    type=click.Choice(_template_kinds()),
     default="roster",
     show_default=True,
-    help="The roster, the talk record or the home-visit record.",
+    help="Which sheet: the roster, schools, staff, assignments, study groups, or a duty "
+    "record (talk, home_visit, family_contact, parent_report, study_plan, safety_education, "
+    "parent_lecture, festival).",
 )
 @store_option
 @reports_errors
 def template(path: str, kind: str, store: str | None) -> None:
     """Write a blank template (XLSX, or CSV when PATH ends in .csv) to fill in Excel; never
-    over the county store or any database."""
+    over the county store or any database. `leftbehind import` reads it back."""
     from leftbehind.io.roster import write_template
 
     fmt = "csv" if path.lower().endswith(".csv") else "xlsx"
@@ -626,39 +635,76 @@ def template(path: str, kind: str, store: str | None) -> None:
     written = write_template(
         path,
         format=fmt,  # type: ignore[arg-type]
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         store_path=store_path,
     )
     click.echo(text("wrote {path}", path=written))
 
 
 @main.command(name="import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every cell and report; write nothing.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="The report as JSON on standard output (English keys)."
+)
 @store_option
 @actor_option
 @reports_errors
-def import_(path: str, dry_run: bool, store: str | None, actor: Actor) -> None:
-    """Import a roster (XLSX, or CSV in UTF-8 or GB18030): all rows or none.
+def import_(
+    paths: tuple[str, ...], dry_run: bool, as_json: bool, store: str | None, actor: Actor
+) -> None:
+    """Import the sheets a county keeps (XLSX, or CSV in UTF-8 or GB18030): all or nothing.
 
-    Every bad cell is reported (sheet, row, column, code) and nothing is written; a dry run
-    reports the same without writing.
+    \b
+    Each file's kind is told from its headers: schools, staff, the roster, assignments,
+    study groups, and the duty records (talk, home visit, letter or call, study plan, safety
+    education, parent school, festival). Several files go in one run, in that order, so a row
+    may name what an earlier file brings in. Every bad cell of every file is reported (file,
+    sheet, row, column, code) and nothing is written; a dry run reports the same without
+    writing. Then, per kind, what was created (with the new ids), updated and unchanged.
     """
+    import json
+
     from rich.progress import Progress
 
-    with _open(store, actor, create=True) as county, Progress(transient=True) as bar:
+    with (
+        _open(store, actor, create=True) as county,
+        Progress(transient=True, disable=as_json) as bar,
+    ):
         task = bar.add_task(text("importing"), total=None)
 
         def progress(stage: str, done: int, total: int | None) -> None:
             bar.update(task, description=text(stage), completed=done, total=total)
 
-        report = county.import_roster(path, dry_run=dry_run, progress=progress)
-    _echo_cells(report.issues, warnings=False)
-    _echo_cells(report.warnings, warnings=True)
-    summary = report.summary()
-    click.echo(text("dry run: {summary}", summary=summary) if dry_run else summary)
+        report = county.import_files(paths, dry_run=dry_run, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        several = len(report.files) > 1  # each file's problems under its path
+        for f in report.files:
+            if several and f.issues:
+                click.echo(text("{path}:", path=f.path), err=True)
+            _echo_cells(f.issues, warnings=False)
+        for f in report.files:
+            if several and f.warnings:
+                click.echo(text("{path}:", path=f.path), err=True)
+            _echo_cells(f.warnings, warnings=True)
+        _echo_kinds(report, dry_run=dry_run)
     if not report.ok:
         sys.exit(1)
+
+
+def _echo_kinds(report: FilesReport, *, dry_run: bool) -> None:
+    """Per kind: created, updated, unchanged, then the new and updated ids (or, when a file
+    had a problem, that nothing was imported)."""
+    if not report.ok:
+        click.echo(text("nothing was imported: correct the problems above"))
+    for counts, line in zip(report.kinds.values(), report.summary(), strict=True):
+        click.echo(text("dry run: {summary}", summary=line) if dry_run else line)
+        if counts.created:
+            click.echo("  " + text("created: {ids}", ids=" ".join(counts.created)))
+        if counts.updated:
+            click.echo("  " + text("updated: {ids}", ids=" ".join(counts.updated)))
 
 
 #: How many cells' issues an import prints one by one before summing the rest up by code.

@@ -100,14 +100,23 @@ def _enrolments(items: Iterable[Enrolment]) -> tuple[Enrolment, ...]:
     return tuple(items)
 
 
+def _stages(items: Iterable[Stage]) -> tuple[Stage, ...]:
+    return tuple(sorted(set(items), key=lambda s: s.value != "primary"))
+
+
 @frozen
 class School:
-    """A school of the county. Only pupils of rural schools (農村學校) are in the plan's scope."""
+    """A school of the county. Only pupils of rural schools (農村學校) are in the plan's scope.
+
+    ``stages`` are the stages it teaches (學段: 小學, 初中, both for a 九年一貫制 school), as the
+    school roster states them; empty when not stated. Ledgers count pupils by their grade.
+    """
 
     id: str
     name: str
     township: str
     rural: bool = True
+    stages: tuple[Stage, ...] = field(default=(), converter=_stages)
 
 
 @frozen

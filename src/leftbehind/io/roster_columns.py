@@ -60,6 +60,7 @@ __all__ = [
     "HEADER_VARIANTS",
     "HOME_VISIT_COLUMNS",
     "PARENT_STATUSES",
+    "RECORD_ID",
     "ROSTER_COLUMNS",
     "TALK_COLUMNS",
     "TEMPLATE_COLUMNS",
@@ -88,6 +89,7 @@ class Kind(enum.Enum):
 
     TEXT = "text"
     CHILD_ID = "child_id"
+    KEY = "key"
     RESIDENT_ID = "resident_id"
     PHONE = "phone"
     DATE = "date"
@@ -119,18 +121,10 @@ def header_form(value: str) -> str:
     return "".join(c for c in folded if not c.isspace() and c not in "_*").rstrip(":")
 
 
-#: Sheet names by template, as catalog keys (the instructions sheet is ``instructions``).
-_SHEETS = {
-    "roster": "roster.sheet.roster",
-    "talk": "roster.sheet.talk",
-    "home_visit": "roster.sheet.home_visit",
-    "instructions": "roster.sheet.instructions",
-}
-
-
 def sheet_name(kind: str) -> str:
-    """The sheet's name in the language of the moment (``roster``: 花名册, 花名冊, ``roster``)."""
-    return text(_SHEETS[kind])
+    """The sheet's name in the language of the moment (``roster``: 花名册, 花名冊, ``roster``;
+    every template's, see :mod:`leftbehind.io.sheet_columns`; ``instructions``: 说明)."""
+    return text(f"roster.sheet.{kind}")
 
 
 def sheet_names(kind: str) -> frozenset[str]:
@@ -225,7 +219,18 @@ class Column:
         return self.choice(key).label
 
 
-_PREFIX = {"roster": "roster.col", "talk": "roster.talk", "home_visit": "roster.visit"}
+#: The catalog prefix of each template's headers (the other sheets' in
+#: :mod:`leftbehind.io.sheet_columns`: ``school``, ``staff``, ``assign``, ``group``, ``record``).
+_PREFIX = {
+    "roster": "roster.col",
+    "talk": "roster.talk",
+    "home_visit": "roster.visit",
+    "school": "roster.school",
+    "staff": "roster.staff",
+    "assign": "roster.assign",
+    "group": "roster.group",
+    "record": "roster.record",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -578,6 +583,10 @@ def _visit(key: str, kind: Kind, *, required: bool = False) -> Column:
     return Column(key, kind, required=required, template="home_visit")
 
 
+#: A record's id (记录编号), last on every record sheet: blank for a new record (the import
+#: makes one), or the id of a stored record to correct it.
+RECORD_ID = Column("id", Kind.KEY, template="record", variants=("编号", "編號"))
+
 TALK_COLUMNS: tuple[Column, ...] = (
     _talk("date", Kind.DATE, required=True),
     _talk("place", Kind.TEXT),
@@ -588,6 +597,7 @@ TALK_COLUMNS: tuple[Column, ...] = (
     _talk("content", Kind.TEXT),
     _talk("effect", Kind.TEXT),
     _talk("follow_up", Kind.TEXT),
+    RECORD_ID,
 )
 """The talk record template (谈心记录)."""
 
@@ -602,6 +612,7 @@ HOME_VISIT_COLUMNS: tuple[Column, ...] = (
     _visit("feedback", Kind.TEXT),
     _visit("measures", Kind.TEXT),
     _visit("next_visit", Kind.DATE),
+    RECORD_ID,
 )
 """The home-visit record template (家访记录)."""
 

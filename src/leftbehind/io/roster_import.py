@@ -402,13 +402,16 @@ def plan_import(
     dry_run: bool = False,
     progress: Progress | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
+    partial: bool = False,
 ) -> tuple[ImportReport, list[Child]]:
     """Check every row of a roster file against ``children`` and ``schools``.
 
     Returns the report (``written`` false) and the children to write: none when any cell has
-    an issue. ``progress(stage, done, total)`` is called as rows are read and checked. A file
-    crossing one of ``limits`` (see :class:`~leftbehind.io.roster_limits.ImportLimits`) is
-    refused with one issue, read no further than the limit.
+    an issue, unless ``partial`` (then those of the rows without one, for a caller that checks
+    other files against them and refuses the whole run itself). ``progress(stage, done,
+    total)`` is called as rows are read and checked. A file crossing one of ``limits`` (see
+    :class:`~leftbehind.io.roster_limits.ImportLimits`) is refused with one issue, read no
+    further than the limit.
     """
     read = read_roster(path, progress=progress, limits=limits)
     sheet = read.sheet
@@ -498,4 +501,4 @@ def plan_import(
         tuple(created),
         tuple(updated),
     )
-    return report, [] if issues else to_write
+    return report, [] if issues and not partial else to_write

@@ -35,7 +35,6 @@ from leftbehind.domain.i18n import language as language_now
 from leftbehind.domain.i18n import text, use
 from leftbehind.io.roster_columns import (
     ROSTER_COLUMNS,
-    TEMPLATE_COLUMNS,
     CellValue,
     Column,
     Kind,
@@ -332,7 +331,7 @@ def parse_cell(
     if text is not None:
         text = _nfkc(text)
         if not _CHILD_ID.fullmatch(text):
-            raise _BadCellError("child_id_format")
+            raise _BadCellError("id_format" if kind is Kind.KEY else "child_id_format")
     return text
 
 
@@ -419,7 +418,9 @@ def _is_key_row(row: Sequence[Any], found: Mapping[str, int]) -> bool:
 
 
 def _preferred_sheets(columns: tuple[Column, ...]) -> frozenset[str]:
-    kind = next((k for k, cols in TEMPLATE_COLUMNS.items() if cols == columns), "roster")
+    from leftbehind.io.sheet_columns import SHEET_COLUMNS
+
+    kind = next((k for k, cols in SHEET_COLUMNS.items() if cols == columns), "roster")
     return sheet_names(kind)
 
 
@@ -505,6 +506,7 @@ def _read(
         for key, i in found.items()
     ]  # fmt: skip
     out: list[RosterRow] = []
+    roster = columns == ROSTER_COLUMNS  # ids and resident IDs of other sheets are checked later
     residents: dict[str, int] = {}
     child_ids: dict[str, int] = {}
     number = 1
@@ -533,10 +535,11 @@ def _read(
                     bad.add(key)
                     continue
                 values[key] = value  # fmt: skip
-            _duplicates(
-                values, "resident_id", residents, number, sheet, found, written, issues, bad
-            )
-            _duplicates(values, "id", child_ids, number, sheet, found, written, issues, bad)
+            if roster:
+                _duplicates(
+                    values, "resident_id", residents, number, sheet, found, written, issues, bad
+                )
+                _duplicates(values, "id", child_ids, number, sheet, found, written, issues, bad)
             out.append(RosterRow(number, values, frozenset(bad)))
     except FileRefusedError as exc:
         return _refused(path, sheet, exc, encoding, at)

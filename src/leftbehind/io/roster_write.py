@@ -37,7 +37,6 @@ from leftbehind.io.paths import ExportPathError, safe_export_path, staged
 from leftbehind.io.render import xml_safe
 from leftbehind.io.roster_columns import (
     ROSTER_COLUMNS,
-    TEMPLATE_COLUMNS,
     CellValue,
     Column,
     ExportContext,
@@ -46,6 +45,7 @@ from leftbehind.io.roster_columns import (
     sheet_name,
 )
 from leftbehind.io.roster_read import CSV_ESCAPED, choices_text, needs_csv_escape
+from leftbehind.io.sheet_columns import SHEET_COLUMNS
 
 __all__ = [
     "TEMPLATES",
@@ -59,12 +59,14 @@ __all__ = [
 
 Format = Literal["xlsx", "csv"]
 
-#: The templates by kind, each its columns: the roster (花名册), talk records (谈心记录) and
-#: home visits (家访记录). :func:`template_title` names each sheet.
-TEMPLATES: Mapping[str, tuple[Column, ...]] = TEMPLATE_COLUMNS
+#: The templates by kind, each its columns: every sheet a county keeps (the roster 花名册,
+#: schools, staff, assignments, study groups and each kind of duty record; see
+#: :mod:`leftbehind.io.sheet_columns`). :func:`template_title` names each sheet.
+TEMPLATES: Mapping[str, tuple[Column, ...]] = SHEET_COLUMNS
 
-#: How many lines of instructions each template's 说明 sheet has after its title.
-_INSTRUCTIONS = {"roster": 9, "talk": 1, "home_visit": 1}
+#: How many lines of instructions each template's 说明 sheet has after its title (one for the
+#: kinds not named).
+_INSTRUCTIONS = {"roster": 9}
 
 
 def template_title(kind: str) -> str:
@@ -169,7 +171,7 @@ def _write_xlsx(
         letter = get_column_letter(i)
         dim = ws.column_dimensions[letter]
         dim.width = max(10, 2 * len(column.header) + 2)
-        if column.kind in (Kind.RESIDENT_ID, Kind.PHONE, Kind.CHILD_ID):
+        if column.kind in (Kind.RESIDENT_ID, Kind.PHONE, Kind.CHILD_ID, Kind.KEY):
             dim.number_format = "@"
             dim.width = 20
         elif column.kind is Kind.DATE:
@@ -233,7 +235,7 @@ def _instructions(ws: Any, kind: str, columns: Sequence[Column]) -> None:
     ws.column_dimensions["C"].width = 8
     ws.column_dimensions["D"].width = 36
     ws.column_dimensions["E"].width = 70
-    for n in range(_INSTRUCTIONS[kind] + 1):
+    for n in range(_INSTRUCTIONS.get(kind, 1) + 1):
         ws.append([text(f"roster.instructions.{kind}.{n}")])
     ws.append([])
     keys = has_key_row()  # in English the header is the key
@@ -251,16 +253,22 @@ def write_template(
     path: str | os.PathLike[str],
     *,
     format: Format = "xlsx",
-    kind: Literal["roster", "talk", "home_visit"] = "roster",
+    kind: str = "roster",
     store_path: str | os.PathLike[str] | None = None,
 ) -> Path:
-    """Write a blank template: roster (花名册), talk records (谈心记录) or home visits (家访记录),
-    in the language of the moment (headers, choices, sheet names, the 说明 sheet).
+    """Write a blank template of ``kind`` (a key of ``TEMPLATES``: ``roster`` 花名册,
+    ``schools``, ``staff``, ``assignments``, ``groups``, ``talk`` 谈心记录, ``home_visit``
+    家访记录 and the other duty records), in the language of the moment (headers, choices,
+    sheet names, the 说明 sheet). An unknown ``kind`` raises :class:`ValueError` naming the
+    choices.
 
     Returns the path written. The path must end in ``.xlsx`` or ``.csv`` and is checked by
     :func:`~leftbehind.io.paths.safe_export_path` (never over ``store_path``'s store, or any
     database); the file appears whole or not at all.
     """
+    if kind not in TEMPLATES:
+        msg = f"no template {kind!r}: choose {', '.join(TEMPLATES)}"
+        raise ValueError(msg)
     suffix = Path(path).suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise ExportPathError(path, "export_suffix", "a template is an .xlsx or a .csv file")

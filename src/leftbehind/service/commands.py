@@ -8,8 +8,9 @@ one unit of work, or nothing.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -66,6 +67,22 @@ def write_timelines(
     batch.put_many(kinds.TIMELINE, timelines.items())
     batch.put_many(kinds.NATIONAL, national.items())
     return timelines
+
+
+@contextlib.contextmanager
+def _unit(ctx: Context, command: str, outer: Batch | None) -> Iterator[Batch]:
+    """The command's own unit of work, or ``outer`` when the command is one step of a larger
+    one (an import of several files), which commits it or not."""
+    if outer is not None:
+        yield outer
+        return
+    with ctx.repo.batch(command) as batch:
+        yield batch
+
+
+def _commit(batch: Batch, outer: Batch | None) -> None:
+    if outer is None:
+        batch.commit()
 
 
 def _put_settings(batch: Batch, changes: Mapping[str, Any]) -> None:
@@ -174,13 +191,15 @@ def set_channels(ctx: Context, channels: Mapping[str, Mapping[str, str]]) -> Non
 # Schools and children.
 
 
-def put_schools(ctx: Context, schools: Iterable[School | Mapping[str, Any]]) -> list[School]:
+def put_schools(
+    ctx: Context, schools: Iterable[School | Mapping[str, Any]], *, outer: Batch | None = None
+) -> list[School]:
     _, gate = ctx.begin()
     gate.require("schools.write", "change schools")
     checked = validate(schools, School, "schools")
-    with ctx.repo.batch("put_schools") as batch:
+    with _unit(ctx, "put_schools", outer) as batch:
         batch.put_many(kinds.SCHOOL, ((s.id, s) for s in checked))
-        batch.commit()
+        _commit(batch, outer)
     return checked
 
 
@@ -223,12 +242,14 @@ def _duplicate_ids(view: Snapshot, checked: list[Child]) -> list[Issue]:
     return issues
 
 
-def put_children(ctx: Context, children: Iterable[Child | Mapping[str, Any]]) -> list[Child]:
+def put_children(
+    ctx: Context, children: Iterable[Child | Mapping[str, Any]], *, outer: Batch | None = None
+) -> list[Child]:
     today = ctx.today()
     _, gate = ctx.begin()
     gate.require("children.write", "write children's files")
     checked = validate(children, Child, "children", today=today)
-    with ctx.repo.batch("put_children") as batch:
+    with _unit(ctx, "put_children", outer) as batch:
         view = batch.view
         gate = Gate(ctx.actor, today, view)
         ids = [c.id for c in checked]
@@ -273,7 +294,7 @@ def put_children(ctx: Context, children: Iterable[Child | Mapping[str, Any]]) ->
         ]
         changes = ((child, what, today) for child, what in flips)
         notices.queue_statuses(batch, view, changes, language=ctx.language(view))
-        batch.commit()
+        _commit(batch, outer)
     return checked
 
 
@@ -304,11 +325,13 @@ def _check_refs(
     return issues
 
 
-def put_staff(ctx: Context, staff: Iterable[Staff | Mapping[str, Any]]) -> list[Staff]:
+def put_staff(
+    ctx: Context, staff: Iterable[Staff | Mapping[str, Any]], *, outer: Batch | None = None
+) -> list[Staff]:
     _, gate = ctx.begin()
     gate.require("staff.write", "write staff")
     checked = validate(staff, Staff, "staff")
-    with ctx.repo.batch("put_staff") as batch:
+    with _unit(ctx, "put_staff", outer) as batch:
         view = batch.view
         schools = view.schools()
         issues = [
@@ -323,17 +346,20 @@ def put_staff(ctx: Context, staff: Iterable[Staff | Mapping[str, Any]]) -> list[
         for person in checked:
             gate.check_staff(person, view.staff_member(person.id))
         batch.put_many(kinds.STAFF, ((person.id, person) for person in checked))
-        batch.commit()
+        _commit(batch, outer)
     return checked
 
 
 def put_assignments(
-    ctx: Context, assignments: Iterable[Assignment | Mapping[str, Any]]
+    ctx: Context,
+    assignments: Iterable[Assignment | Mapping[str, Any]],
+    *,
+    outer: Batch | None = None,
 ) -> list[Assignment]:
     _, gate = ctx.begin()
     gate.require("assignments.write", "assign staff")
     checked = validate(assignments, Assignment, "assignments")
-    with ctx.repo.batch("put_assignments") as batch:
+    with _unit(ctx, "put_assignments", outer) as batch:
         view = batch.view
         gate = Gate(ctx.actor, gate.today, view)
         issues = _check_refs(gate, view, "assignments", [(a.staff_id, a.child_id) for a in checked])
@@ -344,7 +370,7 @@ def put_assignments(
             gate.check_assignment(a.id, a.staff_id, a.child_id)
             gate.check_stored_assignment(view.assignment(a.id))
         batch.put_many(kinds.ASSIGNMENT, ((a.id, a) for a in checked))
-        batch.commit()
+        _commit(batch, outer)
     return checked
 
 
@@ -366,11 +392,13 @@ def end_assignment(ctx: Context, assignment_id: str, on: date) -> Assignment:
     return ended
 
 
-def put_groups(ctx: Context, groups: Iterable[StudyGroup | Mapping[str, Any]]) -> list[StudyGroup]:
+def put_groups(
+    ctx: Context, groups: Iterable[StudyGroup | Mapping[str, Any]], *, outer: Batch | None = None
+) -> list[StudyGroup]:
     _, gate = ctx.begin()
     gate.require("groups.write", "write study groups")
     checked = validate(groups, StudyGroup, "groups")
-    with ctx.repo.batch("put_groups") as batch:
+    with _unit(ctx, "put_groups", outer) as batch:
         view = batch.view
         gate = Gate(ctx.actor, gate.today, view)
         pairs = [(g.guide_staff_id, cid) for g in checked for cid in g.child_ids]
@@ -380,7 +408,7 @@ def put_groups(ctx: Context, groups: Iterable[StudyGroup | Mapping[str, Any]]) -
         for g in checked:
             gate.check_group(g, view.group(g.id))
         batch.put_many(kinds.GROUP, ((g.id, g) for g in checked))
-        batch.commit()
+        _commit(batch, outer)
     return checked
 
 
@@ -388,7 +416,9 @@ def put_groups(ctx: Context, groups: Iterable[StudyGroup | Mapping[str, Any]]) -
 # Records.
 
 
-def add_records(ctx: Context, records: Iterable[Record | Mapping[str, Any]]) -> list[Record]:
+def add_records(
+    ctx: Context, records: Iterable[Record | Mapping[str, Any]], *, outer: Batch | None = None
+) -> list[Record]:
     today = ctx.today()
     _, gate = ctx.begin()
     gate.require("records.write", "add records")
@@ -399,7 +429,7 @@ def add_records(ctx: Context, records: Iterable[Record | Mapping[str, Any]]) -> 
     for i, record in enumerate(checked):
         for issue in check_record(record, today=today, kinds=duty_kinds):
             issues.append(Issue(f"records[{i}].{issue.path}", issue.code, issue.message))
-    with ctx.repo.batch("add_records") as batch:
+    with _unit(ctx, "add_records", outer) as batch:
         view = batch.view
         gate = Gate(ctx.actor, today, view)
         pairs = [(r.staff_id, r.child_id) for r in checked]
@@ -410,5 +440,5 @@ def add_records(ctx: Context, records: Iterable[Record | Mapping[str, Any]]) -> 
         for r in checked:
             gate.check_record(r, view.record(r.id))
         batch.put_many(kinds.RECORD, ((r.id, documents.get(r.id, r)) for r in checked))
-        batch.commit()
+        _commit(batch, outer)
     return checked

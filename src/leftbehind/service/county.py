@@ -30,6 +30,7 @@ from leftbehind.io.roster_import import ImportReport
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
 from leftbehind.io.roster_write import Format
+from leftbehind.io.sheet_import import FilesReport
 from leftbehind.plugins import Plugins
 from leftbehind.service import commands, exports, imports, ledgers, notices, reads, retention
 from leftbehind.service.context import Context
@@ -567,6 +568,35 @@ class County:
         """
         return imports.import_roster(
             self._ctx, path, dry_run=dry_run, progress=progress, limits=limits
+        )
+
+    def import_files(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        limits: ImportLimits = DEFAULT_LIMITS,
+    ) -> FilesReport:
+        """Import every sheet a county keeps, several files in one run, all or nothing.
+
+        Each file's kind is told from its headers (schools 学校名册, staff 教职工名册,
+        the roster 花名册, assignments 分工名册, study groups 学习小组, and the duty records:
+        谈心记录, 家访记录, 书信电话, 学习帮扶计划, 安全教育, 家长学校, 节日陪伴 …; see
+        :mod:`leftbehind.io.sheet_columns`), and the files are applied in that order, so a
+        row may refer to a school, a staff member or a child an earlier file of the same run
+        brings in (by id, or by name where the name is unique). Records are matched by their id
+        or by (kind, child, staff, day, topic), so importing a sheet again adds nothing twice.
+
+        Every bad cell of every file is in the report (file, sheet, row, column, code) and then
+        nothing is written; else everything is written in one unit of work (with ``dry_run``,
+        checked the same way and not committed). The report's ``kinds`` gives, per kind, the
+        ids created and updated and how many rows found their item unchanged; its
+        ``to_json()`` the whole report with stable English keys. See
+        :mod:`leftbehind.io.sheet_import` for the rules.
+        """
+        return imports.import_files(
+            self._ctx, paths, dry_run=dry_run, progress=progress, limits=limits
         )
 
     # ------------------------------------------------------------------ audit and retention

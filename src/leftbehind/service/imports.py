@@ -1,11 +1,15 @@
-"""Imports (导入): a roster file planned against the county's files, then written at once.
+"""Imports (导入): files planned against the county's files, then written at once.
 
-The report speaks the handle's language (:meth:`leftbehind.County.language`), as its exports do.
+A roster alone (:func:`import_roster`), or several sheets of any kind in one run
+(:func:`import_files`: schools, staff, children, assignments, groups and duty records, in that
+order, in one unit of work). The reports speak the handle's language
+(:meth:`leftbehind.County.language`), as its exports do.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import attrs
 
@@ -13,10 +17,11 @@ from leftbehind.domain.i18n import use
 from leftbehind.io.roster_import import ImportReport, plan_import
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
+from leftbehind.io.sheet_import import FilesReport, plan_files
 from leftbehind.service import commands, reads
 from leftbehind.service.context import Context
 
-__all__ = ["import_roster"]
+__all__ = ["import_files", "import_roster"]
 
 
 def import_roster(
@@ -49,4 +54,56 @@ def import_roster(
     commands.put_children(ctx, to_write)
     if progress is not None:
         progress("write", len(to_write), len(to_write))
+    return attrs.evolve(report, written=True)
+
+
+def import_files(
+    ctx: Context,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+    limits: ImportLimits = DEFAULT_LIMITS,
+) -> FilesReport:
+    """Plan every file, then write the whole plan in one unit of work: each command's checks
+    run inside it (on a dry run too, which then leaves without committing), so a problem any
+    of them finds raises and nothing is written."""
+    snap, gate = ctx.begin()
+    gate.require("files.read", "import files")
+    with use(ctx.language(snap)):
+        report, plan = plan_files(
+            paths,
+            schools=snap.schools(),
+            staff=snap.staff(),
+            children={c.id: c for c in reads.children(ctx, False)},
+            assignments=snap.stored_assignments(),
+            groups=snap.groups(),
+            records_of=snap.records_of,
+            today=gate.today,
+            dry_run=dry_run,
+            progress=progress,
+            limits=limits,
+        )
+    if not report.ok or not len(plan):
+        return report
+    if progress is not None:
+        progress("write", 0, len(plan))
+    with ctx.repo.batch("import") as batch:
+        if plan.schools:
+            commands.put_schools(ctx, plan.schools, outer=batch)
+        if plan.staff:
+            commands.put_staff(ctx, plan.staff, outer=batch)
+        if plan.children:
+            commands.put_children(ctx, plan.children, outer=batch)
+        if plan.assignments:
+            commands.put_assignments(ctx, plan.assignments, outer=batch)
+        if plan.groups:
+            commands.put_groups(ctx, plan.groups, outer=batch)
+        if plan.records:
+            commands.add_records(ctx, plan.records, outer=batch)
+        if dry_run:
+            return report
+        batch.commit()
+    if progress is not None:
+        progress("write", len(plan), len(plan))
     return attrs.evolve(report, written=True)
