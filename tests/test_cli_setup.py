@@ -60,8 +60,8 @@ def test_init_sets_up_a_county_in_the_default_store_and_says_what_next(
     assert "政策：guangping-plan 第 2 版" in out
     assert "语言：简体中文 (zh_CN)" in out
     assert "下一步：" in out
-    assert "leftbehind template 花名册.xlsx" in out
-    assert "leftbehind import 花名册.xlsx --dry-run" in out
+    assert "leftbehind template 学校名册.xlsx --kind schools" in out
+    assert "花名册.xlsx 分工名册.xlsx --dry-run" in out
     with leftbehind.open("leftbehind.db", actor=SYSTEM, create=False) as county:
         settings = county.settings()
         assert (settings["name"], settings["code"], settings["language"]) == (
@@ -96,7 +96,7 @@ def test_init_takes_the_policy_and_the_language_and_then_speaks_it(tmp_path: Pat
     assert english.exit_code == 0, english.output
     assert "Set up a new county:" in english.output
     assert "language: English (en)" in english.output
-    assert "leftbehind template roster.xlsx" in english.output
+    assert "leftbehind template schools.xlsx --kind schools" in english.output
     # a later command speaks the county's language without being told
     assert run("audit", "--store", str(tmp_path / "en.db")).output.splitlines()[-1] == (
         "entries: 2"

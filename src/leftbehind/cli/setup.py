@@ -60,9 +60,15 @@ def _show(found: dict[str, str], where: str) -> None:
 def _next_steps() -> None:
     click.echo(text("Next steps:"))
     for line in (
-        text("  leftbehind template roster.xlsx — the roster to fill in (see its --help)"),
-        text("  leftbehind import roster.xlsx --dry-run — every cell checked, nothing written"),
-        text("  leftbehind import roster.xlsx — the roster brought in"),
+        text(
+            "  leftbehind template schools.xlsx --kind schools — a sheet to fill in; staff, "
+            "roster and assignments the same way (see its --help)"
+        ),
+        text(
+            "  leftbehind import schools.xlsx staff.xlsx roster.xlsx assignments.xlsx --dry-run "
+            "— every cell checked, nothing written"
+        ),
+        text("  leftbehind import … the same files — brought in together, all or nothing"),
     ):
         click.echo(line)
 
