@@ -46,6 +46,7 @@ from datetime import date
 
 from leftbehind.domain import ids
 from leftbehind.domain.errors import Issue
+from leftbehind.domain.i18n import text
 from leftbehind.domain.model import Absence, Child, Enrolment, Guardian, Parent, School, Sex
 
 __all__ = [
@@ -94,7 +95,8 @@ def join_path(path: str, name: str | int) -> str:
 
 
 def _issue(path: str, code: str) -> Issue:
-    return Issue(path, code, MESSAGES[code])
+    """An issue worded in the language of the moment (:data:`MESSAGES` are the English)."""
+    return Issue(path, code, text(MESSAGES[code]))
 
 
 def errors_only(issues: Iterable[Issue]) -> list[Issue]:
