@@ -89,7 +89,8 @@ class ProgressBar:
 def stderr_progress() -> Iterator[Progress]:
     """rich's transient progress display on standard error for the block (shown only on a
     terminal)."""
-    with Progress(console=Console(stderr=True), transient=True) as bar:
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
         yield bar
 
 

@@ -117,7 +117,7 @@ def diff(before: date, after: date, as_json: bool, store: str | None, actor: Act
     "resident_id",
     default=None,
     metavar="NUMBER",
-    help="The child's resident ID number (身份证号), 18 characters.",
+    help="The child's resident ID number, 18 characters.",
 )
 @json_option("As JSON: each child found, masked as for the actor.")
 @store_option
