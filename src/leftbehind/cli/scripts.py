@@ -330,7 +330,8 @@ def delivered_lines(
 @contextmanager
 def log_to_stderr(county: County) -> Iterator[None]:
     """The ``log`` channel's lines on standard error for the block, one per notice (its key
-    and kind), when nothing else handles its logger; as they were afterwards."""
+    and kind), unless its logger has handlers of its own (a county app's); as they were
+    afterwards. The lines are not passed on to the root logger meanwhile (not twice)."""
     names = {NOTICE_LOGGER}
     channels = county.settings().get("channels") or {}
     for settings in channels.values():
@@ -338,21 +339,23 @@ def log_to_stderr(county: County) -> Iterator[None]:
             names.add(str(settings.get("logger") or NOTICE_LOGGER))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    saved: list[tuple[logging.Logger, int]] = []
+    saved: list[tuple[logging.Logger, int, bool]] = []
     for name in sorted(names):
         logger = logging.getLogger(name)
-        if logger.hasHandlers():
+        if logger.handlers:
             continue
-        saved.append((logger, logger.level))
+        saved.append((logger, logger.level, logger.propagate))
         logger.addHandler(handler)
+        logger.propagate = False
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
     try:
         yield
     finally:
-        for logger, level in saved:
+        for logger, level, propagate in saved:
             logger.removeHandler(handler)
             logger.setLevel(level)
+            logger.propagate = propagate
 
 
 @contextmanager
