@@ -290,7 +290,8 @@ class County:
         an ID number in either case of ``X``. Terms that are missing or malformed raise
         :class:`~leftbehind.errors.ValidationError` naming the field, never its value; a
         volunteer (who reads no file) gets :class:`~leftbehind.access.AccessDeniedError`.
-        Every lookup is written to the audit log (``find``, or ``find_denied``) with which
+        Every lookup is written to the audit log (``find``; ``find_denied`` when refused or
+        malformed) with which
         terms were given and how many children were found, never the terms themselves."""
         return reads.find(self._ctx, name, resident_id)
 

@@ -100,12 +100,13 @@ def _find_issues(name: str | None, resident_id: str | None) -> list[Issue]:
 def find(ctx: Context, name: str | None, resident_id: str | None) -> list[Child]:
     """The children whose file the actor may read with that name (spaces and full-width forms
     aside) and/or that resident ID, by child id, masked by the actor's standing as in
-    :func:`child`. Every lookup is audited (``find``, or ``find_denied`` for an actor who may
-    read no file) with the terms it was given and how many children it found, never their
-    values."""
+    :func:`child`. Every lookup is audited (``find``, or ``find_denied`` for malformed terms
+    or an actor who may read no file) with the terms it was given and how many children it
+    found, never their values."""
     by = [f for f, v in (("name", name), ("resident_id", resident_id)) if v is not None]
     issues = _find_issues(name, resident_id)
     if issues:
+        ctx.repo.audit_now("find_denied", kinds.CHILD, "", {"by": by})
         raise ValidationError(issues, subject="find")
     _, gate = ctx.begin()
     if not gate.allows("files.read"):
