@@ -279,11 +279,15 @@ def test_find_shows_nothing_to_a_role_that_may_not_see(county_url: str) -> None:
 
 def test_find_refuses_bad_terms_naming_the_field_never_the_value(county_url: str) -> None:
     bad = "13043220150709006X"  # a check digit that fails
+    before = len(_audit(county_url))
     refused = run("find", "--id", bad, "--store", county_url)
     assert refused.exit_code == 1
     assert "resident_id" in refused.stderr
     assert "id_check_digit" in refused.stderr
     assert bad not in refused.output
+    audited = _audit(county_url)[before:]
+    assert [(e["op"], e["fields"]) for e in audited] == [("find_denied", {"by": ["resident_id"]})]
+    assert bad not in json.dumps(audited)
     assert run("find", "--store", county_url).exit_code == 2
 
 
