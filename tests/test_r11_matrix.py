@@ -689,10 +689,10 @@ def _find(c: County, x: Ctx) -> object:
         if key not in known:
             continue
         child = known[key]
-        found.append(x.audited("find", lambda name=child.name: c.find(name=name)))
+        found.append(x.audited("find", functools.partial(c.find, name=child.name)))
         if child.resident_id:
             number = child.resident_id
-            found.append(x.audited("find", lambda n=number: c.find(resident_id=n)))
+            found.append(x.audited("find", functools.partial(c.find, resident_id=number)))
     return found
 
 
