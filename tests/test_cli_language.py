@@ -35,6 +35,8 @@ CLI_FILES = [
     "cli/__init__.py",
     "cli/console.py",
     "cli/demo.py",
+    "cli/output.py",
+    "cli/scripts.py",
     "cli/language.py",
     "cli/setup.py",
     "digest.py",

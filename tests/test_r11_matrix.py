@@ -120,7 +120,9 @@ TARGETS = (
 #: The staff every per-staff method is asked about (the actor's own id is added).
 STAFF_TARGETS = (CLASS_TEACHER, PROXY_PARENT, "S002-T01", FORMER, PAIRED, VOLUNTEER, "S003-H")
 UNMASKABLE = ("resident_id", "health_note", "father.phone", "guardian.phone")
-AUDITED_OPS = frozenset({"export", "export_denied", "unmask", "unmask_denied"})
+AUDITED_OPS = frozenset(
+    {"export", "export_denied", "find", "find_denied", "unmask", "unmask_denied"}
+)
 ALLOWED_ERRORS = (AccessDeniedError, NotFoundError, ValidationError, ValueError)
 
 _ticks = itertools.count()
@@ -686,6 +688,22 @@ def _end_assignment(c: County, x: Ctx) -> object:
     ]
 
 
+def _find(c: County, x: Ctx) -> object:
+    """A lookup of each target by name, and by ID number where the file has one: each
+    audited, found or not."""
+    found = []
+    known = {c.id: c for c in facts().children}
+    for key in TARGETS:
+        if key not in known:
+            continue
+        child = known[key]
+        found.append(x.audited("find", functools.partial(c.find, name=child.name)))
+        if child.resident_id:
+            number = child.resident_id
+            found.append(x.audited("find", functools.partial(c.find, resident_id=number)))
+    return found
+
+
 def _put_groups(c: County, x: Ctx) -> object:
     group = next(g for g in facts().groups if g.school_id == "S003")
     x.echo |= set(group.child_ids)
@@ -699,6 +717,7 @@ CALLS: dict[str, Call] = {
     "audit": lambda c, x: c.audit(since=NOW - timedelta(days=1), until=_now()),
     "calendar": lambda c, x: c.calendar(x.period),
     "capabilities": lambda c, x: c.capabilities,
+    "channel_types": lambda c, x: c.channel_types(),
     "child": lambda c, x: [
         *x.each(TARGETS, c.child),
         *x.each(TARGETS, functools.partial(c.child, masked=True)),
@@ -719,6 +738,7 @@ CALLS: dict[str, Call] = {
     "export_ledger": _export_ledger,
     "export_roster": _export_roster,
     "families": lambda c, x: c.families(),
+    "find": _find,
     "family": lambda c, x: x.each(TARGETS, c.family),
     "groups": lambda c, x: c.groups(),
     "language": lambda c, x: c.language,

@@ -152,7 +152,9 @@ class DeliveryReport:
     over before the notice was marked; the run wrote nothing more to it, and it is left to the
     deliverer holding it or to the next run (sent again, with the same key, if it was sent).
     ``errors``: key → error of this run. ``next_due``: the earliest due time among notices
-    still pending, or ``None``.
+    still pending, or ``None``. ``channels``: key → the name of the channel each notice tried
+    went through, where the deliverer knows it (the county's :meth:`~leftbehind.County.deliver`
+    does).
     """
 
     sent: tuple[str, ...] = ()
@@ -163,6 +165,7 @@ class DeliveryReport:
     errors: Mapping[str, str] = field(factory=dict)
     next_due: datetime | None = None
     lapsed: tuple[str, ...] = ()
+    channels: Mapping[str, str] = field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -256,6 +259,7 @@ def deliver(
     limit: int | None = None,
     batch: int = 20,
     clock: Callable[[], float] = time.monotonic,
+    progress: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
     """Send the pending notices due at ``now``, oldest first, ``batch`` at a time.
 
@@ -266,7 +270,8 @@ def deliver(
     soon as it was sent, so a run that dies sends again only the notice in flight (the rest of
     its batch waits for the claim to lapse). Only :class:`Exception` is caught: an interrupt
     propagates and leaves the notice claimed, to be sent again when the claim lapses. ``limit``
-    caps how many notices are tried in this run.
+    caps how many notices are tried in this run. ``progress(key)``, when given, is called as
+    each notice tried is settled (sent, failed or lapsed) or found claimed by another run.
 
     The claim is this run's: marking a notice, or recording a failure or a posted part, checks
     in the same unit of work that the claim is still this run's and has not lapsed (``now`` plus
@@ -317,6 +322,8 @@ def deliver(
         for key, notice, notifier, need in batch_:
             if key not in claimed:
                 busy.append(key)
+                if progress is not None:
+                    progress(key)
                 continue
             tried += 1
             error: str | None = None
@@ -327,9 +334,11 @@ def deliver(
                 error = errors[key] = _describe(exc)
             if parts is None and error is None:  # the claim was lost before the end
                 outcomes["lapsed"].append(key)
-                continue
-            # marked at once, so that a run dying later sends this notice no second time
-            outcomes[claims.settle(key, error, parts or 1, max_attempts, backoff)].append(key)
+            else:
+                # marked at once, so that a run dying later sends this notice no second time
+                outcomes[claims.settle(key, error, parts or 1, max_attempts, backoff)].append(key)
+            if progress is not None:
+                progress(key)
 
     for key, doc in _due(store, now):
         if limit is not None and tried + len(waiting) >= limit:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from attrs import frozen
 
@@ -68,7 +68,12 @@ def digests(store: Store, kind: str) -> dict[str, bytes]:
 
 
 def copy_store(
-    src: Store, dst: Store, *, kinds: Iterable[str] | None = None, replace: bool = False
+    src: Store,
+    dst: Store,
+    *,
+    kinds: Iterable[str] | None = None,
+    replace: bool = False,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> CopyReport:
     """Copy every document of ``src`` (or of ``kinds``) to ``dst`` in one unit of work, verified.
 
@@ -78,7 +83,8 @@ def copy_store(
     :class:`CopyError` when ``dst`` holds documents and ``replace`` is false, or when the
     county's channel settings hold a secret in clear (the channel and setting are named, never
     the value; nothing is written in either case), or when a document in ``dst`` differs from
-    ``src`` after the commit.
+    ``src`` after the commit. ``progress(stage, done, total)``, when given, is called as each
+    kind is copied (stage ``copying``) and verified (stage ``verifying``), counting kinds.
     """
     for store in (src, dst):  # a damaged page must stop the copy, not be copied around
         if isinstance(store, BaseStore):
@@ -98,7 +104,9 @@ def copy_store(
         )
     counts: dict[str, int] = {}
     with dst.unit_of_work() as uow:
-        for kind in wanted:
+        for done, kind in enumerate(wanted):
+            if progress is not None:
+                progress("copying", done, len(wanted))
             source = dict(src.scan(kind))
             counts[kind] = len(source)
             if replace:
@@ -111,7 +119,7 @@ def copy_store(
                 for key, _ in dst.scan(kind):
                     uow.delete(kind, key)
         uow.commit()
-    _verify(src, dst, wanted, counts)
+    _verify(src, dst, wanted, counts, progress)
     return CopyReport(counts)
 
 
@@ -129,9 +137,17 @@ def _clear_secrets(src: Store) -> list[str]:
     return found
 
 
-def _verify(src: Store, dst: Store, kinds: list[str], counts: dict[str, int]) -> None:
+def _verify(
+    src: Store,
+    dst: Store,
+    kinds: list[str],
+    counts: dict[str, int],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> None:
     mismatched: dict[str, tuple[str, ...]] = {}
-    for kind in kinds:
+    for done, kind in enumerate(kinds):
+        if progress is not None:
+            progress("verifying", done, len(kinds))
         want, have = digests(src, kind), digests(dst, kind)
         bad = sorted(k for k in want.keys() | have.keys() if want.get(k) != have.get(k))
         if bad or len(want) != counts[kind]:

@@ -35,6 +35,7 @@ import leftbehind
 from leftbehind.access import Actor, parse_actor
 from leftbehind.cli.console import joined, make_console, print_decision, print_digest
 from leftbehind.cli.language import SpeakingGroup, asked_language
+from leftbehind.cli.output import echo_json, json_option, progress_bar
 from leftbehind.domain.errors import LeftbehindError, ValidationError, describe
 from leftbehind.domain.i18n import text, use
 from leftbehind.domain.ids import mask_resident_id
@@ -361,16 +362,29 @@ def sample(as_of: date | None) -> None:
 @click.option(
     "--as-of", "as_of", type=DATE, default=None, help="The day to decide on [default: today]."
 )
+@json_option("As JSON: the masked file, the decision as of the day and the timeline.")
 @store_option
 @actor_option
 @reports_errors
-def child(child_id: str, as_of: date | None, store: str | None, actor: Actor) -> None:
+def child(
+    child_id: str, as_of: date | None, as_json: bool, store: str | None, actor: Actor
+) -> None:
     """One child's categories as of a day, the reasons, and the whole timeline.
 
     ID numbers are shown masked.
     """
     with _open(store, actor) as county:
         day = as_of or county.today()
+        if as_json:
+            echo_json(
+                {
+                    "as_of": day,
+                    "child": county.child(child_id, masked=True),
+                    "decision": county.decision(child_id, day),
+                    "timeline": county.timeline(child_id),
+                }
+            )
+            return
         file = county.child(child_id)
         timeline = county.timeline(child_id)
         console = _console()
@@ -412,7 +426,11 @@ def _needs_out(fmt: str) -> click.UsageError:
 @click.argument("level", type=click.Choice(["county", "school", "teacher", "commend"]))
 @click.argument("key", required=False)
 @click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
-@format_option("json: the county table as the summary a county sends upward (see `merge`).")
+@format_option(
+    "json: the county table as the summary a county sends upward (see `merge`); any other "
+    "ledger as its tables, a row an object of the columns' English keys."
+)
+@json_option("The same as --format json.")
 @click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="File for csv/xlsx (json: too)."
 )
@@ -437,6 +455,7 @@ def ledger(
     key: str | None,
     as_of: date | None,
     fmt: str,
+    as_json: bool,
     out: str | None,
     unmasked: bool,
     columns: str | None,
@@ -452,13 +471,15 @@ def ledger(
       leftbehind ledger county --format json --out guangping.json   the summary sent upward
       leftbehind ledger school S003 --format xlsx --out S003.xlsx
       leftbehind ledger teacher S003-T02
+      leftbehind ledger school S003 --json | jq '.tables[0].rows'
     """
     if level == "school" and not key:
         raise click.UsageError(text("`ledger school` needs the school's ID"))
     if level == "teacher" and not key:
         raise click.UsageError(text("`ledger teacher` needs the teacher's ID"))
-    if fmt == "json" and level != "county":
-        raise click.UsageError(text("--format json is the county table's summary: `ledger county`"))
+    if as_json and fmt not in ("text", "json"):
+        raise click.UsageError(text("give --json or --format {format}, not both", format=fmt))
+    fmt = "json" if as_json else fmt
     if fmt in ("csv", "xlsx") and not out:
         raise _needs_out(fmt)
     with _open(store, actor) as county:
@@ -535,11 +556,17 @@ def county_(name: str | None, code: str | None, store: str | None, actor: Actor)
 @click.argument("staff_id")
 @click.option("--week-of", "week_of", type=DATE, default=None, help="A day of the week.")
 @click.option("--as-of", "as_of", type=DATE, default=None, help="The day [default: today].")
+@json_option("As JSON: the digest's duties by record key (no names).")
 @store_option
 @actor_option
 @reports_errors
 def due(
-    staff_id: str, week_of: date | None, as_of: date | None, store: str | None, actor: Actor
+    staff_id: str,
+    week_of: date | None,
+    as_of: date | None,
+    as_json: bool,
+    store: str | None,
+    actor: Actor,
 ) -> None:
     """What a teacher or proxy parent owes this week, and what is overdue.
 
@@ -548,6 +575,9 @@ def due(
     """
     with _open(store, actor) as county:
         day = as_of or county.today()
+        if as_json:
+            echo_json(county.digest(staff_id, week_of or day, day))
+            return
         print_digest(_console(), county, staff_id, week_of or day, day)
 
 
@@ -564,13 +594,25 @@ def deliver(queue_week: bool, as_of: date | None, store: str | None, actor: Acto
 
     Notices are written in the county's language. Exits 1 when a notice failed, or when this
     run's claim on one lapsed before it was marked (it is kept and retried on the next run).
-    Channel secrets are read from the environment variables the channels name.
+    Channel secrets are read from the environment variables the channels name. Says how many
+    notices went through each channel, and of which kinds (never their content); the log
+    channel writes a line per notice to standard error.
     """
+    from leftbehind.cli.scripts import delivered_lines, log_to_stderr
+
     with _open(store, actor) as county:
         if queue_week:
             n = county.queue_week(as_of or county.today(), as_of)
             click.echo(text("notices queued: {count}", count=n))
-        report = county.deliver()
+        types = county.channel_types()
+        waiting = {e.notice.key: e.notice.kind for e in county.notices()["pending"]}
+        with (
+            log_to_stderr(county),
+            progress_bar(text("sending notices"), total=len(waiting)) as bar,
+        ):
+            report = county.deliver(progress=lambda _key: bar.update(advance=1))
+        for line, failed in delivered_lines(report, types, waiting):
+            click.echo(line, err=failed)
         click.echo(
             text(
                 "sent {sent}, retrying {retrying}, parked {parked}, unrouted {unrouted}, "
@@ -600,9 +642,18 @@ def copy(src: str, dst: str, replace: bool) -> None:
     from leftbehind.backends.copy import copy_store
     from leftbehind.plugins import Plugins
 
+    stages = {"copying": text("copying"), "verifying": text("verifying")}
     plugins = Plugins.load()
-    with plugins.open_store(src, create=False) as source, plugins.open_store(dst) as target:
-        report = copy_store(source, target, replace=replace)
+    with (
+        plugins.open_store(src, create=False) as source,
+        plugins.open_store(dst) as target,
+        progress_bar(text("copying")) as bar,
+    ):
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(done=done, total=total, description=stages.get(stage, stage))
+
+        report = copy_store(source, target, replace=replace, progress=progress)
     click.echo(text("copied and verified: {report}", report=report))
 
 
@@ -748,15 +799,21 @@ def export(
 ) -> None:
     """Export the roster (XLSX or CSV) or the three ledgers (XLSX files in a folder): the
     children and ledgers the actor may see. Every export is written to the audit log."""
+    from leftbehind.cli.scripts import ledger_phases
+
     with _open(store, actor) as county:
         if what == "roster":
-            n = county.export_roster(path, as_of=as_of, unmasked=unmasked)
+            with progress_bar(text("writing the roster")):
+                n = county.export_roster(path, as_of=as_of, unmasked=unmasked)
             click.echo(text("wrote {path} (children: {count})", count=n, path=path))
             return
         from leftbehind.cli.demo import write_ledgers
 
-        for written in write_ledgers(county, as_of or county.today(), path, unmasked=unmasked):
-            click.echo(text("wrote {path}", path=written))
+        with ledger_phases(county) as phases:
+            day = as_of or county.today()
+            written = write_ledgers(county, day, path, unmasked=unmasked, phases=phases)
+        for each in written:
+            click.echo(text("wrote {path}", path=each))
 
 
 def _fields(fields: Mapping[str, object]) -> str:
@@ -793,14 +850,20 @@ def _moment(value: date | None) -> datetime | None:
 @main.command()
 @click.option("--since", type=DATE, default=None, help="From this day (UTC) on.")
 @click.option("--until", type=DATE, default=None, help="Before this day (UTC).")
+@json_option("As JSON: the entries as stored, oldest first.")
 @store_option
 @actor_option
 @reports_errors
-def audit(since: date | None, until: date | None, store: str | None, actor: Actor) -> None:
+def audit(
+    since: date | None, until: date | None, as_json: bool, store: str | None, actor: Actor
+) -> None:
     """The audit log: every change, export and unmasking, oldest first (system and county
     officers). Entries name fields, never their values."""
     with _open(store, actor) as county:
         entries = county.audit(_moment(since), _moment(until))
+    if as_json:
+        echo_json({"entries": entries})
+        return
     for e in entries:
         detail = _changes(e.changes) if e.changes else _fields(e.fields)
         who = e.actor if e.actor == "system" else f"{e.actor}:{e.actor_id}"
@@ -809,4 +872,7 @@ def audit(since: date | None, until: date | None, store: str | None, actor: Acto
     click.echo(text("entries: {count}", count=len(entries)))
 
 
-from leftbehind.cli import setup as _setup  # noqa: E402, F401  (registers `init` on main)
+# The commands registered on ``main`` in modules of their own: `init`; and for scripts and
+# people (diff, find, notices).
+from leftbehind.cli import scripts as _scripts  # noqa: E402, F401
+from leftbehind.cli import setup as _setup  # noqa: E402, F401

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections.abc import Sequence
+from datetime import date
 from typing import Literal
 
 from leftbehind.io.ledger_forms import (
@@ -69,6 +71,7 @@ __all__ = [
     "teacher_form",
     "teacher_sheet",
     "to_csv",
+    "to_json",
     "write_csv",
     "write_xlsx",
     "xml_safe",
@@ -304,6 +307,38 @@ def write_csv(
     """Write :func:`to_csv` to ``path`` in UTF-8 with a byte-order mark (so Excel reads CJK)."""
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         f.write(to_csv(item, unmasked=unmasked, header=header))
+
+
+def to_json(
+    items: Sequence[Sheet | Form],
+    *,
+    level: str,
+    key: str | None,
+    as_of: date,
+    unmasked: bool = False,
+) -> str:
+    """Sheets and forms as JSON for a program: ``{"ledger", "key", "as_of", "tables"}``, each
+    table ``{"key", "title", "caption", "rows"}`` and each row an object of the columns'
+    stable English keys (those of ``to_csv(header="keys")``), masked unless ``unmasked``; a
+    subtotal row carries ``"total": 1``, a total ``"total": 2`` or more. Sorted keys, UTF-8
+    text as it is (中文 stays 中文)."""
+    tables = []
+    for item in items:
+        for sheet in as_form(item).sections:
+            rows = []
+            for row in sheet.rows:
+                cells = sheet.cells(row, sheet.columns, unmasked=unmasked)
+                out: dict[str, object] = {
+                    c.key: v for c, v in zip(sheet.columns, cells, strict=True)
+                }
+                if total := sheet.level_of(row):
+                    out["total"] = total
+                rows.append(out)
+            tables.append(
+                {"key": sheet.key, "title": sheet.title, "caption": sheet.caption, "rows": rows}
+            )
+    data = {"ledger": level, "key": key, "as_of": as_of.isoformat(), "tables": tables}
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
 
 
 # ---------------------------------------------------------------------------------------------

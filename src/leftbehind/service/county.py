@@ -282,6 +282,20 @@ class County:
         particular order."""
         return reads.children(self._ctx, masked)
 
+    def find(self, *, name: str | None = None, resident_id: str | None = None) -> list[Child]:
+        """The children whose file the actor may read with this name and/or this resident ID
+        number (身份证号), by child id, masked as in :meth:`child`: an empty list when none is
+        in the actor's reach today (a child elsewhere is not found, like a missing one).
+
+        Names are compared whole, spaces and full-width forms aside (``王 芳`` finds ``王芳``);
+        an ID number in either case of ``X``. Terms that are missing or malformed raise
+        :class:`~leftbehind.errors.ValidationError` naming the field, never its value; a
+        volunteer (who reads no file) gets :class:`~leftbehind.access.AccessDeniedError`.
+        Every lookup is written to the audit log (``find``; ``find_denied`` when refused or
+        malformed) with which
+        terms were given and how many children were found, never the terms themselves."""
+        return reads.find(self._ctx, name, resident_id)
+
     def family(self, child_id: str) -> Family:
         """Names and pairing of a child's family (what a volunteer sees of them)."""
         return reads.family(self._ctx, child_id)
@@ -655,10 +669,19 @@ class County:
         """The notices waiting, sent and parked as failed (system and county officers)."""
         return notices.notices(self._ctx)
 
+    def channel_types(self) -> dict[str, str]:
+        """The type (``log``, ``wecom``, ``webhook``, ``email`` …) of each configured channel,
+        by name, without its settings; ``{"default": "log"}`` when none is configured. System
+        and county officers."""
+        return notices.channel_types(self._ctx)
+
     def deliver(self, now: datetime | None = None, **kwargs: Any) -> outbox.DeliveryReport:
         """Send the queued notices through the configured channels (see :meth:`set_channels`).
 
         A notice is marked sent only after its notifier succeeded; failures are retried later
-        with backoff and never lost. System and county officers.
+        with backoff and never lost. The report names the channel each notice went through
+        (:attr:`~leftbehind.outbox.DeliveryReport.channels`); ``progress=callable(key)`` is
+        called as each is settled (:func:`~leftbehind.outbox.deliver`). System and county
+        officers.
         """
         return notices.deliver(self._ctx, now, **kwargs)

@@ -169,9 +169,6 @@ def _ledger(
     if format not in ("text", "csv", "xlsx", "json"):
         msg = "format is text, csv, xlsx or json"
         raise ValueError(msg)
-    if format == "json" and level != "county":
-        msg = "json is the county table's summary (the one sent upward): level county"
-        raise ValueError(msg)
     if format not in ("text", "json") and path is None:
         msg = f"format {format!r} needs a path"
         raise ValueError(msg)
@@ -179,6 +176,17 @@ def _ledger(
         None if path is None else safe_export_path(path, store_path=ctx.url, root=ctx.exports_in)
     )
     what, name = f"ledger.{level}", key or level
+    if format == "json" and level != "county":
+        day = as_of or ctx.today()
+        sheets, rows = _sheets(ctx, level, key, day, False)
+        data = render.to_json(sheets, level=level, key=key, as_of=day, unmasked=unmasked)
+        if target is None:
+            _note(ctx, what, name, "json", unmasked, rows)
+            return data
+        with staged(target) as stage:
+            stage.path.write_text(data + "\n", encoding="utf-8")
+            _note(ctx, what, name, "json", unmasked, rows)
+            return str(stage.publish())
     if format == "json":
         table = ledgers.county_table(ctx, as_of or ctx.today(), None)
         summary = table.to_json()

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import attrs
+
 from leftbehind import digest as builders
 from leftbehind import outbox
 from leftbehind.domain.i18n import text, use
@@ -28,6 +30,7 @@ from leftbehind.service.repository import Batch, Snapshot
 
 __all__ = [
     "HEAD_TITLES",
+    "channel_types",
     "deliver",
     "notices",
     "queue_incomplete_files",
@@ -207,13 +210,24 @@ def deliver(ctx: Context, now: datetime | None, **kwargs: Any) -> outbox.Deliver
     channels = snap.settings().get("channels") or _DEFAULT_CHANNELS
     lease = kwargs.get("lease", outbox.DEFAULT_LEASE)
     notifiers = outbox.build_notifiers(ctx.plugins, channels, lease=lease)
-    default = notifiers.get(outbox.DEFAULT_CHANNEL)
+    used: dict[str, str] = {}
 
     def route(notice: Any, channel: str) -> Any:
-        return (
-            notifiers.get(notice.recipient)
-            or notifiers.get(notice.kind)
-            or notifiers.get(channel, default)
-        )
+        for name in (notice.recipient, notice.kind, channel, outbox.DEFAULT_CHANNEL):
+            if name in notifiers:
+                used[notice.key] = name
+                return notifiers[name]
+        return None
 
-    return outbox.deliver(ctx.repo.store, route, now=now or datetime.now(UTC), **kwargs)
+    report = outbox.deliver(ctx.repo.store, route, now=now or datetime.now(UTC), **kwargs)
+    return attrs.evolve(report, channels={k: used[k] for k in sorted(used)})
+
+
+def channel_types(ctx: Context) -> dict[str, str]:
+    """The type of each configured channel by name (``log`` for the default when none is
+    configured): what a notice's channel is, without its settings (system and county
+    officers)."""
+    snap, gate = ctx.begin()
+    gate.require("notices.manage", "read the channels")
+    channels = snap.settings().get("channels") or _DEFAULT_CHANNELS
+    return {name: str(settings.get("type", "")) for name, settings in channels.items()}

@@ -7,6 +7,7 @@ masked. ``as_of`` chooses which facts are shown, never who may see them.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -18,6 +19,8 @@ from leftbehind.access import Family, Field, files_visible, mask_child, may_see
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Compliance, Digest, Record
 from leftbehind.domain.eligibility import Decision, Timeline
+from leftbehind.domain.errors import Issue, ValidationError
+from leftbehind.domain.ids import check_resident_id, normalize_digits
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignments, Role, StudyGroup, coverage
 from leftbehind.errors import NotFoundError
@@ -34,6 +37,7 @@ __all__ = [
     "digest",
     "families",
     "family",
+    "find",
     "unmask",
 ]
 
@@ -72,6 +76,54 @@ def children(ctx: Context, masked: bool) -> Iterator[Child]:
     gate.require("files.read", "list children's files")
     for found, standing in gate.files().values():
         yield mask_child(found, frozenset() if masked else standing)
+
+
+def _name_key(name: str) -> str:
+    """A name as compared by :func:`find`: NFKC, without spaces (``王 芳`` finds ``王芳``)."""
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
+def _find_issues(name: str | None, resident_id: str | None) -> list[Issue]:
+    """What is wrong with a lookup's terms, each named by its field, never by its value."""
+    issues: list[Issue] = []
+    if name is None and resident_id is None:
+        issues.append(Issue("", "find_nothing", "give a name, a resident ID, or both"))
+    if name is not None and not _name_key(name):
+        issues.append(Issue("name", "empty", "the name is empty"))
+    if resident_id is not None:
+        code = check_resident_id(normalize_digits(resident_id))
+        if code is not None:
+            issues.append(Issue("resident_id", code, "not a well-formed resident ID number"))
+    return issues
+
+
+def find(ctx: Context, name: str | None, resident_id: str | None) -> list[Child]:
+    """The children whose file the actor may read with that name (spaces and full-width forms
+    aside) and/or that resident ID, by child id, masked by the actor's standing as in
+    :func:`child`. Every lookup is audited (``find``, or ``find_denied`` for malformed terms
+    or an actor who may read no file) with the terms it was given and how many children it
+    found, never their values."""
+    by = [f for f, v in (("name", name), ("resident_id", resident_id)) if v is not None]
+    issues = _find_issues(name, resident_id)
+    if issues:
+        ctx.repo.audit_now("find_denied", kinds.CHILD, "", {"by": by})
+        raise ValidationError(issues, subject="find")
+    _, gate = ctx.begin()
+    if not gate.allows("files.read"):
+        ctx.repo.audit_now("find_denied", kinds.CHILD, "", {"by": by})
+        raise gate.deny("look children up")
+    wanted_name = _name_key(name) if name is not None else None
+    wanted_id = normalize_digits(resident_id).upper() if resident_id is not None else None
+    found = []
+    files = gate.files()
+    for child, standing in (files[k] for k in sorted(files)):
+        if wanted_name is not None and _name_key(child.name) != wanted_name:
+            continue
+        if wanted_id is not None and child.resident_id.upper() != wanted_id:
+            continue
+        found.append(mask_child(child, standing))
+    ctx.repo.audit_now("find", kinds.CHILD, "", {"by": by, "found": len(found)})
+    return found
 
 
 def _family(snap: Snapshot, today: date, found: Child) -> Family:
