@@ -377,3 +377,25 @@ def test_the_built_wheel_carries_the_licence(tmp_path: Path) -> None:
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert f"Version: {leftbehind.__version__}" in metadata.decode()
+
+
+def test_a_refusal_and_a_missing_record_are_told_in_the_language_asked(tmp_path: Path) -> None:
+    """One language on the line: the actor's kind, what it may not do and the key, never a
+    stored value."""
+    store = tmp_path / "county.db"
+    assert run("init", "--name", "广平县", "--code", "130432", "--store", str(store)).exit_code == 0
+    said = {
+        lang: run(
+            "--lang", lang, "find", "--name", "x", "--store", str(store), "--as", "volunteer:V1"
+        )
+        for lang in ("zh_CN", "zh_TW", "en")
+    }
+    assert [r.exit_code for r in said.values()] == [1, 1, 1]
+    assert said["zh_CN"].stderr == "错误：志愿者无权查找儿童\n"
+    assert said["zh_TW"].stderr == "錯誤：志願者無權查找兒童\n"
+    assert said["en"].stderr == "error: a volunteer may not look children up\n"
+    missing = {
+        lang: run("--lang", lang, "child", "C9", "--store", str(store)) for lang in ("zh_CN", "en")
+    }
+    assert missing["zh_CN"].stderr == "错误：没有编号为 C9 的儿童\n"
+    assert missing["en"].stderr == "error: no child with the key C9\n"

@@ -32,7 +32,7 @@ import click
 from rich.console import Console
 
 import leftbehind
-from leftbehind.access import Actor, parse_actor
+from leftbehind.access import AccessDeniedError, Actor, parse_actor
 from leftbehind.cli.console import joined, make_console, print_decision, print_digest
 from leftbehind.cli.language import SpeakingGroup, asked_language
 from leftbehind.cli.output import echo_json, json_option, progress_bar
@@ -42,6 +42,7 @@ from leftbehind.domain.ids import mask_resident_id
 from leftbehind.errors import (
     ConflictError,
     MissingDependencyError,
+    NotFoundError,
     StoreBusyError,
     StoreNotFoundError,
 )
@@ -214,6 +215,14 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
                 )
             )
             sys.exit(1)
+        except AccessDeniedError as exc:
+            _error(_refused(exc))
+            sys.exit(1)
+        except NotFoundError as exc:
+            label = text(f"kind.{exc.kind}")
+            kind = exc.kind if label.startswith("kind.") else label
+            _error(text("no {kind} with the key {key}", kind=kind, key=exc.key))
+            sys.exit(1)
         except LeftbehindError as exc:
             _error(str(exc))
             sys.exit(1)
@@ -224,6 +233,17 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
             sys.exit(1)
 
     return wrapper
+
+
+def _refused(exc: AccessDeniedError) -> str:
+    """What the actor may not do, in the language of the moment (the record's key, never a
+    value)."""
+    unmask = re.fullmatch(r"unmask (\w+) of", exc.what)
+    what = text("unmask {field} of", field=unmask.group(1)) if unmask else text(exc.what)
+    actor = exc.actor_kind.label
+    if exc.key:
+        return text("a {actor} may not {what} ({key})", actor=actor, what=what, key=exc.key)
+    return text("a {actor} may not {what}", actor=actor, what=what)
 
 
 def _open(store: str | None, actor: Actor, *, create: bool = False, **kwargs: Any) -> County:
