@@ -483,8 +483,8 @@ def ledger(
     store: str | None,
     actor: Actor,
 ) -> None:
-    """A ledger as of a day: county, a school's ID, a teacher's ID, or commend (the candidates
-    for commendation).
+    """A ledger as of a day: county, school ID, teacher ID, or commend (the candidates for
+    commendation).
 
     \b
       leftbehind ledger county --as-of 2026-06-30
