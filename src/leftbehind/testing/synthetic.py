@@ -349,6 +349,8 @@ def synthetic_people(
             enrolment = child.enrolments[0]
             first = max(start, enrolment.start)
             end = enrolment.end
+            if end is not None and end <= first:
+                continue  # left before this school year: nobody is assigned to them in it
             klass = (enrolment.grade_on(first), enrolment.class_name)
             teacher = teachers.setdefault(klass, rng.choice(pool))
             assignments.append(
@@ -372,11 +374,17 @@ def synthetic_people(
             if rng.random() < 0.95:
                 late = first + timedelta(days=rng.choice((0, 0, 0, 14, 45)))
                 proxy = rng.choice(pool)
-                assignments.append(
-                    Assignment(
-                        f"A{len(assignments):06d}", proxy.id, child.id, Role.PROXY_PARENT, late, end
+                if end is None or late < end:
+                    assignments.append(
+                        Assignment(
+                            f"A{len(assignments):06d}",
+                            proxy.id,
+                            child.id,
+                            Role.PROXY_PARENT,
+                            late,
+                            end,
+                        )
                     )
-                )
             if rng.random() < 0.9:
                 pair = rng.choice(pool)
                 assignments.append(
