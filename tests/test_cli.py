@@ -434,3 +434,55 @@ def test_the_county_table_fits_the_terminal_and_shows_chosen_columns(
     keyed = CliRunner().invoke(main, [*args, "--format", "csv", "--keys", "--out", str(out)])
     assert keyed.exit_code == 0, keyed.output
     assert "served" in out.read_text("utf-8-sig").splitlines()[0]
+
+
+def test_export_ledgers_of_one_school_writes_its_status_table_and_its_teachers(
+    demo_store: Path, tmp_path: Path
+) -> None:
+    """A school prints its own two forms: its 动态状况表 and its teachers' 联络信息表."""
+    with leftbehind.open(demo_store, actor=SYSTEM) as county:
+        staff = county.staff()
+        tables = county.teacher_tables(date(2026, 6, 30))
+        held = {staff[k].school_id for k, t in tables.items() if t.rows}
+        school = min(held)
+        empty = sorted(set(county.schools()) - held)
+    out = tmp_path / "台账"
+    args = ["export", "ledgers", str(out), "--school", school, "--as-of", "2026-06-30"]
+    done = CliRunner().invoke(main, [*args, "--store", str(demo_store)])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"动态状况表-{school}-2026-06-30.xlsx",
+        f"联络信息表-{school}-2026-06-30.xlsx",
+    ]
+    status = openpyxl.load_workbook(out / f"动态状况表-{school}-2026-06-30.xlsx", read_only=True)
+    visible = [ws for ws in status.worksheets if ws.sheet_state == "visible"]
+    status.close()
+    assert len(visible) == 1
+    contacts = openpyxl.load_workbook(out / f"联络信息表-{school}-2026-06-30.xlsx", read_only=True)
+    captions = [
+        str(next(ws.iter_rows(min_row=2, max_row=2, values_only=True))[0])
+        for ws in contacts.worksheets
+        if ws.sheet_state == "visible"
+    ]
+    contacts.close()
+    found = [re.search(r"（(\S+?)）", caption) for caption in captions]
+    assert found
+    assert {staff[m.group(1)].school_id for m in found if m} == {school}
+    assert empty  # a school whose teachers hold no served child: its status table alone
+    bare = tmp_path / "bare"
+    alone = CliRunner().invoke(
+        main,
+        [*args[:2], str(bare), "--school", empty[0], *args[5:], "--store", str(demo_store)],
+    )
+    assert alone.exit_code == 0, alone.output
+    assert [p.name for p in bare.iterdir()] == [f"动态状况表-{empty[0]}-2026-06-30.xlsx"]
+    assert f"联络信息表-{empty[0]}" in alone.stderr
+    roster = CliRunner().invoke(
+        main, ["export", "roster", str(tmp_path / "r.xlsx"), "--school", school]
+    )
+    assert roster.exit_code == 2
+    other = next(s.school_id for s in staff.values() if s.school_id != school)
+    head = [*args, "--store", str(demo_store), "--as", f"school:H:{other}"]
+    refused = CliRunner().invoke(main, [*head[:2], str(tmp_path / "other"), *head[3:]])
+    assert refused.exit_code == 1
+    assert refused.output.startswith("错误：校长无权")

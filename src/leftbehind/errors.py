@@ -25,6 +25,7 @@ __all__ = [
     "LeftbehindError",
     "MissingDependencyError",
     "NotFoundError",
+    "NothingToExportError",
     "PluginError",
     "PluginLoadError",
     "PluginWarning",
@@ -59,6 +60,18 @@ class NotFoundError(LeftbehindError, KeyError):
     def __init__(self, kind: str, key: str) -> None:
         self.kind, self.key = kind, shown_key(key)
         super().__init__(f"no {kind} with key {self.key!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class NothingToExportError(LeftbehindError, ValueError):
+    """An export to a file found no ledger of that level in the actor's reach on that day (a
+    teacher holding no served child, a school without one): no file is written."""
+
+    def __init__(self, level: str) -> None:
+        self.level = level
+        super().__init__(f"no {level} ledger in the actor's reach on that day: nothing to write")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -43,6 +43,7 @@ from leftbehind.errors import (
     ConflictError,
     MissingDependencyError,
     NotFoundError,
+    NothingToExportError,
     StoreBusyError,
     StoreNotFoundError,
 )
@@ -217,6 +218,9 @@ def reports_errors(f: Callable[P, R]) -> Callable[P, R]:
             sys.exit(1)
         except AccessDeniedError as exc:
             _error(_refused(exc))
+            sys.exit(1)
+        except NothingToExportError as exc:
+            _error(text("no {level} ledger in reach on that day: nothing written", level=exc.level))
             sys.exit(1)
         except NotFoundError as exc:
             label = text(f"kind.{exc.kind}")
@@ -811,15 +815,30 @@ def _echo_cells(issues: Sequence[Any], *, warnings: bool) -> None:
     is_flag=True,
     help="Phones and ID numbers in full, as far as the actor may see them (audited).",
 )
+@click.option(
+    "--school",
+    default=None,
+    metavar="ID",
+    help="Ledgers: that school's 动态状况表 and its teachers' 联络信息表 only.",
+)
 @store_option
 @actor_option
 @reports_errors
 def export(
-    what: str, path: str, as_of: date | None, unmasked: bool, store: str | None, actor: Actor
+    what: str,
+    path: str,
+    as_of: date | None,
+    unmasked: bool,
+    school: str | None,
+    store: str | None,
+    actor: Actor,
 ) -> None:
     """Export the roster (XLSX or CSV) or the three ledgers (XLSX files in a folder): the
     children and ledgers the actor may see. Every export is written to the audit log."""
     from leftbehind.cli.scripts import ledger_phases
+
+    if what == "roster" and school is not None:
+        raise click.UsageError(text("--school is for the ledgers"))
 
     with _open(store, actor) as county:
         if what == "roster":
@@ -831,7 +850,18 @@ def export(
 
         with ledger_phases(county) as phases:
             day = as_of or county.today()
-            written = write_ledgers(county, day, path, unmasked=unmasked, phases=phases)
+            written = write_ledgers(
+                county,
+                day,
+                path,
+                unmasked=unmasked,
+                phases=phases,
+                school=school,
+                on_empty=lambda name: click.echo(
+                    text("{file}: nothing in reach on that day, not written", file=name),
+                    err=True,
+                ),
+            )
         for each in written:
             click.echo(text("wrote {path}", path=each))
 

@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from leftbehind.cli.console import joined, print_digest
 from leftbehind.domain.errors import LeftbehindError
 from leftbehind.domain.i18n import text
 from leftbehind.domain.people import Role
+from leftbehind.errors import NothingToExportError
 from leftbehind.io import render
 from leftbehind.io.paths import safe_export_folder
 from leftbehind.service import County, default_period
@@ -280,41 +281,56 @@ def write_ledgers(
     unmasked: bool = False,
     phases: _Phases | None = None,
     teachers_of: str | None = None,
+    school: str | None = None,
+    on_empty: Callable[[str], object] | None = None,
 ) -> list[Path]:
     """The three ledgers as XLSX in ``folder``, those the county handle's actor may read:
     county (信息汇总表; county and township officers), schools (动态状况表, a sheet per school
     section; officers and school heads) and teachers (联络信息表, a sheet per teacher; with
-    ``teachers_of``, of that school's teachers only, as a school prints them). Each file is one
-    export in the audit log; files are named in the language of the moment
-    (``信息汇总表-2026-06-30.xlsx``; ``county-table-2026-06-30.xlsx`` in English)."""
+    ``teachers_of``, of that school's teachers only, as a school prints them). With ``school``,
+    that school's two: its 动态状况表 and its teachers' 联络信息表. Each file is one export in the
+    audit log; files are named in the language of the moment (``信息汇总表-2026-06-30.xlsx``;
+    ``county-table-2026-06-30.xlsx`` in English). A ledger with nothing in the actor's reach on
+    that day (a school whose teachers hold no served child) is not written: ``on_empty`` is
+    told its file's name."""
     target = safe_export_folder(folder)
     actor = county.actor
     stamp = as_of.isoformat()
-    levels = []
-    if actor.sees_county or actor.kind is ActorKind.TOWNSHIP_OFFICER:
-        levels.append(("county", text("county-table-{day}.xlsx", day=stamp)))
-    if actor.is_official:
-        levels.append(("schools", text("school-status-{day}.xlsx", day=stamp)))
+    levels: list[tuple[str, str | None, str]] = []
+    if school is not None:
+        name = text("school-status-{school}-{day}.xlsx", school=school, day=stamp)
+        levels.append(("school", school, name))
+        teachers_of = school
+    else:
+        if actor.sees_county or actor.kind is ActorKind.TOWNSHIP_OFFICER:
+            levels.append(("county", None, text("county-table-{day}.xlsx", day=stamp)))
+        if actor.is_official:
+            levels.append(("schools", None, text("school-status-{day}.xlsx", day=stamp)))
     if teachers_of is None:
-        levels.append(("teachers", text("teacher-contacts-{day}.xlsx", day=stamp)))
+        levels.append(("teachers", None, text("teacher-contacts-{day}.xlsx", day=stamp)))
     else:
         name = text("teacher-contacts-{school}-{day}.xlsx", school=teachers_of, day=stamp)
-        levels.append(("teachers", name))
+        levels.append(("teachers", teachers_of, name))
     written = []
-    for level, name in levels:
+    for level, key, name in levels:
         step = (
             phases.step("ledgers", text("writing {file}", file=name))
             if phases
             else contextlib.nullcontext()
         )
         with step:
-            path = county.export_ledger(
-                level,
-                key=teachers_of if level == "teachers" else None,
-                as_of=as_of,
-                format="xlsx",
-                path=target / name,
-                unmasked=unmasked,
-            )
+            try:
+                path = county.export_ledger(
+                    level,
+                    key=key,
+                    as_of=as_of,
+                    format="xlsx",
+                    path=target / name,
+                    unmasked=unmasked,
+                )
+            except NothingToExportError:
+                if on_empty is not None:
+                    on_empty(name)
+                continue
         written.append(Path(path))
     return written

@@ -19,6 +19,7 @@ from typing import Any
 from leftbehind import kinds
 from leftbehind.domain.i18n import text, use
 from leftbehind.domain.ids import shown_key
+from leftbehind.errors import NothingToExportError
 from leftbehind.io import render
 from leftbehind.io.paths import ExportPathError, safe_export_path, staged
 from leftbehind.io.roster_columns import ExportContext
@@ -199,8 +200,7 @@ def _ledger(
             return str(stage.publish())
     sheets, rows = _sheets(ctx, level, key, as_of or ctx.today(), format == "xlsx")
     if target is not None and not sheets:
-        msg = f"no {level} ledger in the actor's reach on that day: nothing to write"
-        raise ValueError(msg)
+        raise NothingToExportError(level)
     if target is None:
         out = shown.text(sheets, unmasked)
         _note(ctx, what, name, "text", unmasked, rows)
