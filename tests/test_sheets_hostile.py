@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,3 +104,22 @@ def test_every_kind_has_a_permission() -> None:
     from leftbehind.service.imports import _WRITES
 
     assert set(_WRITES) == set(ORDER)
+
+
+def test_a_sheet_of_many_corrected_rows_is_counted_in_linear_time() -> None:
+    """Finding: a talk sheet of 100,000 rows, each correcting a stored talk, took over four
+    minutes to plan (each updated id looked up in a list of the ids before it); the same
+    sheet unchanged took nine seconds. Counting 40,000 updates now takes a blink."""
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from leftbehind.io.sheet_import import _Sheet
+
+    got: dict[str, Any] = {"created": [], "updated": [], "unchanged": 0}
+    sheet = _Sheet(cast(Any, SimpleNamespace(issues=())), "talk", got)
+    started = time.perf_counter()
+    for n in range(40_000):
+        assert sheet.count(f"TALK-{n}", "stored", "new")
+    assert sheet.count("TALK-1", "stored", "newer")  # the same item again: listed once
+    assert time.perf_counter() - started < 2
+    assert len(got["updated"]) == 40_000

@@ -363,12 +363,15 @@ class _Sheet:
 
     def count(self, key: str, stored: object, new: object) -> bool:
         """Count the row's item; whether it is to be written."""
+        listed: set[str] = self.counts.setdefault("listed", set())
         if stored is None:
             self.counts["created"].append(key)
+            listed.add(key)
             return True
         if stored != new:
-            if key not in self.counts["updated"] and key not in self.counts["created"]:
+            if key not in listed:  # a set: a sheet of 100,000 corrected rows stays linear
                 self.counts["updated"].append(key)
+                listed.add(key)
             return True
         self.counts["unchanged"] += 1
         return False
@@ -728,10 +731,12 @@ def _roster(
             if row.number in bad:
                 v = row.values
                 county.refuse("child", v.get("id"), v.get("name"), v.get("resident_id"))
-    got["created"].extend(c for c in report.created_ids if c not in got["created"])
-    got["updated"].extend(
-        c for c in report.updated_ids if c not in got["updated"] and c not in got["created"]
-    )
+    listed: set[str] = got.setdefault("listed", set())
+    for ids_of, said in ((report.created_ids, "created"), (report.updated_ids, "updated")):
+        for c in ids_of:
+            if c not in listed:
+                got[said].append(c)
+                listed.add(c)
     got["unchanged"] += report.unchanged
     return FileReport(str(path), "roster", report.sheet, report.rows, report.issues,
                       report.warnings)  # fmt: skip
