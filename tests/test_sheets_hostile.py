@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -116,10 +117,31 @@ def test_a_sheet_of_many_corrected_rows_is_counted_in_linear_time() -> None:
     from leftbehind.io.sheet_import import _Sheet
 
     got: dict[str, Any] = {"created": [], "updated": [], "unchanged": 0}
-    sheet = _Sheet(cast(Any, SimpleNamespace(issues=())), "talk", got)
+    sheet = _Sheet(cast(Any, SimpleNamespace(issues=(), warnings=())), "talk", got)
     started = time.perf_counter()
     for n in range(40_000):
         assert sheet.count(f"TALK-{n}", "stored", "new")
     assert sheet.count("TALK-1", "stored", "newer")  # the same item again: listed once
     assert time.perf_counter() - started < 2
     assert len(got["updated"]) == 40_000
+
+
+def test_a_record_before_the_child_was_born_is_refused_and_one_out_of_school_flagged(
+    tmp_path: Path,
+) -> None:
+    """Finding: a talk sheet dated 2001 (the child was born in 2016) and one dated before the
+    child's first enrolment were both taken silently. Now the first is an issue
+    (``record_before_birth``), the second a warning (``record_not_enrolled``): flagged, not
+    silently counted."""
+    url = "memory://"
+    with _county(url) as county:
+        files = [fill(tmp_path / f"{k}.xlsx", k, rows) for k, rows in BASE.items()]
+        assert county.import_files(files).ok
+        born = fill(tmp_path / "born.xlsx", "talk", [{**TALKS[0], "date": date(2001, 1, 8)}])
+        report = county.import_files([born])
+        assert [(i.key, i.code) for _, i in report.issues] == [("date", "record_before_birth")]
+        early = fill(tmp_path / "early.xlsx", "talk", [{**TALKS[0], "date": date(2024, 1, 8)}])
+        report = county.import_files([early])
+        assert report.ok and report.written
+        assert [(i.key, i.code) for _, i in report.warnings] == [("date", "record_not_enrolled")]
+        assert "张小明" not in str(report.to_json())

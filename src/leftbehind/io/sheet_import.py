@@ -349,15 +349,17 @@ class _Sheet:
         self.read = read
         self.kind = kind
         self.issues: list[CellIssue] = list(read.issues)
+        self.warnings: list[CellIssue] = list(read.warnings)
         self.columns = {c.key: c for c in SHEET_COLUMNS[kind]}
         self.counts = counts
         self.seen: set[object] = counts.setdefault("seen", set())
 
-    def add(self, row: RosterRow, key: str, code: str, said: str = "") -> None:
+    def add(self, row: RosterRow, key: str, code: str, said: str = "", *,
+            warning: bool = False) -> None:  # fmt: skip
         column: Column | None = self.columns.get(key)
         header = self.read.headers.get(key) or (column.header if column is not None else "")
         at = self.read.columns.get(key, -1) + 1
-        self.issues.append(
+        (self.warnings if warning else self.issues).append(
             CellIssue(self.read.sheet, row.number, header, key, code, said or message(code), at)
         )
 
@@ -391,7 +393,7 @@ class _Sheet:
     def report(self, path: str) -> FileReport:
         self.issues.sort(key=lambda i: (i.row, i.index))
         return FileReport(path, self.kind, self.read.sheet, len(self.read.rows),
-                          tuple(self.issues), self.read.warnings)  # fmt: skip
+                          tuple(self.issues), tuple(self.warnings))  # fmt: skip
 
 
 def _s(value: CellValue) -> str:
@@ -609,6 +611,13 @@ def _records(sheet: _Sheet, county: _County, today: date) -> None:
         if on > today:
             sheet.add(row, "date", "future_record")
             continue
+        child = county.children.get(child_id)
+        if child is not None and on < child.birth_date:
+            sheet.add(row, "date", "record_before_birth")
+            continue
+        if child is not None and child.enrolment_on(on) is None:
+            # flagged, not refused: a talk in the summer before a child's first term is real
+            sheet.add(row, "date", "record_not_enrolled", warning=True)
         visit = doc.get("details", {}).get("next_visit") if sheet.kind == "home_visit" else None
         if visit is not None and visit < doc["on"]:
             sheet.add(row, "next_visit", "next_visit_before")
