@@ -142,6 +142,7 @@ def test_a_record_before_the_child_was_born_is_refused_and_one_out_of_school_fla
         assert [(i.key, i.code) for _, i in report.issues] == [("date", "record_before_birth")]
         early = fill(tmp_path / "early.xlsx", "talk", [{**TALKS[0], "date": date(2024, 1, 8)}])
         report = county.import_files([early])
-        assert report.ok and report.written
+        assert report.ok
+        assert report.written
         assert [(i.key, i.code) for _, i in report.warnings] == [("date", "record_not_enrolled")]
         assert "张小明" not in str(report.to_json())
