@@ -349,26 +349,31 @@ class _Sheet:
         self.read = read
         self.kind = kind
         self.issues: list[CellIssue] = list(read.issues)
+        self.warnings: list[CellIssue] = list(read.warnings)
         self.columns = {c.key: c for c in SHEET_COLUMNS[kind]}
         self.counts = counts
         self.seen: set[object] = counts.setdefault("seen", set())
 
-    def add(self, row: RosterRow, key: str, code: str, said: str = "") -> None:
+    def add(self, row: RosterRow, key: str, code: str, said: str = "", *,
+            warning: bool = False) -> None:  # fmt: skip
         column: Column | None = self.columns.get(key)
         header = self.read.headers.get(key) or (column.header if column is not None else "")
         at = self.read.columns.get(key, -1) + 1
-        self.issues.append(
+        (self.warnings if warning else self.issues).append(
             CellIssue(self.read.sheet, row.number, header, key, code, said or message(code), at)
         )
 
     def count(self, key: str, stored: object, new: object) -> bool:
         """Count the row's item; whether it is to be written."""
+        listed: set[str] = self.counts.setdefault("listed", set())
         if stored is None:
             self.counts["created"].append(key)
+            listed.add(key)
             return True
         if stored != new:
-            if key not in self.counts["updated"] and key not in self.counts["created"]:
+            if key not in listed:  # a set: a sheet of 100,000 corrected rows stays linear
                 self.counts["updated"].append(key)
+                listed.add(key)
             return True
         self.counts["unchanged"] += 1
         return False
@@ -388,7 +393,7 @@ class _Sheet:
     def report(self, path: str) -> FileReport:
         self.issues.sort(key=lambda i: (i.row, i.index))
         return FileReport(path, self.kind, self.read.sheet, len(self.read.rows),
-                          tuple(self.issues), self.read.warnings)  # fmt: skip
+                          tuple(self.issues), tuple(self.warnings))  # fmt: skip
 
 
 def _s(value: CellValue) -> str:
@@ -606,6 +611,13 @@ def _records(sheet: _Sheet, county: _County, today: date) -> None:
         if on > today:
             sheet.add(row, "date", "future_record")
             continue
+        child = county.children.get(child_id)
+        if child is not None and on < child.birth_date:
+            sheet.add(row, "date", "record_before_birth")
+            continue
+        if child is not None and child.enrolment_on(on) is None:
+            # flagged, not refused: a talk in the summer before a child's first term is real
+            sheet.add(row, "date", "record_not_enrolled", warning=True)
         visit = doc.get("details", {}).get("next_visit") if sheet.kind == "home_visit" else None
         if visit is not None and visit < doc["on"]:
             sheet.add(row, "next_visit", "next_visit_before")
@@ -728,10 +740,12 @@ def _roster(
             if row.number in bad:
                 v = row.values
                 county.refuse("child", v.get("id"), v.get("name"), v.get("resident_id"))
-    got["created"].extend(c for c in report.created_ids if c not in got["created"])
-    got["updated"].extend(
-        c for c in report.updated_ids if c not in got["updated"] and c not in got["created"]
-    )
+    listed: set[str] = got.setdefault("listed", set())
+    for ids_of, said in ((report.created_ids, "created"), (report.updated_ids, "updated")):
+        for c in ids_of:
+            if c not in listed:
+                got[said].append(c)
+                listed.add(c)
     got["unchanged"] += report.unchanged
     return FileReport(str(path), "roster", report.sheet, report.rows, report.issues,
                       report.warnings)  # fmt: skip

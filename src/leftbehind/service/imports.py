@@ -9,19 +9,32 @@ order, in one unit of work). The reports speak the handle's language
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import attrs
 
+from leftbehind.domain.duties import Record
 from leftbehind.domain.i18n import use
 from leftbehind.io.roster_import import ImportReport, plan_import
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
+from leftbehind.io.sheet_columns import RECORD_KINDS
 from leftbehind.io.sheet_import import FilesReport, plan_files
 from leftbehind.service import commands, reads
 from leftbehind.service.context import Context
 
 __all__ = ["import_files", "import_roster"]
+
+#: What each kind of sheet writes: the permission and the words of its refusal (as the
+#: commands that write it say them).
+_WRITES = {
+    "schools": ("schools.write", "change schools"),
+    "staff": ("staff.write", "write staff"),
+    "roster": ("children.write", "write children's files"),
+    "assignments": ("assignments.write", "assign staff"),
+    "groups": ("groups.write", "write study groups"),
+    **dict.fromkeys(RECORD_KINDS, ("records.write", "add records")),
+}
 
 
 def import_roster(
@@ -70,20 +83,41 @@ def import_files(
     of them finds raises and nothing is written."""
     snap, gate = ctx.begin()
     gate.require("files.read", "import files")
+    # The run is planned against what the actor may reach only (the children whose file they
+    # may read, the staff of their office, and the assignments, groups and records of those):
+    # a row naming anything else is unknown, as a missing one is, so neither the report's
+    # counts (``unchanged`` or ``updated``) nor its issues tell what is stored out of reach,
+    # a staff member's phone for one.
+    children = {c.id: c for c in reads.children(ctx, False)}
+    staff = {k: s for k, s in snap.staff().items() if gate.staff_reachable(k)}
+    assignments = {
+        k: a
+        for k, a in snap.stored_assignments().items()
+        if a.child_id in children and a.staff_id in staff
+    }
+    groups = {k: g for k, g in snap.groups().items() if gate.school_in_scope(g.school_id)}
+
+    def records_of(child_ids: Iterable[str]) -> list[Record]:
+        return [r for r in snap.records_of(child_ids) if r.staff_id in staff]
+
     with use(ctx.language(snap)):
         report, plan = plan_files(
             paths,
             schools=snap.schools(),
-            staff=snap.staff(),
-            children={c.id: c for c in reads.children(ctx, False)},
-            assignments=snap.stored_assignments(),
-            groups=snap.groups(),
-            records_of=snap.records_of,
+            staff=staff,
+            children=children,
+            assignments=assignments,
+            groups=groups,
+            records_of=records_of,
             today=gate.today,
             dry_run=dry_run,
             progress=progress,
             limits=limits,
         )
+    # An actor who may not write a kind hears so for its sheet, whatever the sheet holds
+    # (its rows all unchanged, or some of them wrong).
+    for kind in dict.fromkeys(f.kind for f in report.files if f.kind is not None):
+        gate.require(*_WRITES[kind])
     if not report.ok or not len(plan):
         return report
     if progress is not None:
