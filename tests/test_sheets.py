@@ -386,3 +386,22 @@ def _filled(
 def _children(store: str) -> int:
     with leftbehind.open(store, actor=SYSTEM) as county:
         return len(list(county.children()))
+
+
+def test_the_text_report_shows_the_first_ids_and_how_many_more(tmp_path: Path) -> None:
+    """A county's roster creates 20,000 children: the terminal gets the first twenty ids of
+    a kind and the count of the rest; ``--json`` has every one."""
+    rows = [
+        {"id": f"S{i:03d}", "name": f"第{i}小学", "township": "平固店镇", "rural": "是"}
+        for i in range(1, 26)
+    ]
+    sheet = fill(tmp_path / "学校名册.xlsx", "schools", rows)
+    store = str(tmp_path / "county.db")
+    dry = CliRunner().invoke(main, ["import", str(sheet), "--dry-run", "--store", store])
+    assert dry.exit_code == 0, dry.output
+    (created,) = [line for line in dry.stdout.splitlines() if line.startswith("  新增：")]
+    assert created == "  新增：" + " ".join(f"S{i:03d}" for i in range(1, 21)) + (
+        " ……另有 5 个（--json 列出全部）"
+    )
+    every = CliRunner().invoke(main, ["import", str(sheet), "--json", "--store", store])
+    assert json.loads(every.stdout)["kinds"]["schools"]["created"] == [r["id"] for r in rows]

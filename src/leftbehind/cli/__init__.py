@@ -777,9 +777,22 @@ def _echo_kinds(report: FilesReport, *, dry_run: bool) -> None:
     for counts, line in zip(report.kinds.values(), report.summary(), strict=True):
         click.echo(text("dry run: {summary}", summary=line) if dry_run else line)
         if counts.created:
-            click.echo("  " + text("created: {ids}", ids=" ".join(counts.created)))
+            click.echo("  " + text("created: {ids}", ids=_some_ids(counts.created)))
         if counts.updated:
-            click.echo("  " + text("updated: {ids}", ids=" ".join(counts.updated)))
+            click.echo("  " + text("updated: {ids}", ids=_some_ids(counts.updated)))
+
+
+#: How many new or updated ids an import prints per kind (``--json`` has them all).
+SHOWN_IDS = 20
+
+
+def _some_ids(ids: Sequence[str]) -> str:
+    """The first :data:`SHOWN_IDS` ids, and how many more (a county's roster is 20,000)."""
+    shown = " ".join(ids[:SHOWN_IDS])
+    if len(ids) <= SHOWN_IDS:
+        return shown
+    more = f"{len(ids) - SHOWN_IDS:,}"
+    return shown + " " + text("… and {count} more (every id with --json)", count=more)
 
 
 #: How many cells' issues an import prints one by one before summing the rest up by code.
