@@ -528,3 +528,21 @@ def test_written_forms_of_numbers_are_personal_keys(key: str) -> None:
 @pytest.mark.parametrize("key", ["S001-00012-2", "R0000001", "2026-05-01-001", "S001-T02"])
 def test_ordinary_keys_are_not_personal(key: str) -> None:
     assert not looks_personal(key)
+
+
+def test_a_record_before_the_child_was_born_is_refused_without_telling_the_birth(
+    county_url: str,
+) -> None:
+    born = date.fromisoformat(f"{RID1[6:10]}-{RID1[10:12]}-{RID1[12:14]}")
+    early = Record("R-early", "TALK", "K1", "T-now", born - timedelta(days=1))
+    with _open(county_url, SYSTEM) as county:
+        with pytest.raises(ValidationError) as refused:
+            county.add_records([Record("R-ok", "TALK", "K1", "T-now", TODAY), early])
+        assert [(i.path, i.code) for i in refused.value.issues] == [
+            ("records[1].on", "record_before_birth")
+        ]
+        assert not any(r.id in ("R-ok", "R-early") for r in county.records())
+    with _open(county_url, Actor.staff("T2")) as county:  # K1 is out of their reach
+        with pytest.raises(ValidationError) as unknown:
+            county.add_records([attrs.evolve(early, staff_id="T2")])
+        assert [i.code for i in unknown.value.issues] == ["unknown_child"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -22,7 +22,7 @@ from leftbehind.domain.calendar import Semester
 from leftbehind.domain.duties import Record, check_record
 from leftbehind.domain.eligibility import Policy, Timeline
 from leftbehind.domain.errors import Issue, ValidationError
-from leftbehind.domain.i18n import check_language
+from leftbehind.domain.i18n import check_language, text
 from leftbehind.domain.ids import shown_key
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Staff, StudyGroup
@@ -416,6 +416,27 @@ def put_groups(
 # Records.
 
 
+def _before_birth(view: Snapshot, records: Sequence[Record], refused: set[str]) -> list[Issue]:
+    """A record dated before its child was born (``record_before_birth``); a record whose child
+    is unknown or out of reach (``refused``) is not looked at, so no birth date is told."""
+    born: dict[str, date | None] = {}
+    issues = []
+    for i, r in enumerate(records):
+        if f"records[{i}]" in refused:
+            continue
+        if r.child_id not in born:
+            child = view.child(r.child_id)
+            born[r.child_id] = child.birth_date if child is not None else None
+        birth = born[r.child_id]
+        if birth is not None and r.on < birth:
+            issues.append(Issue(f"records[{i}].on", "record_before_birth", text(_BEFORE_BIRTH)))
+    return issues
+
+
+#: The English of ``record_before_birth`` (worded in the language of the moment).
+_BEFORE_BIRTH = "a record cannot be dated before the child was born"
+
+
 def add_records(
     ctx: Context, records: Iterable[Record | Mapping[str, Any]], *, outer: Batch | None = None
 ) -> list[Record]:
@@ -433,7 +454,9 @@ def add_records(
         view = batch.view
         gate = Gate(ctx.actor, today, view)
         pairs = [(r.staff_id, r.child_id) for r in checked]
-        issues += _check_refs(gate, view, "records", pairs, [r.on for r in checked])
+        refused = _check_refs(gate, view, "records", pairs, [r.on for r in checked])
+        issues += refused
+        issues += _before_birth(view, checked, {i.path for i in refused})
         if issues:
             raise ValidationError(issues, subject="records")
         view.prefetch(kinds.RECORD, [r.id for r in checked])
