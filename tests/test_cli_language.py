@@ -39,6 +39,7 @@ CLI_FILES = [
     "cli/scripts.py",
     "cli/language.py",
     "cli/setup.py",
+    "cli/quality.py",
     "digest.py",
     "service/notices.py",
     "calendars.py",

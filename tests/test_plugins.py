@@ -14,6 +14,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.test_quality import SUNDAY
 
 import leftbehind.builtins
 from leftbehind import _markers, hookspecs
@@ -34,6 +35,7 @@ from leftbehind.domain.duties import (
 )
 from leftbehind.domain.eligibility import Category, NationalPolicy, PlanPolicy, Span, Timeline
 from leftbehind.domain.people import Assignment, Role
+from leftbehind.domain.quality import DEFAULT_RULES
 from leftbehind.errors import (
     DuplicateNameError,
     PluginError,
@@ -48,6 +50,7 @@ from leftbehind.hookspecs import (
     DutyKindRecord,
     NotifierRecord,
     PolicyRecord,
+    QualityRuleRecord,
 )
 from leftbehind.notifiers import Notice, Notifier
 from leftbehind.plugins import (
@@ -653,3 +656,34 @@ def test_a_calendar_factory_gets_the_years_and_must_build_a_calendar() -> None:
     assert [s.start for s in calendar.semesters] == [date(2025, 3, 1), date(2026, 3, 1)]
     with pytest.raises(PluginError, match="'odd' returned something that is not a SchoolCalendar"):
         plugins.calendar("odd", [2025])
+
+
+# Data-quality rules.
+
+
+class _CountyRules:
+    """A county's own data-quality rule: home visits on a Sunday."""
+
+    @hookimpl
+    def leftbehind_quality_rules(self) -> list[QualityRuleRecord]:
+        return [QualityRuleRecord(SUNDAY, "县教育局要求")]
+
+
+def test_the_built_in_quality_rules_come_first_and_a_plugins_after() -> None:
+    assert Plugins.load(load_entrypoints=False).quality_rules() == DEFAULT_RULES
+    plugins = Plugins.load(load_entrypoints=False)
+    plugins.manager.register(_CountyRules(), name="county")
+    assert plugins.quality_rules() == (*DEFAULT_RULES, SUNDAY)
+    assert plugins.quality_rule_records()["sunday_visit"].description == "县教育局要求"
+
+
+def test_a_quality_rule_code_belongs_to_one_plugin() -> None:
+    class Copycat:
+        @hookimpl
+        def leftbehind_quality_rules(self) -> list[QualityRuleRecord]:
+            return [QualityRuleRecord(DEFAULT_RULES[0])]
+
+    plugins = Plugins.load(load_entrypoints=False)
+    plugins.manager.register(Copycat(), name="copycat")
+    with pytest.raises(DuplicateNameError):
+        plugins.quality_rules()

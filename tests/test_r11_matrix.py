@@ -754,6 +754,7 @@ CALLS: dict[str, Call] = {
     "put_children": _put_children,
     "put_groups": _put_groups,
     "put_schools": lambda c, x: c.put_schools([facts().schools[2]]),
+    "quality": lambda c, x: c.quality(x.day),
     "put_staff": lambda c, x: c.put_staff([Staff("S003-T99", "新老师", "S003", "教师")]),
     "queue_incomplete_files": lambda c, x: c.queue_incomplete_files(x.day.year),
     "queue_status_changes": lambda c, x: c.queue_status_changes(x.day, TODAY),
@@ -816,6 +817,7 @@ WRITES = frozenset(
 #: The calls that take a day (or a period, or a year), run on each of :data:`DAYS`.
 DATED = frozenset(
     {
+        "quality",
         "calendar",
         "commendations",
         "compliance",

@@ -1,4 +1,5 @@
-"""The built-in plugin: eligibility policies, duty kinds and calendars shipped with leftbehind.
+"""The built-in plugin: eligibility policies, duty kinds, calendars and data-quality rules
+shipped with leftbehind.
 
 Registered by :func:`leftbehind.plugins.make_plugin_manager` through the same ``register()`` as
 third-party plugins, with ``trylast=True``; disable it with
@@ -18,12 +19,14 @@ from leftbehind.domain.calendar import SchoolCalendar, default_calendar
 from leftbehind.domain.duties import DEFAULT_KINDS
 from leftbehind.domain.eligibility import NationalPolicy, PlanPolicy
 from leftbehind.domain.i18n import text
-from leftbehind.hookspecs import CalendarRecord, DutyKindRecord, PolicyRecord
+from leftbehind.domain.quality import DEFAULT_RULES
+from leftbehind.hookspecs import CalendarRecord, DutyKindRecord, PolicyRecord, QualityRuleRecord
 
 __all__ = [
     "leftbehind_calendars",
     "leftbehind_duty_kinds",
     "leftbehind_eligibility_policies",
+    "leftbehind_quality_rules",
 ]
 
 
@@ -78,3 +81,9 @@ def leftbehind_calendars() -> list[CalendarRecord]:
         ),
         CalendarRecord("default", default_calendar, text("The default terms, without holidays")),
     ]
+
+
+@hookimpl(trylast=True)
+def leftbehind_quality_rules() -> list[QualityRuleRecord]:
+    """The seven rules of :data:`~leftbehind.domain.quality.DEFAULT_RULES`."""
+    return [QualityRuleRecord(rule, text("built-in data-quality rule")) for rule in DEFAULT_RULES]

@@ -22,6 +22,7 @@ from attrs.validators import instance_of
 
 from leftbehind._markers import hookspec as _hookspec
 from leftbehind.domain.duties import DutyKind
+from leftbehind.domain.quality import QualityRule
 
 if TYPE_CHECKING:
     from leftbehind.domain.calendar import SchoolCalendar
@@ -36,10 +37,12 @@ __all__ = [
     "DutyKindRecord",
     "NotifierRecord",
     "PolicyRecord",
+    "QualityRuleRecord",
     "leftbehind_calendars",
     "leftbehind_duty_kinds",
     "leftbehind_eligibility_policies",
     "leftbehind_notifiers",
+    "leftbehind_quality_rules",
     "leftbehind_storage_backends",
 ]
 
@@ -107,6 +110,23 @@ class DutyKindRecord:
     def name(self) -> str:
         """The kind's code, the name it is registered and chosen by."""
         return self.kind.code
+
+
+@frozen
+class QualityRuleRecord:
+    """A data-quality rule (数据质量规则): the :class:`~leftbehind.domain.quality.QualityRule`,
+    named by its code.
+
+    .. versionadded:: 0.1
+    """
+
+    rule: QualityRule = field(validator=instance_of(QualityRule))
+    description: str = ""
+
+    @property
+    def name(self) -> str:
+        """The rule's code, the name it is registered by and findings name."""
+        return self.rule.code
 
 
 @frozen
@@ -245,6 +265,43 @@ def leftbehind_calendars() -> list[CalendarRecord]:
         @hookimpl
         def leftbehind_calendars():
             return [CalendarRecord("guangping", guangping, "廣平縣校曆")]
+
+    .. versionadded:: 0.1
+    """
+    raise NotImplementedError
+
+
+@_hookspec
+def leftbehind_quality_rules() -> list[QualityRuleRecord]:
+    """Register data-quality rules: named checks of the county's facts as of a day.
+
+    Called when a county's data quality is checked (:meth:`leftbehind.County.quality`, the
+    ``leftbehind check`` command) and when rules are listed
+    (:meth:`~leftbehind.plugins.Plugins.quality_rules`). Takes no parameters. Built in: the
+    seven rules of :data:`~leftbehind.domain.quality.DEFAULT_RULES`.
+
+    :returns: the plugin's rules, each a new code. A code registered twice — a built-in one
+        included — is an error; to change a built-in rule's threshold, disable
+        ``leftbehind.builtins`` and register the rules you keep yourself.
+
+    Example plugin, a record of a home visit on a Sunday (家访不在周日)::
+
+        from leftbehind.domain.quality import Flag, QualityRule, Severity, school_of
+
+        def sunday_visits(facts):
+            for r in facts.records:
+                if r.kind == "HOME_VISIT" and r.on.weekday() == 6:
+                    yield Flag("record", r.id, school_of(facts, r.child_id, r.on), day=r.on)
+
+        SUNDAY = QualityRule(
+            "sunday_visit", Severity.INFO,
+            {"zh_CN": "周日家访", "zh_TW": "週日家訪", "en": "home visit on a Sunday"},
+            sunday_visits,
+        )
+
+        @hookimpl
+        def leftbehind_quality_rules():
+            return [QualityRuleRecord(SUNDAY, "县教育局要求")]
 
     .. versionadded:: 0.1
     """

@@ -54,12 +54,14 @@ from leftbehind.hookspecs import (
     DutyKindRecord,
     NotifierRecord,
     PolicyRecord,
+    QualityRuleRecord,
 )
 
 if TYPE_CHECKING:
     from leftbehind.domain.calendar import SchoolCalendar
     from leftbehind.domain.duties import DutyKind
     from leftbehind.domain.eligibility import Policy
+    from leftbehind.domain.quality import QualityRule
     from leftbehind.notifiers import Notifier
     from leftbehind.store import Store
 
@@ -374,6 +376,23 @@ class Plugins:
     def duty_kind(self, code: str) -> DutyKind:
         """The duty kind with this code."""
         return _pick("duty kind", code, self.duty_kind_records()).kind
+
+    # Data-quality rules.
+
+    def quality_rule_records(self) -> dict[str, QualityRuleRecord]:
+        """Data-quality rule records by code, in the order of :meth:`quality_rules`."""
+        from leftbehind.domain.quality import DEFAULT_RULES
+
+        pairs = self._records("leftbehind_quality_rules", QualityRuleRecord)
+        records = self._index("quality rule", pairs, lambda r: [r.name])
+        builtin = {r.code: i for i, r in enumerate(DEFAULT_RULES)}
+        order = sorted(records, key=lambda code: (builtin.get(code, len(builtin)), code))
+        return {code: records[code] for code in order}
+
+    def quality_rules(self) -> tuple[QualityRule, ...]:
+        """Every registered data-quality rule: the built-in ones in their order, then the
+        others sorted by code."""
+        return tuple(r.rule for r in self.quality_rule_records().values())
 
     # Calendars.
 

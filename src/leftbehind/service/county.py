@@ -26,6 +26,7 @@ from leftbehind.domain.eligibility import Decision, Policy, Timeline
 from leftbehind.domain.i18n import check_language
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
+from leftbehind.domain.quality import QualityReport
 from leftbehind.io.roster_import import ImportReport
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
@@ -33,6 +34,7 @@ from leftbehind.io.roster_write import Format
 from leftbehind.io.sheet_import import FilesReport
 from leftbehind.plugins import Plugins
 from leftbehind.service import commands, exports, imports, ledgers, notices, reads, retention
+from leftbehind.service import quality as quality_room
 from leftbehind.service.context import Context
 from leftbehind.service.repository import Repository
 from leftbehind.store import Store
@@ -496,6 +498,17 @@ class County:
         """Schools and staff ranked by measured completion (表彰先进), with a minimum volume
         (system and county officers)."""
         return ledgers.commendations(self._ctx, as_of, period)
+
+    # ------------------------------------------------------------------ data quality
+
+    def quality(self, as_of: date | None = None, school: str | None = None) -> QualityReport:
+        """Run every registered data-quality rule (:meth:`Plugins.quality_rules
+        <leftbehind.plugins.Plugins.quality_rules>`) over the facts as of ``as_of`` (default
+        today) of the children whose file the actor may read: a school head gets their
+        school's findings, a teacher those of their own children. With ``school``, that
+        school's findings only (an unknown school is not found). Findings name rules and
+        keys, never a name, an ID number or a phone."""
+        return quality_room.quality(self._ctx, as_of, school)
 
     # ------------------------------------------------------------------ data in and out
 

@@ -61,6 +61,7 @@ PERMISSIONS: Mapping[str, frozenset[ActorKind]] = {
     "school_tables.read": OFFICIALS,
     "teacher_tables.read": _NOT_VOLUNTEER,
     "digest.read": _EVERYONE,
+    "quality.read": _NOT_VOLUNTEER,
     "commendations.read": _COUNTY,
     "audit.read": _COUNTY,
     "notices.manage": _COUNTY,
