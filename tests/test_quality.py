@@ -169,11 +169,13 @@ def test_likely_duplicates_by_name_and_birth_in_a_township_or_near_ids() -> None
         "C3": kid("C3", name="李明", born=date(2014, 1, 1), resident_id=rid("20150312", "012")),
         "C4": kid("C4", name="李明", born=date(2014, 1, 2)),  # another birth date
         "C5": kid("C5", name="张三", resident_id=rid("20150312", "112")),  # two digits from C1
+        # one digit from C1, its name too (born another day: the birth date was mistyped)
+        "C6": kid("C6", born=date(2015, 3, 13), resident_id=rid("20150312", "003")),
     }
+    # C3 and C1, C5 and C3: IDs one digit apart but other names (born one day, twins perhaps)
     assert duplicate_pairs(facts(children=children)) == {
         ("C1", "C2"): "name_birth",
-        ("C1", "C3"): "resident_id",
-        ("C3", "C5"): "resident_id",
+        ("C1", "C6"): "resident_id",
     }
     found = run_rules([likely_duplicates()], facts(children=children)).findings
     assert next((f.key, f.related, f.reason) for f in found) == ("C1", ("C2",), "name_birth")

@@ -19,7 +19,7 @@ code                        severity  finds
 ``record_not_assigned``     warning   a record by a staff member who held no assignment to
                                       the child on its day
 ``likely_duplicate``        warning   two children with the same name and birth date in one
-                                      township, or resident IDs one digit apart
+                                      township, or resident IDs one digit apart and the same name
 ``id_birth_mismatch``       error     the birth date in the resident ID is not the recorded one
 ``id_sex_mismatch``         warning   the sex digit of the resident ID is not the recorded sex
 ==========================  ========  =====================================================
@@ -339,8 +339,10 @@ def _name_key(name: str) -> str:
 def duplicate_pairs(facts: QualityFacts) -> dict[tuple[str, str], str]:
     """Pairs of children (keys in order) that are likely one child, with the reason:
     ``name_birth`` (same name and birth date, schools in one township) or ``resident_id``
-    (the first 17 characters of their resident IDs differ in one place: one mistyped digit,
-    whose check character then differs too)."""
+    (the same name, and the first 17 characters of their resident IDs differ in one place: one
+    mistyped digit, whose check character then differs too). IDs one digit apart alone are
+    common among children of one county born on one day (twins among them), so the name must
+    agree too."""
     pairs: dict[tuple[str, str], str] = {}
     groups: dict[tuple[str, str, date], list[str]] = {}
     for key, child in facts.children.items():
@@ -361,10 +363,12 @@ def duplicate_pairs(facts: QualityFacts) -> dict[tuple[str, str], str]:
         body = rid[:17]
         for i in range(17):
             near.setdefault(body[:i] + "*" + body[i + 1 :], []).append(key)
+    names = {key: _name_key(child.name) for key, child in facts.children.items()}
     for keys in near.values():
         for i, a in enumerate(sorted(set(keys))):
             for b in sorted(set(keys))[i + 1 :]:
-                pairs.setdefault((a, b), "resident_id")
+                if names[a] and names[a] == names[b]:
+                    pairs.setdefault((a, b), "resident_id")
     return pairs
 
 
