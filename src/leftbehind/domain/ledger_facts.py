@@ -26,6 +26,7 @@ __all__ = [
     "DutySource",
     "LedgerFacts",
     "MoveReason",
+    "no_duties",
 ]
 
 
@@ -101,7 +102,8 @@ def _assignments(items: Assignments | Iterable[Assignment]) -> Assignments:
     return items if isinstance(items, Assignments) else Assignments(items)
 
 
-def _no_duties(period: Interval, as_of: date) -> Iterable[DutyCount]:
+def no_duties(period: Interval, as_of: date) -> Iterable[DutyCount]:
+    """A :data:`DutySource` that owes nothing: facts counted without duties."""
     return ()
 
 
@@ -122,7 +124,7 @@ class LedgerFacts:
     national: Mapping[str, Timeline] = field(factory=dict)
     staff: dict[str, Staff] = field(factory=dict, converter=_staff)
     assignments: Assignments = field(factory=lambda: Assignments(()), converter=_assignments)
-    duties: DutySource = _no_duties
+    duties: DutySource = no_duties
     county: str = ""
     county_code: str = ""
     policy: str = "guangping-plan/2"

@@ -21,7 +21,6 @@ from leftbehind.domain.eligibility import Category
 from leftbehind.domain.i18n import text
 from leftbehind.domain.ledger import (
     CountyTable,
-    DutyCount,
     LedgerFacts,
     MoveReason,
     OverdueChild,
@@ -33,10 +32,11 @@ from leftbehind.domain.ledger import (
     TeacherTable,
     school_tables,
 )
+from leftbehind.domain.ledger_facts import no_duties
 from leftbehind.domain.model import ParentRole, Sex, Stage
 from leftbehind.domain.people import Role
 from leftbehind.domain.profile import ProfileArea
-from leftbehind.io.sheets import Column, Form, Sheet
+from leftbehind.io.sheets import Column, Form, Kind, Sheet
 
 __all__ = [
     "COUNTY_KINDS",
@@ -576,7 +576,7 @@ def grade_counts(
             groups.setdefault(e.grade_on(as_of), []).append(child)
         for grade, children in groups.items():
             # the grid counts pupils, never duties: leave the duties out of the pass
-            part_of_grade = attrs.evolve(part, children=tuple(children), duties=_no_duties)
+            part_of_grade = attrs.evolve(part, children=tuple(children), duties=no_duties)
             by_grade.setdefault(grade, []).append(part_of_grade)
     out: dict[str, dict[int, dict[str, int]]] = {}
     for grade, grade_parts in sorted(by_grade.items()):
@@ -585,10 +585,6 @@ def grade_counts(
             if t.counts.get("enrolled", 0):
                 out.setdefault(sid, {})[grade] = dict(t.counts)
     return out
-
-
-def _no_duties(period: Interval, as_of: date) -> Iterable[DutyCount]:
-    return ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,34 +603,28 @@ def _duty_cell(kind: str) -> Any:
     return get
 
 
+def _of_parent(pick: Any, name: str) -> Callable[[Any], Any]:
+    return lambda row: getattr(pick(row), name)
+
+
 def _parent(role: ParentRole, pick: Any) -> list[Column]:
-    who = role.label
-    key = role.value
+    """A parent's status, phone and work place, grouped under the parent."""
+    who, key = role.label, role.value
+    fields: tuple[tuple[str, Kind], ...] = (
+        ("status", "text"),
+        ("phone", "phone"),
+        ("work_place", "text"),
+    )
     return [
         Column(
-            text("col.parent_status", parent=who),
-            f"{key}_status",
-            lambda r: pick(r).status,
-            "text",
+            text(f"col.parent_{name}", parent=who),
+            f"{key}_{name}",
+            _of_parent(pick, name),
+            kind,
             who,
-            text("sub.status"),
-        ),
-        Column(
-            text("col.parent_phone", parent=who),
-            f"{key}_phone",
-            lambda r: pick(r).phone,
-            "phone",
-            who,
-            text("sub.phone"),
-        ),
-        Column(
-            text("col.parent_work_place", parent=who),
-            f"{key}_work_place",
-            lambda r: pick(r).work_place,
-            "text",
-            who,
-            text("sub.work_place"),
-        ),
+            text(f"sub.{name}"),
+        )
+        for name, kind in fields
     ]
 
 

@@ -363,6 +363,14 @@ class _Sheet:
             CellIssue(self.read.sheet, row.number, header, key, code, said or message(code), at)
         )
 
+    def first(self, row: RosterRow, key: object) -> bool:
+        """Whether no earlier row of the run had ``key`` (else a ``duplicate_key`` issue)."""
+        if key in self.seen:
+            self.add(row, "id", "duplicate_key")
+            return False
+        self.seen.add(key)
+        return True
+
     def count(self, key: str, stored: object, new: object) -> bool:
         """Count the row's item; whether it is to be written."""
         listed: set[str] = self.counts.setdefault("listed", set())
@@ -438,7 +446,6 @@ def _end_after_start(sheet: _Sheet, row: RosterRow) -> bool:
 
 def _schools(sheet: _Sheet, county: _County, today: date) -> None:
     stage_forms = {header_form(f): c.key for c in STAGE_CHOICES for f in c.forms()}
-    seen = sheet.seen
     for row in sheet.read.rows:
         v = row.values
         stages: list[str] = []
@@ -451,9 +458,7 @@ def _schools(sheet: _Sheet, county: _County, today: date) -> None:
                     break
                 stages.append(found)
         key = _s(v.get("id"))
-        if key in seen:
-            sheet.add(row, "id", "duplicate_key")
-        seen.add(key)
+        sheet.first(row, key)
         doc = {"id": key, "name": _s(v.get("name")), "township": _s(v.get("township")),
                "rural": v.get("rural") != "no", "stages": stages}  # fmt: skip
         paths = {"id": "id", "name": "name", "township": "township", "stages": "stages"}
@@ -466,14 +471,11 @@ def _schools(sheet: _Sheet, county: _County, today: date) -> None:
 
 
 def _staff(sheet: _Sheet, county: _County, today: date) -> None:
-    seen = sheet.seen
     for row in sheet.read.rows:
         v = row.values
         school = _ref(sheet, row, "school", county.school)
         key = _s(v.get("id"))
-        if key in seen:
-            sheet.add(row, "id", "duplicate_key")
-        seen.add(key)
+        sheet.first(row, key)
         doc = {"id": key, "name": _s(v.get("name")), "school_id": school or "?",
                "title": _s(v.get("title")), "phone": _s(v.get("phone"))}  # fmt: skip
         paths = {"id": "id", "name": "name", "school_id": "school", "title": "title",
@@ -489,7 +491,6 @@ def _staff(sheet: _Sheet, county: _County, today: date) -> None:
 def _assignments(sheet: _Sheet, county: _County, today: date) -> None:
     by_key = {(a.staff_id, a.child_id, a.role.value, a.start.isoformat()): a.id
               for a in county.assignments.values()}  # fmt: skip
-    seen = sheet.seen
     for row in sheet.read.rows:
         v = row.values
         staff_id = _ref(sheet, row, "staff", county.staff_member)
@@ -505,10 +506,8 @@ def _assignments(sheet: _Sheet, county: _County, today: date) -> None:
             or by_key.get(natural)
             or _made_id(role, child_id, staff_id, f"d{start:%Y%m%d}")
         )
-        if key in seen:
-            sheet.add(row, "id", "duplicate_key")
+        if not sheet.first(row, key):
             continue
-        seen.add(key)
         doc = {"id": key, "staff_id": staff_id, "child_id": child_id, "role": role,
                "start": start.isoformat(), "end": _iso(v.get("end")),
                "subject": _s(v.get("subject"))}  # fmt: skip
@@ -522,7 +521,6 @@ def _assignments(sheet: _Sheet, county: _County, today: date) -> None:
 
 
 def _groups(sheet: _Sheet, county: _County, today: date) -> None:
-    seen = sheet.seen
     for row in sheet.read.rows:
         v = row.values
         school = _ref(sheet, row, "school", county.school)
@@ -539,9 +537,7 @@ def _groups(sheet: _Sheet, county: _County, today: date) -> None:
             if found is not None and found not in members:
                 members.append(found)
         key = _s(v.get("id"))
-        if key in seen:
-            sheet.add(row, "id", "duplicate_key")
-        seen.add(key)
+        sheet.first(row, key)
         if not (school and guide and ordered and key) or row.bad or len(members) == 0:
             continue
         doc = {"id": key, "school_id": school, "village": _s(v.get("village")),

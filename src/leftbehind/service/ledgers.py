@@ -8,7 +8,7 @@ built from the children whose file the actor may read today, masked by the actor
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import date
 
 import attrs
@@ -20,6 +20,7 @@ from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Compliance, DutyBook, DutyPlan, Record, duty_plan
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.ids import mask_phone, mask_resident_id
+from leftbehind.domain.ledger_facts import no_duties
 from leftbehind.domain.model import Child, known_on
 from leftbehind.domain.people import Assignments, Staff
 from leftbehind.errors import NotFoundError
@@ -305,11 +306,7 @@ def parts(
             staff={},
         )
     if empty:  # no child at all: one part without children names the schools
-        yield _facts(ctx, snap, (), {}, {}, Assignments(()), _no_duties, staff={})
-
-
-def _no_duties(period: Interval, as_of: date) -> Sequence[ledger.DutyCount]:
-    return ()
+        yield _facts(ctx, snap, (), {}, {}, Assignments(()), no_duties, staff={})
 
 
 def _county_facts(
