@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from tests.sheets import ROSTER, SCHOOLS, STAFF, TALKS, TODAY, Row, fill
 
 import leftbehind
 from leftbehind.access import AccessDeniedError, Actor
+from leftbehind.cli import main
 from leftbehind.io.sheet_columns import ORDER
 from leftbehind.service import County
 
@@ -146,3 +149,15 @@ def test_a_record_before_the_child_was_born_is_refused_and_one_out_of_school_fla
         assert report.written
         assert [(i.key, i.code) for _, i in report.warnings] == [("date", "record_not_enrolled")]
         assert "张小明" not in str(report.to_json())
+
+
+def test_a_zip_bomb_among_the_sheets_is_refused_naming_the_limit(tmp_path: Path) -> None:
+    """The file is refused before its kind is told, and the message says the limit crossed."""
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", "<worksheet>" + "x" * (2 << 20) + "</worksheet>")
+    done = CliRunner().invoke(main, ["import", str(bomb), "--store", str(tmp_path / "c.db")])
+    assert done.exit_code == 1
+    assert "超过 100 倍" in done.stderr
+    assert "[zip_ratio]" in done.stderr

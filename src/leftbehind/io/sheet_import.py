@@ -192,8 +192,9 @@ class ImportPlan:
 # Telling a file's kind.
 
 
-def _peek(path: Path, limits: ImportLimits) -> tuple[str, list[Any]] | str:
-    """The sheet's name and header row, or the code of the reason the file cannot be read."""
+def _peek(path: Path, limits: ImportLimits) -> tuple[str, list[Any]] | FileRefusedError:
+    """The sheet's name and header row, or why the file cannot be read (with the limit it
+    crossed, when one)."""
     suffix = path.suffix.lower()
     prefer = frozenset().union(*(sheet_names(k) for k in SHEET_COLUMNS))
     try:
@@ -212,16 +213,17 @@ def _peek(path: Path, limits: ImportLimits) -> tuple[str, list[Any]] | str:
                 records.close()
             return path.name, list(head[1]) if head is not None else []
     except FileRefusedError as exc:
-        return exc.code
+        return exc
     except Exception:  # a damaged file may fail anywhere inside zipfile or expat
-        return "file_unreadable"
-    return "file_format"
+        return FileRefusedError("file_unreadable")
+    return FileRefusedError("file_format")
 
 
 def _kind_of(path: Path, limits: ImportLimits) -> tuple[str | None, FileReport | None]:
     peeked = _peek(path, limits)
-    if isinstance(peeked, str):
-        issue = CellIssue(path.name, 0, "", "", peeked, message(peeked, limit=0))
+    if isinstance(peeked, FileRefusedError):
+        said = message(peeked.code, limit=peeked.limit)
+        issue = CellIssue(path.name, peeked.row, "", "", peeked.code, said, peeked.column)
         return None, FileReport(str(path), None, path.name, 0, (issue,))
     sheet, header = peeked
     kind, candidates = recognise(header, (header_form(sheet), header_form(path.stem)))
