@@ -26,6 +26,7 @@ __all__ = [
     "MissingDependencyError",
     "NotFoundError",
     "NothingToExportError",
+    "PeriodLockedError",
     "PluginError",
     "PluginLoadError",
     "PluginWarning",
@@ -72,6 +73,26 @@ class NothingToExportError(LeftbehindError, ValueError):
     def __init__(self, level: str) -> None:
         self.level = level
         super().__init__(f"no {level} ledger in the actor's reach on that day: nothing to write")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class PeriodLockedError(LeftbehindError, PermissionError):
+    """A write would change what a school reported for a period that is submitted or approved
+    (locked, see :mod:`leftbehind.domain.signoff`): nothing was written. ``kind`` and ``key``
+    name the first document refused (a key that looks like an ID number or a phone is never
+    repeated), ``school_id`` and ``period`` the first locked period it reaches, ``count`` how
+    many documents were refused. A role that may correct makes the change inside
+    :meth:`leftbehind.County.correction`, with a reason."""
+
+    def __init__(
+        self, kind: str, key: str, school_id: str, period: str, count: int, message: str
+    ) -> None:
+        self.kind, self.key = kind, shown_key(key)
+        self.school_id, self.period, self.count = school_id, period, count
+        self.code = "period_locked"
+        super().__init__(message)
 
     def __str__(self) -> str:
         return str(self.args[0])

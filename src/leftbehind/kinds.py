@@ -11,12 +11,14 @@ __all__ = [
     "ASSIGNMENT",
     "AUDIT",
     "CHILD",
+    "CORRECTION",
     "GROUP",
     "NATIONAL",
     "RECORD",
     "RESIDENT_ID",
     "SCHOOL",
     "SETTINGS",
+    "SIGNOFF",
     "STAFF",
     "TIMELINE",
 ]
@@ -44,3 +46,8 @@ AUDIT = "audit"
 #: The resident-ID index: one document per ID number in use, keyed by a digest of the number,
 #: naming the child that holds it (the uniqueness of an ID is checked inside a unit of work).
 RESIDENT_ID = "resident_id"
+#: Sign-off of a school's period (:class:`~leftbehind.domain.signoff.SignOff`), key
+#: ``SCHOOL@PERIOD``: its state, steps and the tables as reported.
+SIGNOFF = "signoff"
+#: Corrections made into locked periods (:class:`~leftbehind.domain.signoff.Correction`).
+CORRECTION = "correction"

@@ -462,14 +462,19 @@ def _overdue_columns(items: Sequence[OverdueChild]) -> list[Column]:
     ]
 
 
-def school_form(table: SchoolTable, grades: Mapping[int, Mapping[str, int]] | None = None) -> Form:
+def school_form(
+    table: SchoolTable,
+    grades: Mapping[int, Mapping[str, int]] | None = None,
+    stamps: Sequence[str] = (),
+) -> Form:
     """动态状况表 of one school, one printed page (or more) in six parts: 一 pupils and children
     served by grade (a row per grade from ``grades`` — see :func:`grade_counts` — and the
     合计; the 合计 alone when ``grades`` is not given or does not add up to the table);
     二 the period's dynamics (期初, 新增 and 减少 by reason, 期末); 三 each duty kind's due, done,
     overdue and completion rate; 四 the five clears and who cares for the children; 五 the
     children who entered or left, with the reason and the fact (变动明细); 六 the children with
-    overdue duties, by kind (逾期名单)."""
+    overdue duties, by kind (逾期名单). ``stamps`` are the approval lines printed under the
+    signature line (a form as reported and signed off)."""
     counts = table.counts
     school = table.school
     units = {table.county: table.county_code} if table.county else None
@@ -543,6 +548,7 @@ def school_form(table: SchoolTable, grades: Mapping[int, Mapping[str, int]] | No
         footer=page_footer(),
         font=text("form.font"),
         repeat="title",
+        stamps=tuple(stamps),
     )
 
 

@@ -260,6 +260,7 @@ def render_text(
         shown = summary_columns(section, width=width, columns=None, unmasked=unmasked)
         fold = width is not None
         parts.append(_table(section, shown, unmasked=unmasked, fold=fold, title=False))
+    parts.extend(Text(line) for line in item.stamps)
     return _print(parts, width)
 
 

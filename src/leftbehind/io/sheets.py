@@ -151,7 +151,9 @@ class Form:
     built.
     ``name`` is the worksheet's name; ``footer`` the printed page's footer; ``repeat`` which
     rows every printed page repeats ("title": the title and caption; "header": down to the
-    first section's header); ``font`` the typeface (the spreadsheet's default when empty)."""
+    first section's header); ``font`` the typeface (the spreadsheet's default when empty);
+    ``stamps`` the lines under the signature saying who approved the form and when (审核记录:
+    a form as reported and signed off, see :mod:`leftbehind.domain.signoff`)."""
 
     title: str
     key: str
@@ -162,6 +164,7 @@ class Form:
     footer: str = ""
     repeat: Literal["title", "header"] = "header"
     font: str = ""
+    stamps: tuple[str, ...] = field(default=(), converter=_keys)
 
     @property
     def rows(self) -> tuple[Any, ...]:

@@ -304,6 +304,11 @@ class _Layout:
             ws.row_dimensions[row].height = 24
             blocks.append((row, row))
             row += 1
+        for line in form.stamps:
+            self._merged(ws, row, 0, self.n - 1, line, "sign", "left")
+            ws.row_dimensions[row].height = 20
+            blocks.append((row, row))
+            row += 1
         last_row = row - 1
 
         ws.print_area = f"A1:{last}{last_row}"

@@ -26,8 +26,14 @@ from leftbehind.domain.i18n import check_language, text
 from leftbehind.domain.ids import shown_key
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Staff, StudyGroup
+from leftbehind.domain.signoff import (
+    Period,
+    assignments_reach,
+    child_reaches,
+    record_reaches,
+)
 from leftbehind.errors import NotFoundError, UnknownNameError
-from leftbehind.service import notices
+from leftbehind.service import notices, signoff
 from leftbehind.service.context import Context, validate
 from leftbehind.service.gate import Gate
 from leftbehind.service.repository import SETTINGS_KEY, Batch, Snapshot, resident_id_key
@@ -242,6 +248,49 @@ def _duplicate_ids(view: Snapshot, checked: list[Child]) -> list[Issue]:
     return issues
 
 
+# What a change reaches (see :mod:`leftbehind.domain.signoff`), for the sign-off's guard.
+
+
+def _child_reaches(old: Child | None, new: Child) -> signoff.Reaches:
+    def reaches(school_id: str, period: Period) -> bool:
+        return child_reaches(old, new, school_id, period)
+
+    return reaches
+
+
+def _held_reaches(
+    view: Snapshot, old: Iterable[Assignment | None], new: Iterable[Assignment]
+) -> signoff.Reaches:
+    """Whether replacing the assignments ``old`` by ``new`` reaches a school's period, for
+    each child they name."""
+    before = [a for a in old if a is not None]
+    after = list(new)
+    children = {a.child_id for a in (*before, *after)}
+
+    def reaches(school_id: str, period: Period) -> bool:
+        return any(
+            assignments_reach(
+                [a for a in before if a.child_id == cid],
+                [a for a in after if a.child_id == cid],
+                view.child(cid),
+                school_id,
+                period,
+            )
+            for cid in sorted(children)
+        )
+
+    return reaches
+
+
+def _record_reaches(view: Snapshot, old: Record | None, new: Record) -> signoff.Reaches:
+    children = {new.child_id} | ({old.child_id} if old is not None else set())
+
+    def reaches(school_id: str, period: Period) -> bool:
+        return any(record_reaches(old, new, view.child(cid), school_id, period) for cid in children)
+
+    return reaches
+
+
 def put_children(
     ctx: Context, children: Iterable[Child | Mapping[str, Any]], *, outer: Batch | None = None
 ) -> list[Child]:
@@ -273,6 +322,12 @@ def put_children(
         issues += duplicates
         if issues:
             raise ValidationError(issues, subject="children")
+        signoff.guard(
+            ctx,
+            batch,
+            kinds.CHILD,
+            [(c.id, _child_reaches(stored[c.id], c)) for c in checked],
+        )
         policy = ctx.policy(view)
         was = {
             c.id: (t := view.timeline(c.id)) is not None and bool(t.categories_on(today))
@@ -369,6 +424,8 @@ def put_assignments(
         for a in checked:
             gate.check_assignment(a.id, a.staff_id, a.child_id)
             gate.check_stored_assignment(view.assignment(a.id))
+        changes = [(a.id, _held_reaches(view, [view.assignment(a.id)], [a])) for a in checked]
+        signoff.guard(ctx, batch, kinds.ASSIGNMENT, changes)
         batch.put_many(kinds.ASSIGNMENT, ((a.id, a) for a in checked))
         _commit(batch, outer)
     return checked
@@ -387,6 +444,8 @@ def end_assignment(ctx: Context, assignment_id: str, on: date) -> Assignment:
             issue = Issue("end", "assignment_order", "an assignment cannot end before it starts")
             raise ValidationError([issue], subject="assignment")
         ended = attrs.evolve(current, end=on)
+        reaches = _held_reaches(batch.view, [current], [ended])
+        signoff.guard(ctx, batch, kinds.ASSIGNMENT, [(ended.id, reaches)])
         batch.put(kinds.ASSIGNMENT, ended.id, ended)
         batch.commit()
     return ended
@@ -407,6 +466,12 @@ def put_groups(
             raise ValidationError(issues, subject="groups")
         for g in checked:
             gate.check_group(g, view.group(g.id))
+        changes = []
+        for g in checked:
+            stored = view.group(g.id)
+            before = stored.assignments() if stored is not None else ()
+            changes.append((g.id, _held_reaches(view, before, g.assignments())))
+        signoff.guard(ctx, batch, kinds.GROUP, changes)
         batch.put_many(kinds.GROUP, ((g.id, g) for g in checked))
         _commit(batch, outer)
     return checked
@@ -462,6 +527,8 @@ def add_records(
         view.prefetch(kinds.RECORD, [r.id for r in checked])
         for r in checked:
             gate.check_record(r, view.record(r.id))
+        changes = [(r.id, _record_reaches(view, view.record(r.id), r)) for r in checked]
+        signoff.guard(ctx, batch, kinds.RECORD, changes)
         batch.put_many(kinds.RECORD, ((r.id, documents.get(r.id, r)) for r in checked))
         _commit(batch, outer)
     return checked

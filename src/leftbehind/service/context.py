@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
-from attrs import frozen
+from attrs import field, frozen
 
 from leftbehind.access import Actor
 from leftbehind.calendars import CalendarFallbackWarning
@@ -52,6 +52,9 @@ class Context:
     exports_in: str | None = None
     #: The language asked for when the handle was opened (``None``: the county's own).
     speaks: str | None = None
+    #: What the handle is doing for the moment (``correction``: the reason of the correction
+    #: under way, see :meth:`leftbehind.County.correction`).
+    session: dict[str, Any] = field(factory=dict)
 
     def language(self, snap: Snapshot | None = None) -> str:
         """What the handle writes for people in: the language it was opened with, else

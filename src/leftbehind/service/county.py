@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +28,7 @@ from leftbehind.domain.i18n import check_language
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
 from leftbehind.domain.quality import QualityReport
+from leftbehind.domain.signoff import Period, SignOff
 from leftbehind.io.roster_import import ImportReport
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
 from leftbehind.io.roster_read import Progress
@@ -35,6 +37,7 @@ from leftbehind.io.sheet_import import FilesReport
 from leftbehind.plugins import Plugins
 from leftbehind.service import commands, exports, imports, ledgers, notices, reads, retention
 from leftbehind.service import quality as quality_room
+from leftbehind.service import signoff as signoff_room
 from leftbehind.service.context import Context
 from leftbehind.service.repository import Repository
 from leftbehind.store import Store
@@ -509,6 +512,64 @@ class County:
         school's findings only (an unknown school is not found). Findings name rules and
         keys, never a name, an ID number or a phone."""
         return quality_room.quality(self._ctx, as_of, school)
+
+    # ------------------------------------------------------------------ sign-off
+
+    def submit(
+        self, school_id: str, period: str | Period, *, despite_findings: bool = False
+    ) -> SignOff:
+        """Submit the school's tables for ``period`` (``2026-03``, ``2025-2026-1``,
+        ``2025-2026``) from its last day on: the school's head (or the system). The
+        动态状况表 as of the period's last day is kept as reported (canonical JSON and its
+        SHA-256) and the period is locked. The data-quality rules run first; errors refuse the
+        submission (:class:`~leftbehind.domain.signoff.SignOffError` ``quality_errors``) unless
+        ``despite_findings``; the findings are counted in what is reported, with the
+        corrections the school made since its previous submission."""
+        return signoff_room.submit(self._ctx, school_id, period, despite_findings)
+
+    def approve(self, school_id: str, period: str | Period) -> SignOff:
+        """Approve a submitted period: the township officer of the school's township first,
+        then a county officer (level by level; the system takes whichever step is next)."""
+        return signoff_room.approve(self._ctx, school_id, period)
+
+    def send_back(self, school_id: str, period: str | Period, reason: str) -> SignOff:
+        """Return a submitted period to the school with a reason (the township officer, or a
+        county officer before the county approves): it is open again for entry."""
+        return signoff_room.send_back(self._ctx, school_id, period, reason)
+
+    def reopen(self, school_id: str, period: str | Period, reason: str) -> SignOff:
+        """Reopen an approved period with a reason (county officers): open for entry, its
+        approved tables kept among those superseded when it is submitted again."""
+        return signoff_room.reopen(self._ctx, school_id, period, reason)
+
+    def signoff(self, school_id: str, period: str | Period) -> signoff_room.SignOffView:
+        """A school's period as it stands: its steps, the tables as reported beside those of
+        today, the counts that differ and the corrections made since it was submitted (the
+        school's head, its township's officer, the county)."""
+        return signoff_room.view(self._ctx, school_id, period)
+
+    def signoffs(self, period: str | Period | None = None) -> list[SignOff]:
+        """The sign-offs of the schools the actor's office covers (of one period, or all)."""
+        return signoff_room.signoffs(self._ctx, period)
+
+    def pending(self) -> list[signoff_room.Pending]:
+        """What waits for the actor: a head, the months of the school year so far not yet
+        submitted, or returned; a township officer, the township's submissions; a county
+        officer, what the townships approved."""
+        return signoff_room.pending(self._ctx)
+
+    def correction(self, reason: str) -> AbstractContextManager[None]:
+        """A block whose writes may change locked periods, as corrections with ``reason``
+        (system, county officers and school heads, each within their reach). Each write that
+        reaches a locked period is kept as a :class:`~leftbehind.domain.signoff.Correction`
+        (who, when, why, what), audited with the reason, shown beside the period's tables as
+        reported and listed in the school's next submission. Outside such a block the write is
+        refused (:class:`~leftbehind.errors.PeriodLockedError`) and nothing is written::
+
+            with county.correction("学籍核对：入学日期更正"):
+                county.put_children([fixed])
+        """
+        return signoff_room.correction(self._ctx, reason)
 
     # ------------------------------------------------------------------ data in and out
 

@@ -55,6 +55,7 @@ PERMISSIONS: Mapping[str, frozenset[ActorKind]] = {
     "assignments.write": _WRITERS,
     "groups.write": _WRITERS,
     "records.write": _WRITERS | {ActorKind.TEACHER, ActorKind.PROXY_PARENT},
+    "corrections.write": _WRITERS,
     "files.read": _NOT_VOLUNTEER,
     "families.read": _EVERYONE,
     "county_table.read": _COUNTY | {ActorKind.TOWNSHIP_OFFICER},

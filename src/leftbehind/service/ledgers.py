@@ -371,6 +371,16 @@ def school_table(
     return _named_in_reach(ledger.school_table(found, school_id, as_of=day, period=span), gate)
 
 
+def reported_school_table(
+    ctx: Context, school_id: str, as_of: date, period: Interval
+) -> ledger.SchoolTable:
+    """动态状况表 of one school whole (its lists naming every child it counts, by key): what
+    sign-off keeps as reported. The caller has checked that the actor may sign it off."""
+    snap, _ = ctx.begin()
+    found = _school_facts(ctx, snap, period, as_of, school_id)
+    return ledger.school_table(found, school_id, as_of=as_of, period=period)
+
+
 def school_tables(
     ctx: Context, as_of: date | None, period: Interval | None
 ) -> dict[str, ledger.SchoolTable]:

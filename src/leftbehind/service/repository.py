@@ -25,6 +25,7 @@ from leftbehind.domain.duties import Record
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Staff, StudyGroup
+from leftbehind.domain.signoff import Correction, SignOff
 from leftbehind.store import (
     INDEXED_SCAN,
     VERSIONED,
@@ -94,6 +95,8 @@ _CLASS: Mapping[str, type[Any]] = {
     kinds.ASSIGNMENT: Assignment,
     kinds.GROUP: StudyGroup,
     kinds.RECORD: Record,
+    kinds.SIGNOFF: SignOff,
+    kinds.CORRECTION: Correction,
 }
 
 #: Kinds derived from others (timelines, the resident-ID index): written with what they derive
@@ -455,6 +458,19 @@ class Snapshot:
         docs = _read_many(self._store, kinds.RESIDENT_ID, sorted(by_key))
         return {by_key[key]: str(doc.get("child", "")) for key, doc in docs.items()}
 
+    def signoffs(self, *, locked: bool | None = None) -> list[SignOff]:
+        """The sign-offs of every school's periods (only the locked ones, or the others)."""
+        where = None if locked is None else {"locked": locked}
+        return [structure_trusted(d, SignOff) for _, d in self._store.scan(kinds.SIGNOFF, where)]
+
+    def signoff(self, key: str) -> SignOff | None:
+        return self._one(kinds.SIGNOFF, key, SignOff)
+
+    def corrections(self) -> list[Correction]:
+        """Every correction made into locked periods, oldest first."""
+        found = (structure_trusted(d, Correction) for _, d in self._store.scan(kinds.CORRECTION))
+        return sorted(found, key=lambda c: (c.at, c.id))
+
     def audit(self) -> Iterator[AuditEntry]:
         for key, doc in self._store.scan(kinds.AUDIT):
             yield AuditEntry.from_document(key, doc)
@@ -477,6 +493,8 @@ class Batch:
         self.command = command
         self.view = Snapshot(self._uow)
         self._log: dict[str, _KindLog] = {}
+        #: Why the command is run, for its audit entry (default: the actor's reason).
+        self.reason: str | None = None
 
     def __enter__(self) -> Self:
         self._uow.__enter__()
@@ -549,6 +567,7 @@ class Batch:
                 ",".join(changes),
                 next(iter(keys)) if len(keys) == 1 else "",
                 {"changes": changes},
+                self.reason,
             )
         self._uow.commit()
         self._log = {}
@@ -589,6 +608,10 @@ class Repository:
         self._token = secrets.token_hex(3)
         self._counter = itertools.count()
         self._kept: dict[str, tuple[object, Any]] = {}
+
+    def now(self) -> datetime:
+        """The moment, by the handle's clock (what audit entries are stamped with)."""
+        return self._now()
 
     def snapshot(self) -> Snapshot:
         """A fresh view for one call (on a versioned store, sharing what earlier calls made of
