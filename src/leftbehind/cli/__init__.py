@@ -19,6 +19,7 @@ codes, identifiers and JSON keys stay English.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import functools
 import re
 import shutil
@@ -722,11 +723,23 @@ def template(path: str, kind: str, store: str | None) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="The report as JSON on standard output (English keys)."
 )
+@click.option(
+    "--correction",
+    "correction",
+    metavar="REASON",
+    default=None,
+    help="Make the changes as corrections of locked periods, with this reason (heads and county).",
+)
 @store_option
 @actor_option
 @reports_errors
 def import_(
-    paths: tuple[str, ...], dry_run: bool, as_json: bool, store: str | None, actor: Actor
+    paths: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    correction: str | None,
+    store: str | None,
+    actor: Actor,
 ) -> None:
     """Import the sheets a county keeps (XLSX, or CSV in UTF-8 or GB18030): all or nothing.
 
@@ -751,7 +764,8 @@ def import_(
         def progress(stage: str, done: int, total: int | None) -> None:
             bar.update(task, description=text(stage), completed=done, total=total)
 
-        report = county.import_files(paths, dry_run=dry_run, progress=progress)
+        with county.correction(correction) if correction else contextlib.nullcontext():
+            report = county.import_files(paths, dry_run=dry_run, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -940,3 +954,4 @@ def audit(
 from leftbehind.cli import quality as _quality  # noqa: E402, F401
 from leftbehind.cli import scripts as _scripts  # noqa: E402, F401
 from leftbehind.cli import setup as _setup  # noqa: E402, F401
+from leftbehind.cli import signoff as _signoff  # noqa: E402, F401

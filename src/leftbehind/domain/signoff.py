@@ -44,7 +44,7 @@ from __future__ import annotations
 import calendar
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 
 from attrs import evolve, field, frozen
@@ -53,7 +53,7 @@ from leftbehind.domain.dates import Interval, school_year_of
 from leftbehind.domain.duties import Record
 from leftbehind.domain.errors import LeftbehindError
 from leftbehind.domain.i18n import text
-from leftbehind.domain.model import Child, Guardian, Parent, known_on
+from leftbehind.domain.model import Child, Parent, known_on
 from leftbehind.domain.people import Assignment
 
 __all__ = [
@@ -296,7 +296,7 @@ def _dated(child: Child | None, day: date) -> Child | None:
         boarding=False,
         father=_parent_view(known.father),
         mother=_parent_view(known.mother),
-        guardian=None if known.guardian is None else Guardian("", ""),
+        guardian=None,
         health=None,
         health_note="",
         personality="",
@@ -334,16 +334,24 @@ def assignment_reaches(
 
 
 def record_reaches(
-    old: Record | None, new: Record | None, child: Child | None, school_id: str, period: Period
+    old: Record | None,
+    new: Record | None,
+    child: Child | None,
+    school_id: str,
+    period: Period,
+    since: Callable[[str], date] | None = None,
 ) -> bool:
-    """Whether writing ``new`` over ``old`` changes the records of the school's period: a
-    record (before or after) dated in the period for a child at the school that day."""
-    if old == new or child is None:
+    """Whether writing ``new`` over ``old`` changes the records the school's tables of
+    ``period`` count: a record (before or after) of a child at the school then, dated by the
+    period's last day and on or after ``since(kind)`` — the first day of the earliest window of
+    its duty kind that meets the period (a yearly duty's record of January counts in March),
+    the period's first day when not given."""
+    if old == new or not at_school(child, school_id, period):
         return False
     for r in (old, new):
-        if r is not None and period.interval.contains(r.on):
-            e = child.enrolment_on(r.on)
-            if e is not None and e.school_id == school_id:
+        if r is not None:
+            first = since(r.kind) if since is not None else period.start
+            if first <= r.on <= period.last:
                 return True
     return False
 

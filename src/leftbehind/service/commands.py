@@ -282,11 +282,18 @@ def _held_reaches(
     return reaches
 
 
-def _record_reaches(view: Snapshot, old: Record | None, new: Record) -> signoff.Reaches:
+def _record_reaches(
+    view: Snapshot, old: Record | None, new: Record, since: signoff.Since
+) -> signoff.Reaches:
     children = {new.child_id} | ({old.child_id} if old is not None else set())
 
     def reaches(school_id: str, period: Period) -> bool:
-        return any(record_reaches(old, new, view.child(cid), school_id, period) for cid in children)
+        def first(kind: str) -> date:
+            return since(period, kind)
+
+        return any(
+            record_reaches(old, new, view.child(cid), school_id, period, first) for cid in children
+        )
 
     return reaches
 
@@ -527,7 +534,8 @@ def add_records(
         view.prefetch(kinds.RECORD, [r.id for r in checked])
         for r in checked:
             gate.check_record(r, view.record(r.id))
-        changes = [(r.id, _record_reaches(view, view.record(r.id), r)) for r in checked]
+        since = signoff.record_windows(ctx, view)
+        changes = [(r.id, _record_reaches(view, view.record(r.id), r, since)) for r in checked]
         signoff.guard(ctx, batch, kinds.RECORD, changes)
         batch.put_many(kinds.RECORD, ((r.id, documents.get(r.id, r)) for r in checked))
         _commit(batch, outer)

@@ -558,6 +558,16 @@ class County:
         officer, what the townships approved."""
         return signoff_room.pending(self._ctx)
 
+    def export_signoff(
+        self, school_id: str, period: str | Period, path: str | os.PathLike[str]
+    ) -> str:
+        """Write a school's period as reported as its printed 动态状况表 (XLSX), the approval
+        lines (审核记录: who, at which level, when; the tables' SHA-256) under the signature
+        line; a period never submitted prints today's figures marked 未报送. Audited; the path
+        is checked as for every export."""
+        key = period.key if isinstance(period, Period) else period
+        return exports.export_signoff(self._ctx, school_id, key, path)
+
     def correction(self, reason: str) -> AbstractContextManager[None]:
         """A block whose writes may change locked periods, as corrections with ``reason``
         (system, county officers and school heads, each within their reach). Each write that

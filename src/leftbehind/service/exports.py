@@ -24,12 +24,12 @@ from leftbehind.io import render
 from leftbehind.io.paths import ExportPathError, safe_export_path, staged
 from leftbehind.io.roster_columns import ExportContext
 from leftbehind.io.roster_write import Format, school_labels, write_roster
-from leftbehind.service import ledgers, reads
+from leftbehind.service import ledgers, reads, signoff
 from leftbehind.service.context import Context
 from leftbehind.service.gate import default_period
 from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown
 
-__all__ = ["LEVELS", "export_ledger", "export_roster"]
+__all__ = ["LEVELS", "export_ledger", "export_roster", "export_signoff"]
 
 
 #: The ledgers :func:`export_ledger` renders.
@@ -235,3 +235,19 @@ def export_roster(
             _note(ctx, "roster", "roster", fmt, unmasked, n)
             stage.publish()
         return n
+
+
+def export_signoff(ctx: Context, school_id: str, period: str, path: str | os.PathLike[str]) -> str:
+    """The tables of a school's period as reported, printed as the school's form (XLSX) with
+    the approval lines under the signature line; before a submission, today's figures with the
+    line 未报送."""
+    with use(ctx.language()), _audited(ctx, "signoff", school_id):
+        target = safe_export_path(path, store_path=ctx.url, root=ctx.exports_in)
+        v = signoff.view(ctx, school_id, period)
+        table = v.reported if v.reported is not None else v.current
+        lines = v.stamps() or [text("signoff.state.none")]
+        form = render.school_form(table, None, lines)
+        with staged(target) as stage:
+            render.write_xlsx([form], stage.path)
+            _note(ctx, "signoff", f"{school_id}@{v.period.key}", "xlsx", False, 1)
+            return str(stage.publish())

@@ -18,16 +18,20 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import warnings
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from datetime import date
 
 import attrs
 from attrs import frozen
 
 from leftbehind import kinds
 from leftbehind.access import ActorKind
+from leftbehind.calendars import CalendarFallbackWarning
 from leftbehind.convert import structure_trusted, unstructure
 from leftbehind.domain import ledger
+from leftbehind.domain.duties import duty_plan
 from leftbehind.domain.errors import Issue, ValidationError
 from leftbehind.domain.i18n import text
 from leftbehind.domain.ids import looks_personal, shown_key
@@ -413,11 +417,14 @@ def pending(ctx: Context) -> list[Pending]:
 # The lock.
 
 
+def correction(ctx: Context, reason: str) -> AbstractContextManager[None]:
+    """A block whose writes that reach a locked period are made as corrections with ``reason``
+    (checked now; the role is checked on each write)."""
+    return _correcting(ctx, check_reason(reason))
+
+
 @contextmanager
-def correction(ctx: Context, reason: str) -> Iterator[None]:
-    """Within the block, writes that reach a locked period are made as corrections with
-    ``reason`` (checked when the block begins; the role is checked on each write)."""
-    checked = check_reason(reason)
+def _correcting(ctx: Context, checked: str) -> Iterator[None]:
     before = ctx.session.get("correction")
     ctx.session["correction"] = checked
     try:
@@ -430,6 +437,32 @@ def correction(ctx: Context, reason: str) -> Iterator[None]:
 
 
 Reaches = Callable[[str, Period], bool]
+#: The first day a record of a duty kind can count in a period (see :func:`record_windows`).
+Since = Callable[[Period, str], date]
+
+
+def record_windows(ctx: Context, snap: Snapshot) -> Since:
+    """For a period and a duty kind, the first day of the earliest window of the kind that
+    meets the period on the county's calendar: a record from that day to the period's last
+    counts in its tables. Worked out once per period, when first asked."""
+    made: dict[str, dict[str, date]] = {}
+    kinds_ = ctx.duty_kinds()
+
+    def since(period: Period, kind: str) -> date:
+        if period.key not in made:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CalendarFallbackWarning)
+                calendar = ctx.calendar(snap, period.interval)
+            plan = duty_plan(calendar, kinds_, period.interval)
+            first: dict[str, date] = {}
+            for code, start, *_ in plan.windows:
+                day = date.fromordinal(start)
+                if code not in first or day < first[code]:
+                    first[code] = day
+            made[period.key] = first
+        return min(made[period.key].get(kind, period.start), period.start)
+
+    return since
 
 
 def guard(ctx: Context, batch: Batch, kind: str, changes: Sequence[tuple[str, Reaches]]) -> None:
