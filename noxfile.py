@@ -92,8 +92,9 @@ FORMS_PACKAGES = (
     "fonts-crosextra-carlito",
     "poppler-utils",
 )
-#: How many pages of each form the docs show (one when not named).
-FORMS_PAGES = {"school-zh_CN": 2}
+#: How many pages of each form the docs show (one when not named; 0: its last page only, where
+#: a form signed off carries its approval lines).
+FORMS_PAGES = {"school-zh_CN": 2, "signoff-zh_CN": 0}
 
 
 def _has_fonts() -> bool:
@@ -135,7 +136,17 @@ def forms(session: nox.Session) -> None:
             pages = FORMS_PAGES.get(xlsx.stem, 1)
             scale = ("-gray", "-scale-to-x", "1200", "-scale-to-y", "-1")
             pdf = str(xlsx.with_suffix(".pdf"))
-            if pages == 1:
+            if pages == 0:
+                info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True, check=True)
+                last = next(
+                    line.split()[-1]
+                    for line in info.stdout.splitlines()
+                    if line.startswith("Pages:")
+                )
+                target = str(out / xlsx.stem)
+                only = ("-f", last, "-l", last, "-singlefile")
+                session.run("pdftoppm", "-png", *scale, *only, pdf, target, external=True)
+            elif pages == 1:
                 target = str(out / xlsx.stem)
                 session.run("pdftoppm", "-png", *scale, "-singlefile", pdf, target, external=True)
             else:

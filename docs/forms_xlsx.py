@@ -3,13 +3,14 @@
 
 Usage: ``python docs/forms_xlsx.py FOLDER`` writes ``county-zh_CN.xlsx``, ``school-zh_CN.xlsx``,
 ``teacher-zh_CN.xlsx`` and a few in the other languages, each through the county handle's
-``export_ledger``, as a bureau officer would.
+``export_ledger``, as a bureau officer would; and ``signoff-zh_CN.xlsx``, a school's June as
+reported and signed off (``export_signoff``).
 """
 
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import leftbehind
@@ -50,6 +51,26 @@ def main(folder: Path) -> list[Path]:
             path = folder / f"{form}-{lang}.xlsx"
             county.export_ledger(form, key=keys[form], format="xlsx", path=path)
             written.append(path)
+        # June signed off by the school, its township and the county (docs/signoff.md)
+        county.set_language("zh_CN")
+        sid, township = school.school.id, school.school.township
+        steps = (
+            (leftbehind.Actor.school_head("XZ01", sid), datetime(2026, 7, 2, 9), "submit"),
+            (leftbehind.Actor.township_officer("ZX01", township), datetime(2026, 7, 6, 10), ""),
+            (leftbehind.Actor.county_officer("JYJ01"), datetime(2026, 7, 9, 15), ""),
+        )
+        for who, when, step in steps:
+            moment = when.replace(tzinfo=UTC) - timedelta(hours=8)  # China time, kept in UTC
+            with leftbehind.open(
+                "memory://forms", actor=who, today=lambda: AS_OF, now=lambda m=moment: m
+            ) as signer:
+                if step == "submit":
+                    signer.submit(sid, "2026-06", despite_findings=True)
+                else:
+                    signer.approve(sid, "2026-06")
+        path = folder / "signoff-zh_CN.xlsx"
+        county.export_signoff(sid, "2026-06", path)
+        written.append(path)
     return written
 
 

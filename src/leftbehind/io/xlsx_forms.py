@@ -298,17 +298,18 @@ class _Layout:
                     *self._keys(s),
                 ]
             )
+        foot = row + 1  # the signature line and the approval lines stay on one page
         if form.signature:
             row += 1
             self._signature(ws, row)
             ws.row_dimensions[row].height = 24
-            blocks.append((row, row))
             row += 1
         for line in form.stamps:
             self._merged(ws, row, 0, self.n - 1, line, "sign", "left")
             ws.row_dimensions[row].height = 20
-            blocks.append((row, row))
             row += 1
+        if row > foot:
+            blocks.append((foot, row - 1))
         last_row = row - 1
 
         ws.print_area = f"A1:{last}{last_row}"

@@ -19,9 +19,9 @@ import hashlib
 import json
 import secrets
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import attrs
 from attrs import frozen
@@ -92,6 +92,8 @@ class SignOffView:
     current: ledger.SchoolTable
     differences: dict[str, tuple[int, int]]
     corrections: tuple[Correction, ...]
+    #: The data-quality rules' labels, by code (for the findings counted when submitted).
+    rule_labels: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def state(self) -> State | None:
@@ -109,7 +111,7 @@ class SignOffView:
         moment."""
         if self.signoff is None:
             return []
-        return stamp_lines(self.signoff)
+        return stamp_lines(self.signoff, self.rule_labels)
 
 
 @frozen
@@ -137,8 +139,17 @@ def digest(text_: str) -> str:
     return hashlib.sha256(text_.encode("utf-8")).hexdigest()
 
 
-def stamp_lines(signoff: SignOff) -> list[str]:
-    """One line per step taken since the last submission: who (level and key), what, when."""
+def china_day(at: str) -> str:
+    """The day (China time, UTC+8) of a UTC timestamp as kept (``2026-07-01T17:00:00.000000Z``
+    is 2 July in Guangping)."""
+    moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return (moment + timedelta(hours=8)).date().isoformat()
+
+
+def stamp_lines(signoff: SignOff, labels: Mapping[str, str] | None = None) -> list[str]:
+    """One line per step taken since the last submission: who (level and key), what, when;
+    then the data-quality findings counted when it was submitted (by rule, ``labels`` naming
+    the rules), the corrections it lists, and the digest of the tables as reported."""
     steps = list(signoff.steps)
     last = max((i for i, s in enumerate(steps) if s.action is Action.SUBMIT), default=0)
     lines = []
@@ -148,13 +159,31 @@ def stamp_lines(signoff: SignOff) -> list[str]:
             level=s.level.label,
             actor=s.actor_id,
             action=s.action.label,
-            day=s.at[:10],
+            day=china_day(s.at),
         )
         if s.reason:
             line += text(" (reason: {reason})", reason=s.reason)
         lines.append(line)
-    if signoff.reported is not None:
-        lines.append(text("SHA-256 of the tables as reported: {sha}", sha=signoff.reported.sha256))
+    reported = signoff.reported
+    if reported is not None:
+        named = labels or {}
+        found = text("signoff.separator").join(
+            text("{rule} {count}", rule=named.get(rule, rule), count=n)
+            for rule, n in reported.findings.items()
+        )
+        lines.append(
+            text("data-quality findings when submitted: {found}", found=found)
+            if found
+            else text("data-quality findings when submitted: none")
+        )
+        if reported.corrections:
+            lines.append(
+                text(
+                    "corrections of earlier periods listed: {count}",
+                    count=len(reported.corrections),
+                )
+            )
+        lines.append(text("SHA-256 of the tables as reported: {sha}", sha=reported.sha256))
     return lines
 
 
@@ -364,7 +393,8 @@ def view(ctx: Context, school_id: str, period: str | Period) -> SignOffView:
         corrections = tuple(
             c for c in snap.corrections() if found.key in c.periods and c.at >= since
         )
-    return SignOffView(school.id, p, found, reported, current, differences, corrections)
+    labels = {r.code: r.label() for r in ctx.plugins.quality_rules()}
+    return SignOffView(school.id, p, found, reported, current, differences, corrections, labels)
 
 
 def signoffs(ctx: Context, period: str | Period | None) -> list[SignOff]:
