@@ -710,9 +710,44 @@ def _put_groups(c: County, x: Ctx) -> object:
     return c.put_groups([attrs.evolve(group, village="新村")])
 
 
+def _signoff_steps(c: County, x: Ctx) -> object:
+    """Each step of a sign-off tried on the school in and out of reach (undone afterwards)."""
+    out: list[object] = []
+    for school in ("S003", "S001", "S999"):
+        out.append(x.attempt(lambda s=school: c.submit(s, "2026-05", despite_findings=True)))
+        out.append(x.attempt(lambda s=school: c.approve(s, "2026-05")))
+        out.append(x.attempt(lambda s=school: c.send_back(s, "2026-05", "核对")))
+        out.append(x.attempt(lambda s=school: c.reopen(s, "2026-05", "核对")))
+    return out
+
+
+def _correction(c: County, x: Ctx) -> object:
+    x.echo.add(FORMER_CHILD)
+    talk = next(r for r in facts().records if r.kind == "TALK")
+    late = attrs.evolve(talk, id="R-r11-c", child_id=FORMER_CHILD, staff_id=c.actor.id)
+    with c.correction("核对更正"):
+        return x.attempt(lambda: c.add_records([late]))
+
+
+def _export_signoff(c: County, x: Ctx) -> object:
+    return [
+        x.audited("export", lambda s=s: c.export_signoff(s, "2026-05", x.path(f"{s}.xlsx")), p)
+        for s, p in (("S003", x.path("S003.xlsx")), ("S999", x.path("S999.xlsx")))
+    ]
+
+
 CALLS: dict[str, Call] = {
     "actor": lambda c, x: c.actor,
     "add_records": _add_records,
+    "approve": _signoff_steps,
+    "correction": _correction,
+    "export_signoff": _export_signoff,
+    "pending": lambda c, x: c.pending(),
+    "reopen": _signoff_steps,
+    "send_back": _signoff_steps,
+    "signoff": lambda c, x: x.each(("S001", "S003", "S999"), lambda s: c.signoff(s, "2026-05")),
+    "signoffs": lambda c, x: c.signoffs(),
+    "submit": _signoff_steps,
     "assignments": lambda c, x: c.assignments(),
     "audit": lambda c, x: c.audit(since=NOW - timedelta(days=1), until=_now()),
     "calendar": lambda c, x: c.calendar(x.period),
@@ -793,6 +828,11 @@ CALLS: dict[str, Call] = {
 WRITES = frozenset(
     {
         "add_records",
+        "approve",
+        "correction",
+        "reopen",
+        "send_back",
+        "submit",
         "deliver",
         "end_assignment",
         "import_files",

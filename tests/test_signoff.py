@@ -133,7 +133,7 @@ def test_period_labels_in_three_languages() -> None:
     with use("zh_TW"):
         assert Period.parse("2025-2026").label == "2025—2026學年"
     with use("en"):
-        assert MARCH.label == "2026-03"
+        assert MARCH.label == "March 2026"
         assert Period.parse("2025-2026-2").label == "school year 2025-2026, semester 2"
 
 

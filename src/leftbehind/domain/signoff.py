@@ -227,7 +227,8 @@ class Period:
         moment."""
         parts = self.key.split("-")
         if len(parts[1]) == 2:
-            return text("{year}-{month}", year=parts[0], month=int(parts[1]))
+            month = text(f"signoff.month.{int(parts[1])}")
+            return text("{year}-{month}", year=parts[0], month=month)
         if len(parts) == 3:
             return text(
                 "school year {first}-{second}, semester {n}",

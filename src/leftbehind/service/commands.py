@@ -248,24 +248,30 @@ def _duplicate_ids(view: Snapshot, checked: list[Child]) -> list[Issue]:
     return issues
 
 
-# What a change reaches (see :mod:`leftbehind.domain.signoff`), for the sign-off's guard.
+# What a change reaches (see :mod:`leftbehind.domain.signoff`), for the sign-off's guard: the
+# schools whose periods it may reach (those its children were ever enrolled at), and whether it
+# reaches one.
 
 
-def _child_reaches(old: Child | None, new: Child) -> signoff.Reaches:
+def _schools_of(*children: Child | None) -> frozenset[str]:
+    return frozenset(e.school_id for c in children if c is not None for e in c.enrolments)
+
+
+def _child_reaches(old: Child | None, new: Child) -> signoff.Reach:
     def reaches(school_id: str, period: Period) -> bool:
         return child_reaches(old, new, school_id, period)
 
-    return reaches
+    return _schools_of(old, new), reaches
 
 
 def _held_reaches(
     view: Snapshot, old: Iterable[Assignment | None], new: Iterable[Assignment]
-) -> signoff.Reaches:
+) -> signoff.Reach:
     """Whether replacing the assignments ``old`` by ``new`` reaches a school's period, for
     each child they name."""
     before = [a for a in old if a is not None]
     after = list(new)
-    children = {a.child_id for a in (*before, *after)}
+    children = sorted({a.child_id for a in (*before, *after)})
 
     def reaches(school_id: str, period: Period) -> bool:
         return any(
@@ -276,16 +282,16 @@ def _held_reaches(
                 school_id,
                 period,
             )
-            for cid in sorted(children)
+            for cid in children
         )
 
-    return reaches
+    return _schools_of(*(view.child(cid) for cid in children)), reaches
 
 
 def _record_reaches(
     view: Snapshot, old: Record | None, new: Record, since: signoff.Since
-) -> signoff.Reaches:
-    children = {new.child_id} | ({old.child_id} if old is not None else set())
+) -> signoff.Reach:
+    children = sorted({new.child_id} | ({old.child_id} if old is not None else set()))
 
     def reaches(school_id: str, period: Period) -> bool:
         def first(kind: str) -> date:
@@ -295,7 +301,7 @@ def _record_reaches(
             record_reaches(old, new, view.child(cid), school_id, period, first) for cid in children
         )
 
-    return reaches
+    return _schools_of(*(view.child(cid) for cid in children)), reaches
 
 
 def put_children(
@@ -333,7 +339,7 @@ def put_children(
             ctx,
             batch,
             kinds.CHILD,
-            [(c.id, _child_reaches(stored[c.id], c)) for c in checked],
+            ((c.id, _child_reaches(stored[c.id], c)) for c in checked),
         )
         policy = ctx.policy(view)
         was = {
@@ -431,7 +437,7 @@ def put_assignments(
         for a in checked:
             gate.check_assignment(a.id, a.staff_id, a.child_id)
             gate.check_stored_assignment(view.assignment(a.id))
-        changes = [(a.id, _held_reaches(view, [view.assignment(a.id)], [a])) for a in checked]
+        changes = ((a.id, _held_reaches(view, [view.assignment(a.id)], [a])) for a in checked)
         signoff.guard(ctx, batch, kinds.ASSIGNMENT, changes)
         batch.put_many(kinds.ASSIGNMENT, ((a.id, a) for a in checked))
         _commit(batch, outer)
@@ -473,12 +479,14 @@ def put_groups(
             raise ValidationError(issues, subject="groups")
         for g in checked:
             gate.check_group(g, view.group(g.id))
-        changes = []
-        for g in checked:
-            stored = view.group(g.id)
-            before = stored.assignments() if stored is not None else ()
-            changes.append((g.id, _held_reaches(view, before, g.assignments())))
-        signoff.guard(ctx, batch, kinds.GROUP, changes)
+
+        def group_changes() -> Iterator[tuple[str, signoff.Reach]]:
+            for g in checked:
+                stored = view.group(g.id)
+                before = stored.assignments() if stored is not None else ()
+                yield g.id, _held_reaches(view, before, g.assignments())
+
+        signoff.guard(ctx, batch, kinds.GROUP, group_changes())
         batch.put_many(kinds.GROUP, ((g.id, g) for g in checked))
         _commit(batch, outer)
     return checked
@@ -535,7 +543,7 @@ def add_records(
         for r in checked:
             gate.check_record(r, view.record(r.id))
         since = signoff.record_windows(ctx, view)
-        changes = [(r.id, _record_reaches(view, view.record(r.id), r, since)) for r in checked]
+        changes = ((r.id, _record_reaches(view, view.record(r.id), r, since)) for r in checked)
         signoff.guard(ctx, batch, kinds.RECORD, changes)
         batch.put_many(kinds.RECORD, ((r.id, documents.get(r.id, r)) for r in checked))
         _commit(batch, outer)

@@ -9,8 +9,8 @@ role that may make one, which is then kept (:class:`~leftbehind.domain.signoff.C
 and audited with its reason.
 
 The tables as reported are the school's 动态状况表 for the period as of its last day, counts
-whole, their lists by child key (no name: what goes up is the school's figures, not its
-children's files), in canonical JSON with its SHA-256: the same bytes forever.
+whole, their lists naming no child (what goes up is the school's figures, not its children's
+files), in canonical JSON with its SHA-256: the same bytes forever.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import hashlib
 import json
 import secrets
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, timedelta
 
@@ -81,9 +81,9 @@ REASON_MAX = 200
 @frozen
 class SignOffView:
     """A school's period as it stands: the sign-off (``None``: never submitted), the tables as
-    reported (``None`` before a submission), the tables as known today, the counts that differ
-    (column → (reported, today)), and the corrections made into the period since it was
-    submitted (who, when, why, what)."""
+    reported (``None`` before a submission), the tables as known today (both naming no child:
+    :func:`unnamed`), the counts that differ (column → (reported, today)), and the corrections made
+    into the period since it was submitted (who, when, why, what)."""
 
     school_id: str
     period: Period
@@ -124,15 +124,20 @@ class Pending:
     action: Action
 
 
+def unnamed(table: ledger.SchoolTable) -> ledger.SchoolTable:
+    """The school table with its lists naming no child (neither key nor name): each movement
+    keeps its reason, day and cause, each overdue entry its class and counts."""
+    return attrs.evolve(
+        table,
+        movements=tuple(attrs.evolve(m, child_id="", name="") for m in table.movements),
+        overdue=tuple(attrs.evolve(o, child_id="", name="") for o in table.overdue),
+    )
+
+
 def canonical(table: ledger.SchoolTable) -> str:
     """The tables as reported: canonical JSON (sorted keys, UTF-8 text, one space indent) of
-    the school table, its lists by key only."""
-    plain = attrs.evolve(
-        table,
-        movements=tuple(attrs.evolve(m, name="") for m in table.movements),
-        overdue=tuple(attrs.evolve(o, name="") for o in table.overdue),
-    )
-    return json.dumps(unstructure(plain), ensure_ascii=False, sort_keys=True, indent=1)
+    the school table, its lists naming no child (:func:`unnamed`)."""
+    return json.dumps(unstructure(unnamed(table)), ensure_ascii=False, sort_keys=True, indent=1)
 
 
 def digest(text_: str) -> str:
@@ -376,7 +381,7 @@ def view(ctx: Context, school_id: str, period: str | Period) -> SignOffView:
     school = _school(snap, gate, school_id)
     found = snap.signoff(signoff_key(school.id, p))
     day = min(p.last, ctx.today())
-    current = ledgers.reported_school_table(ctx, school.id, day, p.interval)
+    current = unnamed(ledgers.reported_school_table(ctx, school.id, day, p.interval))
     reported = None
     if found is not None and found.reported is not None:
         reported = structure_trusted(json.loads(found.reported.json), ledger.SchoolTable)
@@ -467,6 +472,8 @@ def _correcting(ctx: Context, checked: str) -> Iterator[None]:
 
 
 Reaches = Callable[[str, Period], bool]
+#: The schools whose periods a change may reach, and whether it reaches one of their periods.
+Reach = tuple[frozenset[str], Reaches]
 #: The first day a record of a duty kind can count in a period (see :func:`record_windows`).
 Since = Callable[[Period, str], date]
 
@@ -495,18 +502,19 @@ def record_windows(ctx: Context, snap: Snapshot) -> Since:
     return since
 
 
-def guard(ctx: Context, batch: Batch, kind: str, changes: Sequence[tuple[str, Reaches]]) -> None:
-    """Refuse the command unless none of ``changes`` (a document's key and whether its change
-    reaches a school's period) reaches a locked period, or it is made as a correction by a
-    role that may make one (then kept and audited). Call it before writing anything."""
-    if not changes:
-        return
-    locks = batch.view.signoffs(locked=True)
+def guard(ctx: Context, batch: Batch, kind: str, changes: Iterable[tuple[str, Reach]]) -> None:
+    """Refuse the command unless none of ``changes`` — each a document's key, the schools whose
+    periods its change may reach, and whether it reaches one — reaches a locked period, or it
+    is made as a correction by a role that may make one (then kept and audited). Call it
+    before writing anything; ``changes`` is not looked at while no period is locked."""
+    locks: dict[str, list[SignOff]] = {}
+    for lock in batch.view.signoffs(locked=True):
+        locks.setdefault(lock.school_id, []).append(lock)
     if not locks:
         return
     reached: dict[str, list[SignOff]] = {}
-    for key, reaches in changes:
-        hit = [s for s in locks if reaches(s.school_id, s.period)]
+    for key, (schools, reaches) in changes:
+        hit = [s for sid in sorted(schools) for s in locks.get(sid, ()) if reaches(sid, s.period)]
         if hit:
             reached[key] = hit
     if not reached:
