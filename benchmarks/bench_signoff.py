@@ -104,7 +104,10 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         plain, locked = folder / "plain.db", folder / "locked.db"
-        loaded, _ = _timed(lambda: (_load(plain, data, before), _load(locked, data, before)))
+        t0 = time.perf_counter()
+        _load(plain, data, before)
+        _load(locked, data, before)
+        loaded = time.perf_counter() - t0
         signed, periods = _timed(lambda: _sign_off(locked, data))
         _info(
             "setup",

@@ -714,10 +714,10 @@ def _signoff_steps(c: County, x: Ctx) -> object:
     """Each step of a sign-off tried on the school in and out of reach (undone afterwards)."""
     out: list[object] = []
     for school in ("S003", "S001", "S999"):
-        out.append(x.attempt(lambda s=school: c.submit(s, "2026-05", despite_findings=True)))
-        out.append(x.attempt(lambda s=school: c.approve(s, "2026-05")))
-        out.append(x.attempt(lambda s=school: c.send_back(s, "2026-05", "核对")))
-        out.append(x.attempt(lambda s=school: c.reopen(s, "2026-05", "核对")))
+        out.append(x.attempt(functools.partial(c.submit, school, "2026-05", despite_findings=True)))
+        out.append(x.attempt(functools.partial(c.approve, school, "2026-05")))
+        out.append(x.attempt(functools.partial(c.send_back, school, "2026-05", "核对")))
+        out.append(x.attempt(functools.partial(c.reopen, school, "2026-05", "核对")))
     return out
 
 
@@ -730,10 +730,13 @@ def _correction(c: County, x: Ctx) -> object:
 
 
 def _export_signoff(c: County, x: Ctx) -> object:
-    return [
-        x.audited("export", lambda s=s: c.export_signoff(s, "2026-05", x.path(f"{s}.xlsx")), p)
-        for s, p in (("S003", x.path("S003.xlsx")), ("S999", x.path("S999.xlsx")))
-    ]
+    out: list[object] = []
+    for school in ("S003", "S999"):
+        path = x.path(f"{school}.xlsx")
+        out.append(
+            x.audited("export", functools.partial(c.export_signoff, school, "2026-05", path), path)
+        )
+    return out
 
 
 CALLS: dict[str, Call] = {
