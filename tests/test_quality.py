@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -319,6 +320,27 @@ def test_the_handle_checks_on_every_backend_scoped_by_the_gate(store_url: str) -
         pytest.raises(leftbehind.AccessDeniedError),
     ):
         county.quality()
+
+
+def test_a_schools_printed_form_counts_its_findings(store_url: str, tmp_path: Path) -> None:
+    """The 动态状况表 carries the school's data-quality findings by severity under its
+    signature line (one school, or every school's form)."""
+    from openpyxl import load_workbook
+
+    load(store_url)
+    head = Actor.school_head("H2", "S2")
+    with leftbehind.open(store_url, actor=head, today=lambda: AS_OF) as county:
+        path = county.export_ledger("school", key="S2", format="xlsx", path=tmp_path / "s2.xlsx")
+        text = county.export_ledger("school", key="S2")
+    cells = [str(c.value) for c in load_workbook(path).worksheets[0]["A"] if c.value]
+    line = f"截至{AS_OF.isoformat()}数据质量检查：错误0条，警告2条，提示0条"
+    assert any(v.startswith(line) for v in cells), cells[-3:]
+    assert line in text
+    with leftbehind.open(store_url, actor=SYSTEM, today=lambda: AS_OF) as county:
+        every = county.export_ledger("schools")
+    assert every.count("数据质量检查") == 2
+    assert "错误0条，警告2条" in every
+    assert "错误0条，警告0条" not in every  # S1 has two findings too
 
 
 def test_the_check_command_lists_findings_per_school_and_exits_by_severity(

@@ -11,12 +11,12 @@ from typing import Any
 
 import click
 
-from leftbehind.access import Actor
+from leftbehind.access import Actor, ActorKind
 from leftbehind.cli import _open, actor_option, main, reports_errors, store_option
 from leftbehind.cli.output import echo_json, json_option
 from leftbehind.domain.i18n import text
 from leftbehind.domain.signoff import SignOff
-from leftbehind.service.signoff import Pending, SignOffView
+from leftbehind.service.signoff import Pending, SignOffView, china_time
 
 __all__ = ["signoff_json", "view_json"]
 
@@ -231,12 +231,12 @@ def signoff_(
         click.echo(
             text(
                 "correction {at} by {actor} {actor_id}: {reason} ({command}, {kind} {keys})",
-                at=c.at[:19].replace("T", " "),
-                actor=c.actor,
+                at=china_time(c.at).strftime("%Y-%m-%d %H:%M"),
+                actor=ActorKind(c.actor).label,
                 actor_id=c.actor_id,
                 reason=c.reason,
                 command=c.command,
-                kind=c.kind,
+                kind=text(f"kind.{c.kind}"),
                 keys=", ".join(c.keys[:5]) + (" …" if len(c.keys) > 5 else ""),
             )
         )

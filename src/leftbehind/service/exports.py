@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from leftbehind.io.paths import ExportPathError, safe_export_path, staged
 from leftbehind.io.roster_columns import ExportContext
 from leftbehind.io.roster_write import Format, school_labels, write_roster
 from leftbehind.service import ledgers, reads, signoff
+from leftbehind.service import quality as quality_room
 from leftbehind.service.context import Context
 from leftbehind.service.gate import default_period
 from leftbehind.store import LEDGER_PUSHDOWN, LedgerPushdown
@@ -76,6 +77,29 @@ def _grades(ctx: Context, day: date, only: str | None) -> render.GradeCounts:
     return render.grade_counts(facts, as_of=day, period=span, only=only)
 
 
+def _findings(
+    ctx: Context, day: date, school: str | None, schools: Iterable[str]
+) -> dict[str, tuple[str]]:
+    """The line each school's form carries under its signature: the data-quality findings as
+    of ``day`` by severity (the follow-up list is ``leftbehind check``)."""
+    counts = quality_room.quality(ctx, day, school).counts()
+    none = {"error": 0, "warning": 0, "info": 0}
+    out: dict[str, tuple[str]] = {}
+    for sid in schools:
+        n = counts.get(sid, none)
+        line = text(
+            "data quality as of {day}: {errors} errors, {warnings} warnings, {infos} infos "
+            "(the list: leftbehind check --school {school})",
+            day=day.isoformat(),
+            errors=n["error"],
+            warnings=n["warning"],
+            infos=n["info"],
+            school=sid,
+        )
+        out[sid] = (line,)
+    return out
+
+
 def _sheets(
     ctx: Context, level: str, key: str | None, day: date, printed: bool
 ) -> tuple[list[render.Sheet | render.Form], int]:
@@ -91,11 +115,15 @@ def _sheets(
     if level == "school":
         one = ledgers.school_table(ctx, str(key), day, None)
         grades = _grades(ctx, day, one.school.id).get(one.school.id)
-        items = [render.school_form(one, grades)]
+        found = _findings(ctx, day, one.school.id, [one.school.id])
+        items = [render.school_form(one, grades, found.get(one.school.id, ()))]
     elif level == "schools":
         tables = ledgers.school_tables(ctx, day, None)
         every = _grades(ctx, day, None) if tables else {}
-        items = [render.school_form(t, every.get(sid)) for sid, t in tables.items()]
+        found = _findings(ctx, day, None, tables) if tables else {}
+        items = [
+            render.school_form(t, every.get(sid), found.get(sid, ())) for sid, t in tables.items()
+        ]
     elif level == "teacher":
         items = [teacher(ledgers.teacher_table(ctx, str(key), day, None))]
     elif level == "teachers":

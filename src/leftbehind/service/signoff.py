@@ -21,7 +21,7 @@ import secrets
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import attrs
 from attrs import frozen
@@ -144,11 +144,16 @@ def digest(text_: str) -> str:
     return hashlib.sha256(text_.encode("utf-8")).hexdigest()
 
 
+def china_time(at: str) -> datetime:
+    """A UTC timestamp as kept (``2026-07-01T17:00:00.000000Z``) in China time (UTC+8, naive:
+    2 July 01:00 in Guangping)."""
+    moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment + timedelta(hours=8)
+
+
 def china_day(at: str) -> str:
-    """The day (China time, UTC+8) of a UTC timestamp as kept (``2026-07-01T17:00:00.000000Z``
-    is 2 July in Guangping)."""
-    moment = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return (moment + timedelta(hours=8)).date().isoformat()
+    """The day (China time) of a UTC timestamp as kept, ``YYYY-MM-DD``."""
+    return china_time(at).date().isoformat()
 
 
 def stamp_lines(signoff: SignOff, labels: Mapping[str, str] | None = None) -> list[str]:
