@@ -722,11 +722,21 @@ def template(path: str, kind: str, store: str | None) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="The report as JSON on standard output (English keys)."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat every warning (a column ignored, a value assumed) as a problem: write nothing.",
+)
 @store_option
 @actor_option
 @reports_errors
 def import_(
-    paths: tuple[str, ...], dry_run: bool, as_json: bool, store: str | None, actor: Actor
+    paths: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+    strict: bool,
+    store: str | None,
+    actor: Actor,
 ) -> None:
     """Import the sheets a county keeps (XLSX, or CSV in UTF-8 or GB18030): all or nothing.
 
@@ -737,6 +747,9 @@ def import_(
     may name what an earlier file brings in. Every bad cell of every file is reported (file,
     sheet, row, column, code) and nothing is written; a dry run reports the same without
     writing. Then, per kind, what was created (with the new ids), updated and unchanged.
+    Warnings (a column not read, a parent's status that cannot be told, a day assumed) and the
+    rows skipped (title, total, footer) are printed by row, column and code; --strict makes
+    each warning a problem.
     """
     import json
 
@@ -751,7 +764,7 @@ def import_(
         def progress(stage: str, done: int, total: int | None) -> None:
             bar.update(task, description=text(stage), completed=done, total=total)
 
-        report = county.import_files(paths, dry_run=dry_run, progress=progress)
+        report = county.import_files(paths, dry_run=dry_run, progress=progress, strict=strict)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -761,9 +774,10 @@ def import_(
                 click.echo(text("{path}:", path=f.path), err=True)
             _echo_cells(f.issues, warnings=False)
         for f in report.files:
-            if several and f.warnings:
+            if several and (f.warnings or f.skipped):
                 click.echo(text("{path}:", path=f.path), err=True)
             _echo_cells(f.warnings, warnings=True)
+            _echo_skipped(f.skipped)
         _echo_kinds(report, dry_run=dry_run)
     if not report.ok:
         sys.exit(1)
@@ -817,6 +831,22 @@ def _echo_cells(issues: Sequence[Any], *, warnings: bool) -> None:
         else text("… and {count} more problems: {codes}", count=count, codes=shown)
     )
     click.echo(more, err=True)
+
+
+def _echo_skipped(skipped: Sequence[Any]) -> None:
+    """The rows read as no item, on standard error: one line per sheet and reason, with their
+    numbers (``花名册：跳过的行（合计行）：35 [total_row]``)."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for issue in skipped:
+        rows.setdefault((issue.sheet, issue.code), []).append(str(issue.row))
+    for (sheet, code), numbers in rows.items():
+        shown = ", ".join(numbers[:SHOWN_CELLS])
+        if len(numbers) > SHOWN_CELLS:
+            shown += " …"
+        reason = text(f"roster.issue.{code}")
+        line = text("{sheet}: rows skipped ({reason}): {rows}", sheet=sheet, reason=reason,
+                    rows=shown)  # fmt: skip
+        click.echo(f"{line} [{code}]", err=True)
 
 
 @main.command()
