@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, ParamSpec, TypeVar
 
+import attrs
 import click
 from rich.console import Console
 
@@ -776,7 +777,7 @@ def import_(
         for f in report.files:
             if several and (f.warnings or f.skipped):
                 click.echo(text("{path}:", path=f.path), err=True)
-            _echo_cells(f.warnings, warnings=True)
+            _echo_cells(_grouped(f.warnings), warnings=True)
             _echo_skipped(f.skipped)
         _echo_kinds(report, dry_run=dry_run)
     if not report.ok:
@@ -833,6 +834,44 @@ def _echo_cells(issues: Sequence[Any], *, warnings: bool) -> None:
     click.echo(more, err=True)
 
 
+class _Rows:
+    """Warnings alike (one code, column and message) on several rows, printed as one line
+    naming the rows (``登记表 第5–34行 G列「户籍所在地」: … [hukou_address]``)."""
+
+    def __init__(self, first: Any) -> None:
+        self.first = first
+        self.code = first.code
+        self.rows: list[int] = [first.row]
+
+    def __str__(self) -> str:
+        if len(self.rows) == 1:
+            return str(self.first)
+        runs: list[list[int]] = []
+        for n in self.rows:
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        shown = text("roster.separator").join(
+            str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs
+        )
+        alone = str(attrs.evolve(self.first, row=0))
+        sheet = self.first.sheet
+        return f"{sheet} {text('roster.where.row', row=shown)}{alone[len(sheet) :]}"
+
+
+def _grouped(warnings: Sequence[Any]) -> list[_Rows]:
+    """Warnings alike grouped, in the order each first appears."""
+    groups: dict[tuple[Any, ...], _Rows] = {}
+    for w in warnings:
+        key = (w.sheet, w.index, w.column, w.code, w.message)
+        if key in groups:
+            groups[key].rows.append(w.row)
+        else:
+            groups[key] = _Rows(w)
+    return list(groups.values())
+
+
 def _echo_skipped(skipped: Sequence[Any]) -> None:
     """The rows read as no item, on standard error: one line per sheet and reason, with their
     numbers (``花名册：跳过的行（合计行）：35 [total_row]``)."""
@@ -840,7 +879,7 @@ def _echo_skipped(skipped: Sequence[Any]) -> None:
     for issue in skipped:
         rows.setdefault((issue.sheet, issue.code), []).append(str(issue.row))
     for (sheet, code), numbers in rows.items():
-        shown = ", ".join(numbers[:SHOWN_CELLS])
+        shown = text("roster.separator").join(numbers[:SHOWN_CELLS])
         if len(numbers) > SHOWN_CELLS:
             shown += " …"
         reason = text(f"roster.issue.{code}")
