@@ -126,7 +126,10 @@ def lines(pupils: Sequence[Pupil], script: str = "zh_CN") -> list[list[Any]]:
     footer: list[Any] = [None] * width
     footer[0], footer[7], footer[14] = "单位负责人：", "复核人：", "填表人："
     rows = [title, filed, top, sub, *body, total, blank, footer]
-    return [[_s(v, script) for v in row] for row in rows]
+    # A school is named as the county stored it: free text is never converted.
+    school = COLUMNS.index(("", "就读学校"))
+    return [[v if i == school and row in body else _s(v, script) for i, v in enumerate(row)]
+            for row in rows]  # fmt: skip
 
 
 def write_xlsx(path: Path, pupils: Sequence[Pupil], script: str = "zh_CN") -> Path:

@@ -793,7 +793,8 @@ def _read(
             if number == header_row + 1 and _is_key_row(row, found):
                 continue
             filled = [c for i, c in enumerate(row) if i not in ignored and c is not None
-                      and (not isinstance(c, str) or c.strip())]  # fmt: skip
+                      and (not isinstance(c, str) or (c.strip() and header_form(c)
+                           not in PLACEHOLDERS))]  # fmt: skip
             if not filled:
                 blank.append(number)  # reported only if a pupil follows it
                 continue
