@@ -209,7 +209,7 @@ def test_a_roster_without_status_columns_tells_or_warns(county: County, tmp_path
     keys = ["name", "sex", "birth_date", "school", "grade", "enrolled_since", "hukou",
             "father_name", "father_away_since", "father_work_place", "mother_name",
             "mother_phone"]  # fmt: skip
-    rows = [
+    rows: list[list[Any]] = [
         ["王小明", "男", date(2016, 3, 1), "东张孟中心小学", "四年级", date(2023, 9, 1), "农村",
          "王大明", "2025.03.01", "北京", "李红", 13912345678],
         ["王小红", "女", "2016/4/2", "东张孟中心小学", "4年级", "2023/9/1", "农村",
@@ -411,8 +411,10 @@ def test_the_cli_prints_the_warnings_and_skipped_rows_and_strict_refuses(tmp_pat
     assert done.exit_code == 0, done.output
     assert f"新增 {PUPILS}" in done.stdout
     err = done.stderr
-    assert "登记表 第5–34行 G列「户籍所在地」" in err and "[hukou_address]" in err
-    assert "登记表 第11、18、25、32行「父亲状态」" in err and "[status_unknown]" in err
+    assert "登记表 第5–34行 G列「户籍所在地」" in err
+    assert "[hukou_address]" in err
+    assert "登记表 第11、18、25、32行「父亲状态」" in err
+    assert "[status_unknown]" in err
     assert "登记表：跳过的行（合计行）：35 [total_row]" in err
     assert "登记表：跳过的行（签名栏）：37 [footer_row]" in err
     for n in range(PUPILS):
@@ -420,8 +422,8 @@ def test_the_cli_prints_the_warnings_and_skipped_rows_and_strict_refuses(tmp_pat
     as_json = runner.invoke(main, ["import", str(form), "--store", store, "--json"])
     data = json.loads(as_json.stdout)
     assert data["kinds"]["roster"]["unchanged"] == PUPILS
-    assert [(s["row"], s["code"]) for s in data["skipped"]][-2:] == [(36, "blank_row"),
-                                                                     (37, "footer_row")]  # fmt: skip
+    skipped = [(s["row"], s["code"]) for s in data["skipped"]]
+    assert skipped[-2:] == [(36, "blank_row"), (37, "footer_row")]
     assert {w["code"] for w in data["warnings"]} >= {"hukou_address", "status_unknown"}
 
 
@@ -434,6 +436,6 @@ def test_a_wps_csv_reads_in_gb18030_with_crlf(tmp_path: Path) -> None:
         raw.decode("utf-8")
     report = read_roster(path)
     assert report.encoding == "gb18030"
-    assert [r.values["birth_date"] for r in report.rows][0] == birth_of(0)
+    assert report.rows[0].values["birth_date"] == birth_of(0)
     with path.open(encoding="gb18030", newline="") as f:
         assert len(list(csv.reader(f))) == 4 + 3 + 3
