@@ -748,9 +748,6 @@ def import_(
     may name what an earlier file brings in. Every bad cell of every file is reported (file,
     sheet, row, column, code) and nothing is written; a dry run reports the same without
     writing. Then, per kind, what was created (with the new ids), updated and unchanged.
-    Warnings (a column not read, a parent's status that cannot be told, a day assumed) and the
-    rows skipped (title, total, footer) are printed by row, column and code; --strict makes
-    each warning a problem.
     """
     import json
 
@@ -852,12 +849,10 @@ class _Rows:
                 runs[-1].append(n)
             else:
                 runs.append([n])
-        shown = text("roster.separator").join(
-            str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs
-        )
+        shown = text(", ").join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
         alone = str(attrs.evolve(self.first, row=0))
         sheet = self.first.sheet
-        return f"{sheet} {text('roster.where.row', row=shown)}{alone[len(sheet) :]}"
+        return f"{sheet} {text('row {rows}', rows=shown)}{alone[len(sheet) :]}"
 
 
 def _grouped(warnings: Sequence[Any]) -> list[_Rows]:
@@ -879,7 +874,7 @@ def _echo_skipped(skipped: Sequence[Any]) -> None:
     for issue in skipped:
         rows.setdefault((issue.sheet, issue.code), []).append(str(issue.row))
     for (sheet, code), numbers in rows.items():
-        shown = text("roster.separator").join(numbers[:SHOWN_CELLS])
+        shown = text(", ").join(numbers[:SHOWN_CELLS])
         if len(numbers) > SHOWN_CELLS:
             shown += " …"
         reason = text(f"roster.issue.{code}")

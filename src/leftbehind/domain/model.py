@@ -310,7 +310,7 @@ def known_on(child: Child, day: date) -> Child:
     >>> known_on(c, date(2026, 10, 1)) is c
     True
     >>> known_on(c, date(2026, 6, 1)).father.absences
-    (Absence(start=datetime.date(2026, 5, 1), end=None, place=''),)
+    (Absence(start=datetime.date(2026, 5, 1), end=None, place='', start_assumed=False),)
     >>> known_on(c, date(2026, 4, 30)).father.absences
     ()
     """
