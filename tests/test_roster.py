@@ -321,7 +321,7 @@ def test_full_width_digits_are_normalised(county: County, tmp_path: Path) -> Non
 
 
 def test_bad_headers_stop_the_file(county: County, tmp_path: Path) -> None:
-    keys = [k for k in KEYS if k != "birth_date"] + ["name"]
+    keys = [k for k in KEYS if k != "sex"] + ["name"]
     wb = openpyxl.Workbook()
     ws = wb.active
     assert ws is not None
@@ -330,7 +330,7 @@ def test_bad_headers_stop_the_file(county: County, tmp_path: Path) -> None:
     wb.save(tmp_path / "h.xlsx")
     report = county.import_roster(tmp_path / "h.xlsx")
     assert {(i.code, i.key) for i in report.issues} == {
-        ("missing_column", "birth_date"),
+        ("missing_column", "sex"),
         ("duplicate_column", "name"),
     }
     assert [w.code for w in report.warnings] == ["unknown_column"]

@@ -282,7 +282,16 @@ def test_the_report_as_json_has_stable_english_keys(tmp_path: Path) -> None:
     with open_county("memory://") as county:
         data = county.import_files(every_sheet(tmp_path), dry_run=True).to_json()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"ok", "dry_run", "written", "files", "kinds", "issues", "warnings"}
+    assert set(data) == {
+        "ok",
+        "dry_run",
+        "written",
+        "files",
+        "kinds",
+        "issues",
+        "warnings",
+        "skipped",
+    }
     assert list(data["kinds"]) == list(ORDER)
     assert set(data["kinds"]["talk"]) == {"created", "updated", "unchanged"}
     assert set(data["files"][0]) == {"path", "kind", "sheet", "rows"}

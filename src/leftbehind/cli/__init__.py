@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any, ParamSpec, TypeVar
 
+import attrs
 import click
 from rich.console import Console
 
@@ -730,6 +731,11 @@ def template(path: str, kind: str, store: str | None) -> None:
     default=None,
     help="Make the changes as corrections of locked periods, with this reason (heads and county).",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat every warning (a column ignored, a value assumed) as a problem: write nothing.",
+)
 @store_option
 @actor_option
 @reports_errors
@@ -738,6 +744,7 @@ def import_(
     dry_run: bool,
     as_json: bool,
     correction: str | None,
+    strict: bool,
     store: str | None,
     actor: Actor,
 ) -> None:
@@ -765,7 +772,7 @@ def import_(
             bar.update(task, description=text(stage), completed=done, total=total)
 
         with county.correction(correction) if correction else contextlib.nullcontext():
-            report = county.import_files(paths, dry_run=dry_run, progress=progress)
+            report = county.import_files(paths, dry_run=dry_run, progress=progress, strict=strict)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -775,9 +782,10 @@ def import_(
                 click.echo(text("{path}:", path=f.path), err=True)
             _echo_cells(f.issues, warnings=False)
         for f in report.files:
-            if several and f.warnings:
+            if several and (f.warnings or f.skipped):
                 click.echo(text("{path}:", path=f.path), err=True)
-            _echo_cells(f.warnings, warnings=True)
+            _echo_cells(_grouped(f.warnings), warnings=True)
+            _echo_skipped(f.skipped)
         _echo_kinds(report, dry_run=dry_run)
     if not report.ok:
         sys.exit(1)
@@ -831,6 +839,58 @@ def _echo_cells(issues: Sequence[Any], *, warnings: bool) -> None:
         else text("… and {count} more problems: {codes}", count=count, codes=shown)
     )
     click.echo(more, err=True)
+
+
+class _Rows:
+    """Warnings alike (one code, column and message) on several rows, printed as one line
+    naming the rows (``登记表 第5–34行 G列「户籍所在地」: … [hukou_address]``)."""
+
+    def __init__(self, first: Any) -> None:
+        self.first = first
+        self.code = first.code
+        self.rows: list[int] = [first.row]
+
+    def __str__(self) -> str:
+        if len(self.rows) == 1:
+            return str(self.first)
+        runs: list[list[int]] = []
+        for n in self.rows:
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        shown = text(", ").join(str(r[0]) if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs)
+        alone = str(attrs.evolve(self.first, row=0))
+        sheet = self.first.sheet
+        return f"{sheet} {text('row {rows}', rows=shown)}{alone[len(sheet) :]}"
+
+
+def _grouped(warnings: Sequence[Any]) -> list[_Rows]:
+    """Warnings alike grouped, in the order each first appears."""
+    groups: dict[tuple[Any, ...], _Rows] = {}
+    for w in warnings:
+        key = (w.sheet, w.index, w.column, w.code, w.message)
+        if key in groups:
+            groups[key].rows.append(w.row)
+        else:
+            groups[key] = _Rows(w)
+    return list(groups.values())
+
+
+def _echo_skipped(skipped: Sequence[Any]) -> None:
+    """The rows read as no item, on standard error: one line per sheet and reason, with their
+    numbers (``花名册：跳过的行（合计行）：35 [total_row]``)."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for issue in skipped:
+        rows.setdefault((issue.sheet, issue.code), []).append(str(issue.row))
+    for (sheet, code), numbers in rows.items():
+        shown = text(", ").join(numbers[:SHOWN_CELLS])
+        if len(numbers) > SHOWN_CELLS:
+            shown += " …"
+        reason = text(f"roster.issue.{code}")
+        line = text("{sheet}: rows skipped ({reason}): {rows}", sheet=sheet, reason=reason,
+                    rows=shown)  # fmt: skip
+        click.echo(f"{line} [{code}]", err=True)
 
 
 @main.command()

@@ -65,10 +65,13 @@ class Reason:
     since: date | None = None
     place: str = ""
     months: int = 0
+    assumed: bool = False
 
     @property
     def text(self) -> str:
-        """The reason for people: ``母亲自2024-02-03外出务工（山东济南），已满3个月``."""
+        """The reason for people: ``母亲自2024-02-03外出务工（山东济南），已满3个月``; for a spell
+        whose start was assumed (:attr:`~leftbehind.domain.model.Absence.start_assumed`),
+        that it counts from the registration form's day."""
         if self.code == "abandoned":
             return text("reason.abandoned")
         role, _, state = self.code.partition("_")
@@ -76,6 +79,8 @@ class Reason:
         if state == "away":
             place = text("reason.place", place=self.place) if self.place else ""
             since = self.since.isoformat() if self.since else ""
+            if self.assumed:
+                return text("reason.away_assumed", parent=parent, since=since, place=place)
             return text("reason.away", parent=parent, since=since, place=place, months=self.months)
         return text("reason.state", parent=parent, state=text(f"state.{state}"))
 
@@ -297,8 +302,9 @@ _FATHER, _MOTHER = ParentRole.FATHER, ParentRole.MOTHER
 class _ParentFacts:
     """One parent's facts prepared for a timeline (a plain slotted class: made per child).
 
-    ``qualifying`` holds ``(from, until, spell start, place)``: the days on which being away
-    counts (``until`` is ``_OPEN`` for an open spell), already cut at death or disappearance.
+    ``qualifying`` holds ``(from, until, spell start, place, start assumed)``: the days on which
+    being away counts (``until`` is ``_OPEN`` for an open spell), already cut at death or
+    disappearance; a spell whose start was assumed counts from that start.
     ``gone`` is the first day the parent is deceased or missing, ``out`` the first day the parent
     is out of the family (gone, divorced out, or ``date.min`` when unknown); ``_OPEN`` if never.
     """
@@ -309,7 +315,7 @@ class _ParentFacts:
         self,
         role: ParentRole,
         parent: Parent,
-        qualifying: list[tuple[date, date, date, str]],
+        qualifying: list[tuple[date, date, date, str, bool]],
         gone: date,
         out: date,
     ) -> None:
@@ -320,7 +326,7 @@ class _ParentFacts:
         self.gone = gone
         self.out = out
 
-    def away_on(self, day: date) -> tuple[date, date, date, str] | None:
+    def away_on(self, day: date) -> tuple[date, date, date, str, bool] | None:
         for q in self.qualifying:
             if q[0] <= day < q[1]:
                 return q
@@ -366,27 +372,33 @@ def _prepare(role: ParentRole, parent: Parent, min_months: int, bridge_days: int
     divorced = parent.divorced_out_on
     if divorced is not None and divorced < out:
         out = divorced
-    qualifying: list[tuple[date, date, date, str]] = []
+    qualifying: list[tuple[date, date, date, str, bool]] = []
     absences = parent.absences
     if len(absences) == 1:  # the common case, without sorting and merging
         a = absences[0]
         end = _OPEN if a.end is None else a.end
-        begins = _plus_months(a.start, min_months)
+        begins = a.start if a.start_assumed else _plus_months(a.start, min_months)
         until = end if end < gone else gone
         if begins < until:
-            qualifying.append((begins, until, a.start, a.place))
+            qualifying.append((begins, until, a.start, a.place, a.start_assumed))
     elif absences:
+        assumed = {a.start for a in absences if a.start_assumed}
         for start, end in _spells(absences, bridge_days):
-            begins = _plus_months(start, min_months)
+            counted = start in assumed
+            begins = start if counted else _plus_months(start, min_months)
             until = end if end < gone else gone
             if begins < until:
                 place = next((a.place for a in absences if a.place and start <= a.start < end), "")
-                qualifying.append((begins, until, start, place))
+                qualifying.append((begins, until, start, place, counted))
     return _ParentFacts(role, parent, qualifying, gone, out)
 
 
 @lru_cache(maxsize=65536)
-def _away_reason(who: str, spell_start: date, place: str, min_months: int) -> Reason:
+def _away_reason(
+    who: str, spell_start: date, place: str, min_months: int, assumed: bool = False
+) -> Reason:
+    if assumed:
+        return Reason(f"{who}_away", spell_start, place, 0, assumed=True)
     return Reason(f"{who}_away", spell_start, place, min_months)
 
 
@@ -427,7 +439,7 @@ def _out_reason(f: _ParentFacts, day: date) -> Reason | None:
 
 def _away_reason_on(f: _ParentFacts, day: date, min_months: int) -> Reason | None:
     q = f.away_on(day)
-    return None if q is None else _away_reason(f.who, q[2], q[3], min_months)
+    return None if q is None else _away_reason(f.who, q[2], q[3], min_months, q[4])
 
 
 def _boundaries(facts: Iterable[_ParentFacts], abandoned_on: date | None) -> list[date]:
@@ -650,7 +662,7 @@ class PlanPolicy:
             away: list[Reason] = []
             for f in facts:
                 if day < f.out and (q := f.away_on(day)) is not None:
-                    away.append(_away_reason(f.who, q[2], q[3], min_months))
+                    away.append(_away_reason(f.who, q[2], q[3], min_months, q[4]))
             return tuple(away)
 
         runs = _runs(scope, _boundaries(facts, abandoned), categories_on)

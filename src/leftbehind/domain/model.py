@@ -21,6 +21,7 @@ __all__ = [
     "Child",
     "Enrolment",
     "Guardian",
+    "Guardianship",
     "Health",
     "LeaveReason",
     "Parent",
@@ -68,6 +69,19 @@ class Health(enum.Enum):
     @property
     def label(self) -> str:
         return text(f"health.{self.value}")
+
+
+class Guardianship(enum.Enum):
+    """監護情況: how well the child is looked after at home, as the 2016 national registration
+    form (農村留守兒童基本情況登記表) grades it: 較好, 一般, 差."""
+
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+
+    @property
+    def label(self) -> str:
+        return text(f"guardianship.{self.value}")
 
 
 class ParentRole(enum.Enum):
@@ -121,11 +135,17 @@ class School:
 
 @frozen
 class Absence:
-    """A spell of working away (外出務工): from ``start`` until ``end`` (back on, 返回日期)."""
+    """A spell of working away (外出務工): from ``start`` until ``end`` (back on, 返回日期).
+
+    ``start_assumed`` says the day it started was not known: ``start`` is the day of a
+    registration form (填報日期) that listed the parent as away, and eligibility counts the
+    spell from that day, each reason saying so.
+    """
 
     start: date
     end: date | None = None
     place: str = ""
+    start_assumed: bool = False
 
     @property
     def interval(self) -> Interval:
@@ -221,6 +241,7 @@ class Child:
     health_note: str = ""
     personality: str = ""
     hobbies: str = ""
+    guardianship: Guardianship | None = None
 
     def parent(self, role: ParentRole) -> Parent | None:
         return self.father if role is ParentRole.FATHER else self.mother
@@ -289,7 +310,7 @@ def known_on(child: Child, day: date) -> Child:
     >>> known_on(c, date(2026, 10, 1)) is c
     True
     >>> known_on(c, date(2026, 6, 1)).father.absences
-    (Absence(start=datetime.date(2026, 5, 1), end=None, place=''),)
+    (Absence(start=datetime.date(2026, 5, 1), end=None, place='', start_assumed=False),)
     >>> known_on(c, date(2026, 4, 30)).father.absences
     ()
     """

@@ -48,6 +48,7 @@ from leftbehind.domain.model import (
     Absence,
     Child,
     Enrolment,
+    Guardianship,
     Health,
     LeaveReason,
     Parent,
@@ -59,9 +60,12 @@ __all__ = [
     "COLUMNS_BY_KEY",
     "HEADER_VARIANTS",
     "HOME_VISIT_COLUMNS",
+    "IGNORED_HEADERS",
+    "IMPORT_COLUMNS",
     "PARENT_STATUSES",
     "RECORD_ID",
     "ROSTER_COLUMNS",
+    "ROSTER_READ_COLUMNS",
     "TALK_COLUMNS",
     "TEMPLATE_COLUMNS",
     "CellValue",
@@ -173,9 +177,11 @@ class Column:
 
     ``header`` and ``meaning`` are in the language of the moment; ``template`` names the
     template the column belongs to (``roster``, ``talk``, ``home_visit``); ``variants`` are
-    other headers a file may use for it. ``paths`` are the child-document paths the column
-    feeds, indices written ``[]`` (``father.absences[].start``); ``get`` gives the cell for a
-    child on export (a choice's key for a choice column).
+    other headers a file may use for it; ``months`` says a date of the column may be given as a
+    month only (出生日期, 外出开始日期: see :mod:`leftbehind.io.roster_read`). ``paths`` are the
+    child-document paths the column feeds, indices written ``[]``
+    (``father.absences[].start``); ``get`` gives the cell for a child on export (a choice's key
+    for a choice column).
     """
 
     key: str
@@ -186,6 +192,7 @@ class Column:
     get: Getter = _none
     template: str = "roster"
     variants: tuple[str, ...] = ()
+    months: bool = False
 
     @property
     def header_key(self) -> str:
@@ -376,6 +383,10 @@ def _health(child: Child, ctx: ExportContext) -> CellValue:
     return child.health.value if child.health is not None else None
 
 
+def _guardianship(child: Child, ctx: ExportContext) -> CellValue:
+    return child.guardianship.value if child.guardianship is not None else None
+
+
 def _abandoned(child: Child, ctx: ExportContext) -> CellValue:
     return _yes_no(child.abandoned_on is not None)
 
@@ -388,7 +399,7 @@ def _abandoned(child: Child, ctx: ExportContext) -> CellValue:
 HEADER_VARIANTS: Mapping[str, tuple[str, ...]] = {
     "id": ("编号", "編號", "学生编号", "學生編號"),
     "name": ("儿童姓名", "兒童姓名", "学生姓名", "學生姓名"),
-    "birth_date": ("出生年月日", "生日"),
+    "birth_date": ("出生年月日", "生日", "出生年月"),
     "resident_id": ("身份证号", "身份證號", "身份证号码", "身份證號碼", "公民身份证号",
                     "公民身份證號", "身份证", "身份證"),
     "school": ("学校名称", "學校名稱", "就读学校", "就讀學校", "所在学校", "所在學校"),
@@ -405,20 +416,28 @@ HEADER_VARIANTS: Mapping[str, tuple[str, ...]] = {
     "personality": ("性格",),
     "hobbies": ("爱好", "愛好"),
     "guardian_name": ("监护人姓名", "監護人姓名", "委托监护人", "委託監護人"),
-    "guardian_relation": ("与儿童的关系", "與兒童的關係", "监护人与儿童关系", "監護人與兒童關係"),
+    "guardian_relation": ("与儿童的关系", "與兒童的關係", "监护人与儿童关系", "監護人與兒童關係",
+                          "委托监护人与儿童关系", "委託監護人與兒童關係"),
     "guardian_phone": ("监护人电话", "監護人電話", "委托监护人联系电话", "委託監護人聯繫電話",
                        "监护人联系电话", "監護人聯繫電話"),
-    "guardian_address": ("监护人住址", "監護人住址", "委托监护人地址", "委託監護人地址"),
+    "guardian_address": ("监护人住址", "監護人住址", "委托监护人地址", "委託監護人地址",
+                         "委托监护人家庭住址", "委託監護人家庭住址"),
+    "guardianship": ("监护状况", "監護狀況"),
+    "left_behind_type": ("留守儿童类型", "留守兒童類型", "留守情况", "留守情況"),
 }  # fmt: skip
 
 #: Other headers of each parent's columns, after the parent (父亲电话, 母親手機 …), each as a
 #: Simplified and a Traditional form.
 _PARENT_VARIANTS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "away_since": (("外出时间", "外出時間"),),
+    "away_since": (("外出时间", "外出時間"), ("外出务工时间", "外出務工時間"),
+                   ("外出年月", "外出年月")),
     "back_on": (("返回时间", "返回時間"),),
-    "work_place": (("外出务工地点", "外出務工地點"), ("务工地址", "務工地址")),
+    "work_place": (("外出务工地点", "外出務工地點"), ("务工地址", "務工地址"),
+                   ("务工地", "務工地")),
     "phone": (("电话", "電話"), ("手机", "手機"), ("手机号码", "手機號碼"),
               ("联系方式", "聯繫方式")),
+    "work_province": (("务工省份", "務工省份"), ("务工省", "務工省")),
+    "work_city": (("务工城市", "務工城市"), ("务工市", "務工市")),
 }  # fmt: skip
 
 #: Other spellings of choices (both scripts), by the column's choice key (``boarding.yes``
@@ -444,6 +463,27 @@ CHOICE_VARIANTS: Mapping[str, tuple[str, ...]] = {
     "transferred": ("转出", "轉出"),
     "other": ("其它",),
     "in_person": ("面对面", "面對面", "当面", "當面"),
+    "good": ("好", "良好"),
+    "poor": ("较差", "較差"),
+    "both_away": (
+        "父母双方外出",
+        "父母雙方外出",
+        "父母双方外出务工",
+        "父母雙方外出務工",
+        "父母均外出务工",
+        "父母均外出務工",
+        "双亲外出",
+        "雙親外出",
+        "父母都外出",
+    ),
+    "father_away": ("父亲外出务工", "父親外出務工", "仅父亲外出", "僅父親外出"),
+    "mother_away": ("母亲外出务工", "母親外出務工", "仅母亲外出", "僅母親外出"),
+    "one_away_other_incapable": (
+        "父母一方外出另一方无监护能力",
+        "父母一方外出另一方無監護能力",
+        "一方外出务工另一方无监护能力",
+        "一方外出務工另一方無監護能力",
+    ),
     "video": ("视频通话", "視頻通話"),
 }
 
@@ -470,6 +510,10 @@ _CAPACITY = (
     _choice("no", "roster.choice.incapable", "capacity"),
 )
 _METHODS = tuple(_choice(m, f"method.{m}") for m in ("in_person", "phone", "video"))
+_GUARDIANSHIP = tuple(_choice(g.value, f"guardianship.{g.value}") for g in Guardianship)
+#: 留守类型 of the national registration form (an import reads it to tell the parents' status).
+LEFT_BEHIND_TYPES = ("both_away", "father_away", "mother_away", "one_away_other_incapable")
+_LEFT_BEHIND = tuple(_choice(t, f"roster.choice.{t}") for t in LEFT_BEHIND_TYPES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -489,7 +533,12 @@ def _parent_columns(role: str) -> list[Column]:
     p = role
 
     def column(
-        part: str, kind: Kind, *, choices: tuple[Choice, ...] = (), paths: tuple[str, ...] = ()
+        part: str,
+        kind: Kind,
+        *,
+        choices: tuple[Choice, ...] = (),
+        paths: tuple[str, ...] = (),
+        months: bool = False,
     ) -> Column:
         return Column(
             f"{p}_{part}",
@@ -498,6 +547,7 @@ def _parent_columns(role: str) -> list[Column]:
             paths=paths,
             get=_parent(p, part),
             variants=_parent_variants(p, part),
+            months=months,
         )
 
     return [
@@ -506,7 +556,7 @@ def _parent_columns(role: str) -> list[Column]:
         column("status_since", Kind.DATE,
                paths=(f"{p}.deceased_on", f"{p}.missing_since", f"{p}.divorced_out_on")),
         column("away_since", Kind.DATE,
-               paths=(f"{p}.absences[].start", f"{p}.absences[]", f"{p}.absences")),
+               paths=(f"{p}.absences[].start", f"{p}.absences[]", f"{p}.absences"), months=True),
         column("back_on", Kind.DATE, paths=(f"{p}.absences[].end",)),
         column("work_place", Kind.TEXT, paths=(f"{p}.absences[].place",)),
         column("phone", Kind.PHONE, paths=(f"{p}.phone",)),
@@ -523,9 +573,10 @@ def _col(
     required: bool = False,
     paths: tuple[str, ...] = (),
     get: Getter = _none,
+    months: bool = False,
 ) -> Column:
     return Column(key, kind, choices, required, paths, get,
-                  variants=HEADER_VARIANTS.get(key, ()))  # fmt: skip
+                  variants=HEADER_VARIANTS.get(key, ()), months=months)  # fmt: skip
 
 
 ROSTER_COLUMNS: tuple[Column, ...] = (
@@ -534,7 +585,7 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
     _col("sex", Kind.CHOICE, choices=_SEX, required=True, paths=("sex",), get=_sex),
     _col("ethnicity", Kind.TEXT, paths=("ethnicity",), get=_field("ethnicity")),
     _col("birth_date", Kind.DATE, required=True, paths=("birth_date",),
-         get=_field("birth_date")),
+         get=_field("birth_date"), months=True),
     _col("resident_id", Kind.RESIDENT_ID, paths=("resident_id",), get=_field("resident_id")),
     _col("school", Kind.TEXT, required=True, paths=("enrolments[].school_id", "enrolments"),
          get=_enrolment("school")),
@@ -567,10 +618,36 @@ ROSTER_COLUMNS: tuple[Column, ...] = (
          get=_guardian("address")),
     _col("abandoned", Kind.BOOL, choices=_yes_no_choices(), get=_abandoned),
     _col("abandoned_on", Kind.DATE, paths=("abandoned_on",), get=_field("abandoned_on")),
+    _col("guardianship", Kind.CHOICE, choices=_GUARDIANSHIP, paths=("guardianship",),
+         get=_guardianship),
 )  # fmt: skip
 """The roster template (花名册), one row per child, in the order of the template."""
 
-COLUMNS_BY_KEY: Mapping[str, Column] = {c.key: c for c in ROSTER_COLUMNS}
+
+def _work(role: str, part: str) -> Column:
+    return Column(f"{role}_work_{part}", Kind.TEXT,
+                  variants=_parent_variants(role, f"work_{part}"))  # fmt: skip
+
+
+IMPORT_COLUMNS: tuple[Column, ...] = (
+    _col("left_behind_type", Kind.CHOICE, choices=_LEFT_BEHIND),
+    _work("father", "province"),
+    _work("father", "city"),
+    _work("mother", "province"),
+    _work("mother", "city"),
+)  # fmt: skip
+"""Columns an import reads that the template does not write: 留守类型 of the 2016 national
+registration form (telling the parents' status where the file has no 状态 columns), and a
+parent's 务工地点 given as province and city apart (joined into the work place)."""
+
+ROSTER_READ_COLUMNS: tuple[Column, ...] = ROSTER_COLUMNS + IMPORT_COLUMNS
+"""Every column a roster import reads: the template's and :data:`IMPORT_COLUMNS`."""
+
+#: Headers an import passes over without a warning (in :func:`header_form`): 序号 numbers the
+#: rows of a form and holds nothing of the child.
+IGNORED_HEADERS = frozenset({"序号", "序號", "no", "no."})
+
+COLUMNS_BY_KEY: Mapping[str, Column] = {c.key: c for c in ROSTER_READ_COLUMNS}
 
 
 def _talk(

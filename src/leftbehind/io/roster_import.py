@@ -46,7 +46,14 @@ from leftbehind.io.roster_columns import (
     grade_reference,
 )
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, ImportLimits
-from leftbehind.io.roster_read import CellIssue, Progress, RosterRow, message, read_roster
+from leftbehind.io.roster_read import (
+    CellIssue,
+    MonthDate,
+    Progress,
+    RosterRow,
+    message,
+    read_roster,
+)
 
 __all__ = ["ImportReport", "plan_import"]
 
@@ -58,6 +65,9 @@ class ImportReport:
     ``created``, ``updated``, ``unchanged`` count rows by what happens to their child;
     ``rejected`` counts rows with at least one issue. When there is any issue nothing is
     written (``written`` is false), and the counts say what the file would have done.
+    ``warnings`` say what the import ignored or assumed (a column it does not read, a parent
+    whose status it could not tell, a day it took), each by row, column and code; ``skipped``
+    the rows that are no pupil (title, 合计, footer, blank), by row and code.
     ``language`` is the language its messages were made in (the language of the moment then).
     """
 
@@ -75,6 +85,7 @@ class ImportReport:
     created_ids: tuple[str, ...] = ()
     updated_ids: tuple[str, ...] = ()
     language: str = field(factory=language_now, eq=False, repr=False)
+    skipped: tuple[CellIssue, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -147,12 +158,15 @@ def _str(value: CellValue) -> str:
 
 
 class _Row:
-    """Collects a row's issues by column key (the first issue per column wins)."""
+    """Collects a row's issues and warnings by column key (the first per column wins), and
+    knows the form's 填报日期 (``report_date``), the day assumptions fall back on."""
 
-    def __init__(self, row: RosterRow) -> None:
+    def __init__(self, row: RosterRow, report_date: date | None = None) -> None:
         self.row = row
         self.v = row.values
+        self.report_date = report_date
         self.issues: dict[str, tuple[str, str]] = {}
+        self.warnings: dict[str, tuple[str, str]] = {}
 
     def has(self, key: str) -> bool:
         return key in self.v or key in self.row.bad
@@ -161,16 +175,33 @@ class _Row:
         if key not in self.issues and key not in self.row.bad:
             self.issues[key] = (code, said or message(code))
 
+    def warn(self, key: str, code: str, said: str | None = None) -> None:
+        if key not in self.warnings:
+            self.warnings[key] = (code, said or message(code))
+
 
 #: The school id a row whose school is unknown is checked under (never stored).
 _NO_SCHOOL = "?"
 
 
+def _assumed_start(r: _Row, school_id: str, today: date, stored: Sequence[Enrolment]) -> date:
+    """The first day at the school of a file without 入学日期: the stored enrolment's at that
+    school, else 1 September of the school year of the form's 填报日期 (or of today)."""
+    here = [e.start for e in stored if e.school_id == school_id]
+    if here:
+        return max(here)
+    return date(school_year_of(r.report_date or today), 9, 1)
+
+
 def _enrolment(r: _Row, school_id: str, today: date, stored: Sequence[Enrolment]) -> list[Any]:
     start, end, grade = r.v.get("enrolled_since"), r.v.get("left_on"), r.v.get("grade")
+    if not r.has("enrolled_since") and isinstance(grade, int):
+        start = _assumed_start(r, school_id, today, stored)
     if not isinstance(start, date) or not isinstance(grade, int):
         return [unstructure(e) for e in stored]
     ref = grade_reference(start, end if isinstance(end, date) else None, today)
+    if r.report_date is not None and end is None:
+        ref = max(start, min(r.report_date, today))  # a dated form states the grade of its day
     first = grade - (school_year_of(ref) - school_year_of(start))
     if 1 <= grade <= 9 and first < 1:
         # The grade is right for the day; the date enrolled lies before that grade's first
@@ -200,13 +231,52 @@ def _enrolment(r: _Row, school_id: str, today: date, stored: Sequence[Enrolment]
     return [*kept, doc]
 
 
-def _parent(r: _Row, role: str, today: date, stored: Parent | None) -> dict[str, Any] | None:
+#: A parent's columns that say the parent works away.
+_AWAY_PARTS = ("away_since", "back_on", "work_place", "work_province", "work_city")
+_PARENT_PARTS = ("name", "status_since", "phone", "capacity", "no_capacity_since", *_AWAY_PARTS)
+
+
+def _told_status(r: _Row, role: str) -> tuple[str | None, str]:
+    """A parent's status where the file has no 状态 column: from 留守类型 and the cells the row
+    fills, with the code of the warning that says it was guessed ("" when the form states it);
+    ``None`` when it cannot be told."""
+    other = "mother" if role == "father" else "father"
+    kind = r.v.get("left_behind_type")
+    away = any(r.v.get(f"{role}_{p}") is not None for p in _AWAY_PARTS)
+    other_away = any(r.v.get(f"{other}_{p}") is not None for p in _AWAY_PARTS)
+    named = any(r.v.get(f"{role}_{p}") is not None for p in ("name", "phone"))
+    if kind in ("both_away", f"{role}_away"):
+        return AWAY, ""
+    if away:
+        return AWAY, "" if kind == "one_away_other_incapable" else "status_assumed"
+    if kind == "one_away_other_incapable" and other_away:
+        return HOME, "no_capacity_assumed"
+    if named and kind == f"{other}_away":
+        return HOME, "status_assumed"
+    return None, "status_unknown"
+
+
+def _place(r: _Row, role: str) -> str:
+    place = _str(r.v.get(f"{role}_work_place"))
+    if place:
+        return place
+    return "".join(_str(r.v.get(f"{role}_work_{part}")) for part in ("province", "city"))
+
+
+def _parent(
+    r: _Row,
+    role: str,
+    today: date,
+    stored: Parent | None,
+    status: CellValue,
+    told: bool = False,
+) -> dict[str, Any] | None:
+    """The parent's document; ``told``: the status was told from other cells (no 状态 column)."""
+
     def k(part: str) -> str:
         return f"{role}_{part}"
 
-    status = r.v.get(k("status"))
-    parts = ("name", "status_since", "away_since", "back_on", "work_place", "phone", "capacity")
-    filled = [x for x in (*parts, "no_capacity_since") if r.v.get(k(x)) is not None]
+    filled = [x for x in _PARENT_PARTS if r.v.get(k(x)) is not None]
     if status is None:
         if filled:
             r.add(k("status"), "required", message("required.status"))
@@ -228,22 +298,41 @@ def _parent(r: _Row, role: str, today: date, stored: Parent | None) -> dict[str,
                        missing=status_column.label(MISSING),
                        divorced=status_column.label(DIVORCED))  # fmt: skip
         r.add(k("status_since"), "not_applicable", said)
-    if r.v.get(k("capacity")) == "no":
-        if r.v.get(k("no_capacity_since")) is None:
+    capacity = r.v.get(k("capacity"))
+    incapable = capacity == "no" or (
+        told and status == HOME and not r.has(k("capacity"))
+        and r.v.get("left_behind_type") == "one_away_other_incapable"
+    )  # fmt: skip
+    if incapable:
+        no_capacity = r.v.get(k("no_capacity_since"))
+        if no_capacity is None and capacity != "no":
+            no_capacity = r.report_date or today  # told by 留守类型: since the form's day
+        elif no_capacity is None:
             r.add(k("no_capacity_since"), "required", _when("required.when", k("capacity"), "no"))
-        doc["no_capacity_since"] = _iso(r.v.get(k("no_capacity_since")))
+        doc["no_capacity_since"] = _iso(no_capacity)
     elif r.v.get(k("no_capacity_since")) is not None:
         r.add(k("no_capacity_since"), "not_applicable",
               _when("not_applicable.when", k("capacity"), "no"))  # fmt: skip
     spells = list(stored.absences) if stored is not None else []
+    latest = max(spells, key=lambda a: a.start, default=None)
+    assumed = False
+    if status == AWAY and start is None and (told or not r.has(k("away_since"))):
+        # No day the spell started: the one stored still open, else the form's 填报日期 (or
+        # today), by which day the form says the parent was away; the reasons say so.
+        if latest is not None and latest.end is None:
+            start, assumed = latest.start, latest.start_assumed
+        else:
+            start, assumed = r.report_date or today, True
+            r.warn(k("away_since"), "away_since_assumed")
+    elif isinstance(start, MonthDate):
+        r.warn(k("away_since"), "month_only")
     if isinstance(start, date):
         spell = Absence(
-            start, end if isinstance(end, date) else None, _str(r.v.get(k("work_place")))
+            start, end if isinstance(end, date) else None, _place(r, role), start_assumed=assumed
         )
-        latest = max(spells, key=lambda a: a.start, default=None)
         spells = [a for a in spells if a.start < start and not (a is latest and a.end is None)]
         spells.append(spell)
-    elif end is not None or r.v.get(k("work_place")) is not None:
+    elif end is not None or _place(r, role):
         said = message("required.with_away", back=_header(k("back_on")),
                        place=_header(k("work_place")))  # fmt: skip
         r.add(k("away_since"), "required", said)
@@ -257,6 +346,26 @@ def _parent(r: _Row, role: str, today: date, stored: Parent | None) -> dict[str,
         said = message("status_dates.home", status=COLUMNS_BY_KEY[k("status")].label(HOME))
         r.add(k("back_on"), "status_dates", said)
     return doc
+
+
+def _birth(r: _Row, doc: dict[str, Any]) -> None:
+    """出生日期: as written; the resident ID's when only the month was given and the ID is of
+    that month, or when the file has no 出生日期 (else the 1st of the month, with a warning)."""
+    written = r.v.get("birth_date")
+    rid = _norm_id(r.v.get("resident_id"))
+    of_id = ids.id_birth_date(rid) if rid and ids.check_resident_id(rid) is None else None
+    if not r.has("birth_date"):
+        if of_id is None and "resident_id" not in r.row.bad:
+            r.add("birth_date", "required")
+        doc["birth_date"] = _iso(of_id)
+        return
+    if isinstance(written, MonthDate):
+        if of_id is not None and (of_id.year, of_id.month) == (written.year, written.month):
+            written = of_id
+        else:
+            r.warn("birth_date", "month_only")
+    if "birth_date" in r.v:
+        doc["birth_date"] = _iso(written)
 
 
 def _guardian(r: _Row) -> dict[str, Any] | None:
@@ -274,8 +383,7 @@ def _child_doc(
     for key in _TEXT_FIELDS:
         if r.has(key):
             doc[key] = _str(v.get(key))
-    if "birth_date" in v:
-        doc["birth_date"] = _iso(v["birth_date"])
+    _birth(r, doc)
     if v.get("sex") in _SEX:
         doc["sex"] = v["sex"]
     if isinstance(v.get("hukou"), str):
@@ -290,8 +398,25 @@ def _child_doc(
     stored_enrolments = stored.enrolments if stored is not None else ()
     doc["enrolments"] = _enrolment(r, school_id, today, stored_enrolments)
     for role in ("father", "mother"):
+        stored_parent = getattr(stored, role, None)
         if r.has(f"{role}_status"):
-            doc[role] = _parent(r, role, today, getattr(stored, role, None))
+            doc[role] = _parent(r, role, today, stored_parent, v.get(f"{role}_status"))
+        elif r.has("left_behind_type") or any(r.has(f"{role}_{p}") for p in _PARENT_PARTS):
+            status, guess = _told_status(r, role)
+            if guess:
+                key = "left_behind_type" if guess == "no_capacity_assumed" else f"{role}_status"
+                r.warn(key, guess, message(guess, parent=text(f"parent.{role}")))
+            if status is not None:
+                doc[role] = _parent(r, role, today, stored_parent, status, told=True)
+            elif not r.has("left_behind_type") and not any(
+                v.get(f"{role}_{p}") is not None for p in _PARENT_PARTS
+            ):
+                r.warnings.pop(f"{role}_status", None)  # the row says nothing of the parent
+    if r.has("guardianship"):
+        doc["guardianship"] = v.get("guardianship")
+    address = v.get("hukou_address")
+    if isinstance(address, str) and not _str(v.get("address")):
+        doc["address"] = address
     if r.has("guardian_name"):
         doc["guardian"] = _guardian(r)
     if r.has("abandoned"):
@@ -349,9 +474,14 @@ class _Index:
 
 def _same_person(stored: Child, r: _Row) -> bool:
     rid = r.v.get("resident_id")
+    born = r.v.get("birth_date")
+    if isinstance(born, MonthDate):
+        same_birth = (stored.birth_date.year, stored.birth_date.month) == (born.year, born.month)
+    else:
+        same_birth = stored.birth_date == born or (born is None and not r.has("birth_date"))
     return (
         stored.name == r.v.get("name")
-        and stored.birth_date == r.v.get("birth_date")
+        and same_birth
         and (not stored.resident_id or not rid or stored.resident_id == _norm_id(rid))
     )
 
@@ -403,6 +533,7 @@ def plan_import(
     progress: Progress | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
     partial: bool = False,
+    strict: bool = False,
 ) -> tuple[ImportReport, list[Child]]:
     """Check every row of a roster file against ``children`` and ``schools``.
 
@@ -411,15 +542,19 @@ def plan_import(
     other files against them and refuses the whole run itself). ``progress(stage, done,
     total)`` is called as rows are read and checked. A file crossing one of ``limits`` (see
     :class:`~leftbehind.io.roster_limits.ImportLimits`) is refused with one issue, read no
-    further than the limit.
+    further than the limit. With ``strict``, every warning is an issue (so nothing is written
+    when the import would ignore or assume anything).
     """
     read = read_roster(path, progress=progress, limits=limits)
     sheet = read.sheet
     issues: list[CellIssue] = list(read.issues)
     warnings: list[CellIssue] = list(read.warnings)
-    if read.refused or any(i.row <= 1 for i in read.issues):
+    if read.refused or any(i.row <= read.header_row for i in read.issues):
+        if strict:
+            issues, warnings = issues + warnings, []
         report = ImportReport(str(path), sheet, len(read.rows), 0, 0, 0, len(read.rows),
-                              tuple(issues), tuple(warnings), dry_run, False)  # fmt: skip
+                              tuple(issues), tuple(warnings), dry_run, False,
+                              skipped=read.skipped)  # fmt: skip
         return report, []
     index = _Index(list(children), schools)
     columns = read.columns
@@ -441,10 +576,15 @@ def plan_import(
         issues.append(CellIssue(sheet, r.row.number, header(key), key, code, said, at))
         rejected_rows.add(r.row.number)
 
+    def caution(r: _Row) -> None:
+        for key, (code, said) in r.warnings.items():
+            at = columns.get(key, -1) + 1
+            warnings.append(CellIssue(sheet, r.row.number, header(key), key, code, said, at))
+
     for n, row in enumerate(read.rows, start=1):
         if progress is not None and n % 500 == 0:
             progress("check", n, total)
-        r = _Row(row)
+        r = _Row(row, read.report_date)
         label = row.values.get("school")
         school_id, problem = index.school(label) if isinstance(label, str) else (None, None)
         if problem is not None:
@@ -455,6 +595,7 @@ def plan_import(
             _read_child(r, _child_doc(r, f"row-{row.number}", _NO_SCHOOL, None, today), today)
             for key, (code, said) in r.issues.items():
                 place(r, key, code, said)
+            caution(r)
             rejected_rows.add(row.number)
             continue
         child_id, stored, via = _match(r, index, school_id)
@@ -473,6 +614,7 @@ def plan_import(
             )
         for key, (code, said) in r.issues.items():
             place(r, key, code, said)
+        caution(r)
         if r.issues or row.bad or child is None:
             continue
         if stored is None:
@@ -485,6 +627,10 @@ def plan_import(
             unchanged += 1
     if progress is not None:
         progress("check", total, total)
+    warnings.sort(key=lambda i: (i.row, i.index))
+    if strict and warnings:
+        issues, warnings = issues + warnings, []
+        rejected_rows.update(i.row for i in issues if i.row > read.header_row)
     issues.sort(key=lambda i: (i.row, i.index))
     report = ImportReport(
         str(path),
@@ -500,5 +646,6 @@ def plan_import(
         False,
         tuple(created),
         tuple(updated),
+        skipped=read.skipped,
     )
     return report, [] if issues and not partial else to_write

@@ -231,13 +231,16 @@ def recognise(
     sheet's and the file's names, in :func:`~leftbehind.io.roster_columns.header_form`) may
     settle: a kind whose sheet is so named wins a tie."""
     from leftbehind.io.roster_columns import sheet_names
+    from leftbehind.io.roster_read import derived_column
 
     forms = [header_form(str(h)) for h in header if h is not None and str(h).strip()]
     scores: dict[str, int] = {}
     for kind, columns in SHEET_COLUMNS.items():
         table = header_table(columns)
         found = {table[f].key for f in forms if f in table}
-        if all(c.key in found for c in columns if c.required):
+        stands_in = kind == "roster" and {"name", "school"} <= found
+        if all(c.key in found or (stands_in and derived_column(c.key, found))
+               for c in columns if c.required):  # fmt: skip
             scores[kind] = len(found)
     if not scores:
         return None, ()

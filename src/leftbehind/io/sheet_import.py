@@ -47,11 +47,27 @@ from leftbehind.domain.i18n import language as language_now
 from leftbehind.domain.i18n import text, use
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Staff, StudyGroup
-from leftbehind.io.roster_columns import CellValue, Column, header_form, sheet_name, sheet_names
+from leftbehind.io.roster_columns import (
+    ROSTER_READ_COLUMNS,
+    CellValue,
+    Column,
+    header_form,
+    header_table,
+    sheet_name,
+    sheet_names,
+)
 from leftbehind.io.roster_csv import open_csv
 from leftbehind.io.roster_import import plan_import
 from leftbehind.io.roster_limits import DEFAULT_LIMITS, FileRefusedError, ImportLimits
-from leftbehind.io.roster_read import CellIssue, Progress, RosterReport, RosterRow, message
+from leftbehind.io.roster_read import (
+    HEADER_SCAN,
+    CellIssue,
+    Progress,
+    RosterReport,
+    RosterRow,
+    message,
+    two_level_header,
+)
 from leftbehind.io.roster_read import read_roster as read_sheet
 from leftbehind.io.roster_xlsx import open_xlsx
 from leftbehind.io.sheet_columns import (
@@ -83,7 +99,8 @@ class KindCounts:
 @frozen
 class FileReport:
     """One file of an import: its ``kind`` (``None`` when not recognised), the sheet read, how
-    many data rows, and its issues and warnings (each placed by sheet, row and column)."""
+    many data rows, and its issues and warnings (each placed by sheet, row and column), and the
+    rows read as no item (a title, a 合计 row, a footer, a blank row: by row and code)."""
 
     path: str
     kind: str | None
@@ -91,6 +108,7 @@ class FileReport:
     rows: int
     issues: tuple[CellIssue, ...] = ()
     warnings: tuple[CellIssue, ...] = ()
+    skipped: tuple[CellIssue, ...] = ()
 
 
 @frozen
@@ -123,6 +141,11 @@ class FilesReport:
     def warnings(self) -> tuple[tuple[str, CellIssue], ...]:
         """Every warning with the path of its file."""
         return tuple((f.path, i) for f in self.files for i in f.warnings)
+
+    @property
+    def skipped(self) -> tuple[tuple[str, CellIssue], ...]:
+        """Every row skipped as no item (a title, 合计, a footer), with the path of its file."""
+        return tuple((f.path, i) for f in self.files for i in f.skipped)
 
     def summary(self) -> list[str]:
         """One line per kind in the report's language: ``谈心记录：新增 5，更新 0，未变 0``."""
@@ -170,6 +193,7 @@ class FilesReport:
             },
             "issues": [issue(p, i) for p, i in self.issues],
             "warnings": [issue(p, i) for p, i in self.warnings],
+            "skipped": [issue(p, i) for p, i in self.skipped],
         }
 
 
@@ -192,26 +216,35 @@ class ImportPlan:
 # Telling a file's kind.
 
 
-def _peek(path: Path, limits: ImportLimits) -> tuple[str, list[Any]] | FileRefusedError:
-    """The sheet's name and header row, or why the file cannot be read (with the limit it
-    crossed, when one)."""
+def _head(rows: Iterable[tuple[int, list[Any]]]) -> list[tuple[int, list[Any]]]:
+    head: list[tuple[int, list[Any]]] = []
+    for item in rows:
+        head.append(item)
+        if item[0] >= HEADER_SCAN:
+            break
+    return head
+
+
+def _peek(
+    path: Path, limits: ImportLimits
+) -> tuple[str, list[tuple[int, list[Any]]]] | FileRefusedError:
+    """The sheet's name and first rows (up to :data:`~leftbehind.io.roster_read.HEADER_SCAN`),
+    or why the file cannot be read (with the limit it crossed, when one)."""
     suffix = path.suffix.lower()
     prefer = frozenset().union(*(sheet_names(k) for k in SHEET_COLUMNS))
     try:
         if suffix in (".xlsx", ".xlsm"):
             rows, sheet, _, close = open_xlsx(path, limits, prefer=prefer, form=header_form)
             try:
-                first = next(rows, None)
+                return sheet, _head(rows)
             finally:
                 close()
-            return sheet, list(first[1]) if first is not None and first[0] == 1 else []
         if suffix in (".csv", ".txt"):
             records, _, _ = open_csv(path, limits)
             try:
-                head = next(records, None)
+                return path.name, _head((n, list(r)) for n, r in records)
             finally:
                 records.close()
-            return path.name, list(head[1]) if head is not None else []
     except FileRefusedError as exc:
         return exc
     except Exception:  # a damaged file may fail anywhere inside zipfile or expat
@@ -225,8 +258,20 @@ def _kind_of(path: Path, limits: ImportLimits) -> tuple[str | None, FileReport |
         said = message(peeked.code, limit=peeked.limit)
         issue = CellIssue(path.name, peeked.row, "", "", peeked.code, said, peeked.column)
         return None, FileReport(str(path), None, path.name, 0, (issue,))
-    sheet, header = peeked
-    kind, candidates = recognise(header, (header_form(sheet), header_form(path.stem)))
+    sheet, head = peeked
+    hints = (header_form(sheet), header_form(path.stem))
+    kind: str | None = None
+    candidates: tuple[str, ...] = ()
+    lookup = header_table(ROSTER_READ_COLUMNS)
+    for j, (number, row) in enumerate(head):
+        # A header below a title, or of two rows (a group over its fields), is a roster's.
+        merged = two_level_header(row, head[j + 1][1], lookup) if j + 1 < len(head) else None
+        if merged is not None and head[j + 1][0] == number + 1:
+            kind, candidates = recognise([form for _, _, form in merged], hints)
+        if kind is None and not candidates:
+            kind, candidates = recognise(row, hints)
+        if kind is not None or candidates:
+            break
     if kind is not None:
         return kind, None
     if candidates:
@@ -403,7 +448,8 @@ class _Sheet:
     def report(self, path: str) -> FileReport:
         self.issues.sort(key=lambda i: (i.row, i.index))
         return FileReport(path, self.kind, self.read.sheet, len(self.read.rows),
-                          tuple(self.issues), tuple(self.warnings))  # fmt: skip
+                          tuple(self.issues), tuple(self.warnings),
+                          self.read.skipped)  # fmt: skip
 
 
 def _s(value: CellValue) -> str:
@@ -671,12 +717,14 @@ def plan_files(
     dry_run: bool = False,
     progress: Progress | None = None,
     limits: ImportLimits = DEFAULT_LIMITS,
+    strict: bool = False,
 ) -> tuple[FilesReport, ImportPlan]:
     """Read and check every file (see the module's rules) against what the county holds.
 
     Returns the report (``written`` false) and what to write: nothing when any file has an
     issue. ``records_of(child_ids)`` gives the stored records of those children (to match the
-    rows of record sheets). Each file is read within ``limits``.
+    rows of record sheets). Each file is read within ``limits``. With ``strict``, every
+    warning is an issue: nothing is written when the run would ignore or assume anything.
     """
     county = _County(schools, staff, children, assignments, groups, records_of)
     kinds: list[tuple[int, int, Path, str]] = []
@@ -696,9 +744,14 @@ def plan_files(
             continue
         read = read_sheet(path, columns=SHEET_COLUMNS[kind], progress=progress, limits=limits)
         sheet = _Sheet(read, kind, got)
-        if not (read.refused or any(i.row <= 1 for i in read.issues)):
+        if not (read.refused or any(i.row <= read.header_row for i in read.issues)):
             _PLANNERS[kind](sheet, county, today)
         reports.append(sheet.report(str(path)))
+    if strict:
+        reports = [
+            attrs.evolve(f, issues=(*f.issues, *f.warnings), warnings=()) if f.warnings else f
+            for f in reports
+        ]
     report = FilesReport(
         tuple(reports),
         {k: KindCounts(tuple(c["created"]), tuple(c["updated"]), c["unchanged"])
@@ -746,4 +799,4 @@ def _roster(
                 listed.add(c)
     got["unchanged"] += report.unchanged
     return FileReport(str(path), "roster", report.sheet, report.rows, report.issues,
-                      report.warnings)  # fmt: skip
+                      report.warnings, report.skipped)  # fmt: skip

@@ -654,6 +654,7 @@ class County:
         dry_run: bool = False,
         progress: Progress | None = None,
         limits: ImportLimits = DEFAULT_LIMITS,
+        strict: bool = False,
     ) -> ImportReport:
         """Check every row of a roster file (花名册), then write all its children in one unit
         of work (see :mod:`leftbehind.io.roster` for the rules).
@@ -663,9 +664,11 @@ class County:
         and written. A file crossing one of ``limits``
         (:class:`~leftbehind.io.roster_limits.ImportLimits`: rows, columns, cell length, shared
         strings, unpacked size) is refused with one issue, read no further than the limit.
+        The report's ``warnings`` say what the import ignored or assumed (row, column, code);
+        with ``strict`` each is an issue, and nothing is written.
         """
         return imports.import_roster(
-            self._ctx, path, dry_run=dry_run, progress=progress, limits=limits
+            self._ctx, path, dry_run=dry_run, progress=progress, limits=limits, strict=strict
         )
 
     def import_files(
@@ -675,6 +678,7 @@ class County:
         dry_run: bool = False,
         progress: Progress | None = None,
         limits: ImportLimits = DEFAULT_LIMITS,
+        strict: bool = False,
     ) -> FilesReport:
         """Import every sheet a county keeps, several files in one run, all or nothing.
 
@@ -691,10 +695,12 @@ class County:
         checked the same way and not committed). The report's ``kinds`` gives, per kind, the
         ids created and updated and how many rows found their item unchanged; its
         ``to_json()`` the whole report with stable English keys. See
-        :mod:`leftbehind.io.sheet_import` for the rules.
+        :mod:`leftbehind.io.sheet_import` for the rules. ``warnings`` (a column ignored, a
+        parent whose status could not be told, a day assumed) do not block, unless ``strict``
+        makes each an issue; ``skipped`` names the rows read as no item (title, 合计, footer).
         """
         return imports.import_files(
-            self._ctx, paths, dry_run=dry_run, progress=progress, limits=limits
+            self._ctx, paths, dry_run=dry_run, progress=progress, limits=limits, strict=strict
         )
 
     # ------------------------------------------------------------------ audit and retention

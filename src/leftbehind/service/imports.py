@@ -44,6 +44,7 @@ def import_roster(
     dry_run: bool,
     progress: Progress | None,
     limits: ImportLimits = DEFAULT_LIMITS,
+    strict: bool = False,
 ) -> ImportReport:
     snap, gate = ctx.begin()
     gate.require("children.write", "import a roster")
@@ -56,6 +57,7 @@ def import_roster(
             dry_run=dry_run,
             progress=progress,
             limits=limits,
+            strict=strict,
         )
     # The gate is asked on a dry run too, so a dry run reports what the real one would do.
     for child in to_write:
@@ -77,6 +79,7 @@ def import_files(
     dry_run: bool,
     progress: Progress | None,
     limits: ImportLimits = DEFAULT_LIMITS,
+    strict: bool = False,
 ) -> FilesReport:
     """Plan every file, then write the whole plan in one unit of work: each command's checks
     run inside it (on a dry run too, which then leaves without committing), so a problem any
@@ -113,6 +116,7 @@ def import_files(
             dry_run=dry_run,
             progress=progress,
             limits=limits,
+            strict=strict,
         )
     # An actor who may not write a kind hears so for its sheet, whatever the sheet holds
     # (its rows all unchanged, or some of them wrong).
