@@ -11,6 +11,7 @@ __all__ = [
     "ASSIGNMENT",
     "AUDIT",
     "CHILD",
+    "FOLLOW_UP",
     "GROUP",
     "NATIONAL",
     "RECORD",
@@ -44,3 +45,5 @@ AUDIT = "audit"
 #: The resident-ID index: one document per ID number in use, keyed by a digest of the number,
 #: naming the child that holds it (the uniqueness of an ID is checked inside a unit of work).
 RESIDENT_ID = "resident_id"
+#: Follow-ups (跟进事项): needs found for a child, each owed by someone, with a due date.
+FOLLOW_UP = "follow_up"

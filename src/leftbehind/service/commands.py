@@ -29,6 +29,7 @@ from leftbehind.domain.people import Assignment, Staff, StudyGroup
 from leftbehind.errors import NotFoundError, UnknownNameError
 from leftbehind.service import notices
 from leftbehind.service.context import Context, validate
+from leftbehind.service.followups import raise_for_records, split_needs
 from leftbehind.service.gate import Gate
 from leftbehind.service.repository import SETTINGS_KEY, Batch, Snapshot, resident_id_key
 
@@ -443,6 +444,7 @@ def add_records(
     today = ctx.today()
     _, gate = ctx.begin()
     gate.require("records.write", "add records")
+    records, needs = split_needs(records)  # needs found raise follow-ups, below
     documents: dict[str, Any] = {}
     checked = validate(records, Record, "records", today=today, documents=documents)
     duty_kinds = ctx.duty_kinds()
@@ -463,5 +465,6 @@ def add_records(
         for r in checked:
             gate.check_record(r, view.record(r.id))
         batch.put_many(kinds.RECORD, ((r.id, documents.get(r.id, r)) for r in checked))
+        raise_for_records(ctx, batch, gate, checked, needs)
         _commit(batch, outer)
     return checked

@@ -138,7 +138,11 @@ def queue_week(ctx: Context, week_of: date | None, as_of: date | None) -> int:
             entries.append((staff_id, due))
             if late:
                 overdue.setdefault(person.school_id, []).append((staff_id, late))
+        from leftbehind.service import followups  # it builds on this module
+
+        entries += followups.week_entries(snap, day, children)  # open follow-ups, by owner
         made = builders.weekly_digests(entries, week_of=week)
+        made += followups.escalation_notices(snap, day)
         schools = snap.schools()
         for school_id, owners in sorted(overdue.items()):
             made += builders.overdue_notices(
