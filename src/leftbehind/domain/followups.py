@@ -140,9 +140,9 @@ class FollowUpRules:
         """The rules kept in the settings (unknown kinds and bad values left to the defaults)."""
         found = found or {}
 
-        def read(name: str) -> dict[NeedKind, int]:
+        def read(name: str, defaults: Mapping[NeedKind, int]) -> dict[NeedKind, int]:
             raw = found.get(name)
-            out: dict[NeedKind, int] = {}
+            out = dict(defaults)
             if isinstance(raw, Mapping):
                 for kind in NeedKind:
                     value = raw.get(kind.value)
@@ -150,7 +150,7 @@ class FollowUpRules:
                         out[kind] = value
             return out
 
-        return cls(read("due_days"), read("escalate_days"))
+        return cls(read("due_days", _DUE), read("escalate_days", _ESCALATE))
 
 
 _DUE = {
