@@ -749,8 +749,10 @@ class County:
     def queue_week(self, week_of: date | None = None, as_of: date | None = None) -> int:
         """Queue this week's notices: one digest per person, overdue duties to their owners and
         a summary to each school head. Returns how many new notices were queued (running it
-        twice in a week queues nothing more). System and county officers."""
-        return notices.queue_week(self._ctx, week_of, as_of)
+        twice in a week queues nothing more). Open follow-ups are lines of their owner's digest,
+        and escalated ones are told to the school head (:meth:`queue_escalations`). System and
+        county officers."""
+        return notices.queue_week(self._ctx, week_of, as_of, follow_up_room.for_week)
 
     def queue_incomplete_files(self, year: int | None = None) -> int:
         """After the deployment phase (部署阶段) of ``year``, tell each class teacher which files

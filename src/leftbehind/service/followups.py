@@ -58,6 +58,7 @@ __all__ = [
     "escalation_notices",
     "follow_up_rules",
     "follow_ups",
+    "for_week",
     "may_see_follow_up",
     "queue_escalations",
     "raise_for_records",
@@ -156,8 +157,8 @@ def follow_ups(
     child: str | None,
 ) -> list[FollowUp]:
     """The follow-ups in the actor's reach raised on or before ``as_of`` (default today), as
-    they stood that day (:meth:`FollowUp.as_of`), by due day then key; narrowed to a school,
-    an owner, a status as of the day or a child."""
+    they stood that day (:meth:`~leftbehind.domain.followups.FollowUp.as_of`), by due day then
+    key; narrowed to a school, an owner, a status as of the day or a child."""
     snap, gate = ctx.begin()
     gate.require("follow_ups.read", "read follow-ups")
     day = as_of or gate.today
@@ -496,6 +497,14 @@ def escalation_notices(snap: Snapshot, day: date) -> list[Notice]:
             )
         )
     return made
+
+
+def for_week(
+    snap: Snapshot, day: date, children: Mapping[str, Child]
+) -> tuple[list[tuple[str, list[builders.DutyItem]]], list[Notice]]:
+    """What the follow-ups add to the week's notices as of ``day``: each owner's digest lines
+    and the escalation notices (for :func:`leftbehind.service.notices.queue_week`)."""
+    return week_entries(snap, day, children), escalation_notices(snap, day)
 
 
 def queue_escalations(ctx: Context, as_of: date | None) -> int:
