@@ -256,7 +256,7 @@ def test_who_owes_a_need_and_what_is_refused(store_url: str) -> None:
             county.raise_needs(
                 "C2", ["safety", {"kind": "guardianship", "owner_id": "T2"}, "bad"], on=VISIT
             )
-        assert err.value.codes == {"no_owner", "owner_elsewhere", "unknown_need"}
+        assert err.value.codes == {"no_owner", "owner_not_assigned", "unknown_need"}
         with pytest.raises(ValidationError) as err:
             county.raise_needs("C1", ["safety"], on=TODAY + timedelta(days=1))
         assert err.value.codes == {"future_date"}
@@ -314,8 +314,10 @@ def test_the_gate_shows_and_closes_follow_ups_by_standing_today(store_url: str) 
         assert err.value.codes == {"already_closed"}
     # the proxy parent's assignment ends: they see nothing more of it
     with leftbehind.open(store_url, actor=SYSTEM, today=lambda: TODAY) as county:
+        logged = [e for e in county.audit() if e.kind == "follow_up"]
+        assert [e.op for e in logged][-2:] == ["refer_follow_up", "close_follow_up"]
+        assert "已联系村委会" not in json.dumps([e.fields for e in logged], ensure_ascii=False)
         county.end_assignment("A1", date(2026, 3, 10))
-        county.put_staff([Staff("P1", "乙", "S2")])
     with leftbehind.open(store_url, actor=proxy, today=lambda: TODAY) as county:
         assert county.follow_ups() == []
 
@@ -426,6 +428,8 @@ def test_the_commands_raise_list_refer_and_close(
     listed = json.loads(ok("followups", "--as-of", "2026-03-06", "--json", "--as", "school:H1:S1"))
     assert [f["status"] for f in listed["follow_ups"]] == ["overdue"]
     assert listed["schools"] == {"S1": {"due": 0, "overdue": 1, "escalated": 0, "closed": 0}}
+    digest = ok("due", "P1", "--as-of", "2026-03-06", "--lang", "en")
+    assert f"{key}  C1  safety  due 2026-03-05  overdue" in digest.split("follow-ups:")[1]
     shown = ok("followups", "--as-of", "2026-03-07", "--lang", "en")
     assert f"{key}  escalated  C1  safety  owed by P1  due 2026-03-05" in shown
     assert "school S1: 0 due, 0 overdue, 1 escalated, 0 closed" in shown

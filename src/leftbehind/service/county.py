@@ -543,8 +543,9 @@ class County:
         """Raise needs found for a child (``"safety"``, ``{"kind": "health", "note": …,
         "owner_id": …}`` or :class:`~leftbehind.domain.followups.Need` values) on ``on``
         (default: the record's day, else today), of the record ``record_id`` when given: one
-        follow-up each, owed by the named staff member, else the child's proxy parent on that
-        day, else the record's author or the actor. The same need raised the same way again
+        follow-up each, owed by the named staff member (assigned to the child that day, or the
+        head of the child's school), else the child's proxy parent on that day, else the
+        record's author or the actor. The same need raised the same way again
         adds nothing. Anyone who may record for the child (``add_records``) may raise; a
         record may carry its needs too (``{"needs": [...]}`` in ``add_records``)."""
         return follow_up_room.raise_needs(self._ctx, child_id, needs, on, record_id)

@@ -11,7 +11,7 @@ they are staff. Its due and escalation days come from the county's rules
 Who sees a follow-up, closes it or refers it is judged on the handle's today: system and county
 officers every one; a school head or a township officer those of the children their office
 covers; a teacher or proxy parent the ones they owe, while they hold an assignment to the child
-or work at the child's school; a volunteer none. One out of reach is reported as not found.
+(a volunteer pairing is none); a volunteer none. One out of reach is reported as not found.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from leftbehind.errors import NotFoundError
 from leftbehind.notifiers import Notice
 from leftbehind.service.context import Context
 from leftbehind.service.gate import Gate
-from leftbehind.service.notices import class_label, head_of
+from leftbehind.service.notices import HEAD_TITLES, class_label, head_of
 from leftbehind.service.repository import SETTINGS_KEY, Batch, Snapshot
 
 __all__ = [
@@ -139,13 +139,8 @@ def may_see_follow_up(gate: Gate, snap: Snapshot, fu: FollowUp) -> bool:
         return False
     if actor.is_official:
         return fu.child_id in gate.visible()
-    if actor.id != fu.owner_id:
-        return False
-    if fu.child_id in gate.visible():
-        return True
-    person = snap.staff_member(actor.id)
-    school = _school_on(snap.child(fu.child_id), gate.today)
-    return person is not None and school is not None and person.school_id == school
+    # the owner, while their standing shows the child's file (a volunteer pairing does not)
+    return actor.id == fu.owner_id and fu.child_id in gate.files()
 
 
 def follow_ups(
@@ -250,9 +245,14 @@ def _owner(
         person = view.staff_member(need.owner_id)
         if person is None:
             return None, [Issue(f"{path}.owner_id", "unknown_staff", "no such staff member")]
-        assigned = any(a.staff_id == need.owner_id for a in view.assignments().on(child.id, on))
-        if not assigned and person.school_id != _school_on(child, on):
-            return None, [Issue(f"{path}.owner_id", "owner_elsewhere", "not of the child's school")]
+        assigned = any(
+            a.staff_id == need.owner_id and a.role is not Role.VOLUNTEER
+            for a in view.assignments().on(child.id, on)
+        )
+        head = person.title in HEAD_TITLES and person.school_id == _school_on(child, on)
+        if not assigned and not head:
+            why = "not assigned to the child that day, nor the head of the child's school"
+            return None, [Issue(f"{path}.owner_id", "owner_not_assigned", why)]
         return need.owner_id, []
     proxies = sorted(view.assignments().holders(child.id, Role.PROXY_PARENT, on))
     if proxies:
