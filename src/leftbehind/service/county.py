@@ -726,9 +726,9 @@ class County:
     ) -> list[str]:
         """Remove the files of children who left the action (no category and no enrolment) more
         than ``older_than_years`` years before ``as_of`` (default today), with their timelines,
-        records, follow-ups and assignments and the notices that name them (unsent ones deleted, sent ones
-        blanked), in one unit of work; the audit log keeps a tombstone (kind, key, ``purged``)
-        of each. System and county officers only. Returns the purged keys.
+        records, follow-ups and assignments and the notices that name them (unsent ones deleted,
+        sent ones blanked), in one unit of work; the audit log keeps a tombstone (kind, key,
+        ``purged``) of each. System and county officers only. Returns the purged keys.
         """
         return retention.purge(self._ctx, older_than_years, as_of)
 
