@@ -40,6 +40,7 @@ CLI_FILES = [
     "cli/language.py",
     "cli/setup.py",
     "cli/quality.py",
+    "cli/followups.py",
     "digest.py",
     "service/notices.py",
     "calendars.py",

@@ -489,6 +489,10 @@ def world(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
     system.put_assignments(f.assignments)
     system.put_groups(f.groups)
     system.add_records(f.records)
+    # a follow-up of each target, owed by each of its proxy parents and class teachers
+    for a in f.assignments:
+        if a.child_id in TARGETS and a.role in (Role.PROXY_PARENT, Role.CLASS_TEACHER):
+            system.raise_needs(a.child_id, [{"kind": "safety", "owner_id": a.staff_id}], on=a.start)
     system.queue_week(TODAY, TODAY)  # notices waiting to be delivered
     roster = _write_roster(system, folder)
     handles = {name: _open(module_store_url, actor) for name, actor in ACTORS.items()}
@@ -704,6 +708,10 @@ def _find(c: County, x: Ctx) -> object:
     return found
 
 
+def _follow_up_keys(x: Ctx) -> list[str]:
+    return [f.id for f in x.world.system.follow_ups()]
+
+
 def _put_groups(c: County, x: Ctx) -> object:
     group = next(g for g in facts().groups if g.school_id == "S003")
     x.echo |= set(group.child_ids)
@@ -793,6 +801,20 @@ CALLS: dict[str, Call] = {
     "put_groups": _put_groups,
     "put_schools": lambda c, x: c.put_schools([facts().schools[2]]),
     "quality": lambda c, x: c.quality(x.day),
+    "follow_up_rules": lambda c, x: c.follow_up_rules(),
+    "set_follow_up_rules": lambda c, x: c.set_follow_up_rules(due_days={"safety": 2}),
+    "follow_ups": lambda c, x: c.follow_ups(as_of=x.day),
+    "follow_up": lambda c, x: x.each(
+        tuple(_follow_up_keys(x)), lambda k: c.follow_up(k, as_of=x.day)
+    ),
+    "raise_needs": lambda c, x: x.each(TARGETS, lambda k: c.raise_needs(k, ["study"], on=x.day)),
+    "close_follow_up": lambda c, x: x.each(
+        tuple(_follow_up_keys(x)), lambda k: c.close_follow_up(k, on=x.day, action="已处理")
+    ),
+    "refer": lambda c, x: x.each(
+        tuple(_follow_up_keys(x)), lambda k: c.refer(k, agency="police", on=x.day)
+    ),
+    "queue_escalations": lambda c, x: c.queue_escalations(x.day),
     "put_staff": lambda c, x: c.put_staff([Staff("S003-T99", "新老师", "S003", "教师")]),
     "queue_incomplete_files": lambda c, x: c.queue_incomplete_files(x.day.year),
     "queue_status_changes": lambda c, x: c.queue_status_changes(x.day, TODAY),
@@ -836,6 +858,11 @@ WRITES = frozenset(
         "reopen",
         "send_back",
         "submit",
+        "set_follow_up_rules",
+        "raise_needs",
+        "close_follow_up",
+        "refer",
+        "queue_escalations",
         "deliver",
         "end_assignment",
         "import_files",
@@ -861,6 +888,12 @@ WRITES = frozenset(
 DATED = frozenset(
     {
         "quality",
+        "follow_ups",
+        "follow_up",
+        "raise_needs",
+        "close_follow_up",
+        "refer",
+        "queue_escalations",
         "calendar",
         "commendations",
         "compliance",

@@ -13,7 +13,9 @@ counts, dates — and returns :class:`~leftbehind.notifiers.Notice` values ready
 - files incomplete after the deployment phase: ``file-incomplete:{staff}:{2025-04-30}``, kind
   ``file_incomplete``;
 - a school's week for its group chat: ``school-week:{school}:{2025-W11}``, kind
-  ``school_summary``.
+  ``school_summary``;
+- a follow-up escalated to the school head: ``follow-up-escalated:{follow_up}:{head}``, kind
+  ``follow_up_escalated``.
 
 **Language.** Each notice is written in the language of the moment
 (``leftbehind.use``): the county's service builds them inside
@@ -49,6 +51,7 @@ from leftbehind.notifiers import Notice
 __all__ = [
     "DutyItem",
     "FileGap",
+    "follow_up_escalation",
     "incomplete_file_notices",
     "iso_week",
     "overdue_notices",
@@ -64,6 +67,7 @@ SERVED: Final = "child_served"
 LEFT: Final = "child_left"
 FILE_INCOMPLETE: Final = "file_incomplete"
 SUMMARY: Final = "school_summary"
+ESCALATED: Final = "follow_up_escalated"
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 _ID_NUMBER = re.compile(r"[0-9]{15}|[0-9]{17}[0-9Xx]")
@@ -219,6 +223,51 @@ def overdue_notices(
             )
         )
     return notices
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-ups.
+
+
+def follow_up_escalation(
+    follow_up: str,
+    *,
+    child: str,
+    owner: str,
+    head: str,
+    due: date,
+    raised: date,
+    school_label: str = "",
+    class_label: str = "",
+) -> Notice:
+    """A follow-up (跟进事项) still open past its escalation day, to the school head: its key,
+    the child's key and class, who owes it, when it was raised and due. Never the need, its
+    kind or its text (a child's health or family situation). One per follow-up and head: the
+    key ``follow-up-escalated:{follow_up}:{head}`` holds no date, so queueing it again every
+    day adds nothing."""
+    follow_up = _record_key(follow_up, "follow_up")
+    child = _record_key(child, "child")
+    owner = _record_key(owner, "owner")
+    head = _record_key(head, "head")
+    where = _where(_label(school_label), _label(class_label))
+    body = text(
+        "{where}follow-up {key} for child {child}, raised on {raised} and owed by {owner}, was "
+        "due by {due} and is still open: please see to it.",
+        where=where,
+        key=follow_up,
+        child=child,
+        raised=raised.isoformat(),
+        owner=owner,
+        due=due.isoformat(),
+    )
+    return Notice(
+        key=f"follow-up-escalated:{follow_up}:{head}",
+        recipient=head,
+        subject=text("Follow-up escalated: {key}", key=follow_up),
+        body=body[:1].upper() + body[1:],
+        kind=ESCALATED,
+        children=[child],
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ __all__ = [
     "AUDIT",
     "CHILD",
     "CORRECTION",
+    "FOLLOW_UP",
     "GROUP",
     "NATIONAL",
     "RECORD",
@@ -51,3 +52,5 @@ RESIDENT_ID = "resident_id"
 SIGNOFF = "signoff"
 #: Corrections made into locked periods (:class:`~leftbehind.domain.signoff.Correction`).
 CORRECTION = "correction"
+#: Follow-ups (跟进事项): needs found for a child, each owed by someone, with a due date.
+FOLLOW_UP = "follow_up"

@@ -1011,6 +1011,7 @@ def audit(
 
 # The commands registered on ``main`` in modules of their own: `init`; and for scripts and
 # people (diff, find, notices); `check` (data quality).
+from leftbehind.cli import followups as _followups  # noqa: E402, F401
 from leftbehind.cli import quality as _quality  # noqa: E402, F401
 from leftbehind.cli import scripts as _scripts  # noqa: E402, F401
 from leftbehind.cli import setup as _setup  # noqa: E402, F401

@@ -131,3 +131,14 @@ def print_digest(console: Console, county: County, staff_id: str, week: date, da
         console.print("  " + escape(title))
         for line in digest_lines(county, items, day):
             console.print("    " + escape(line))
+    if digest.follow_ups:  # open follow-ups the person owes, by due day
+        console.print("  " + escape(text("follow-ups:")))
+        for fu in digest.follow_ups:
+            state = fu.status(day)
+            shown = [
+                fu.id,
+                fu.child_id,
+                fu.kind.label,
+                text("due {day}", day=fu.due_on.isoformat()),
+            ]
+            console.print("    " + escape("  ".join([*shown, state.label if state else ""])))

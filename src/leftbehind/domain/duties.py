@@ -38,6 +38,7 @@ from leftbehind.domain.calendar import SchoolCalendar
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.errors import Issue
+from leftbehind.domain.followups import FollowUp
 from leftbehind.domain.i18n import language, text
 from leftbehind.domain.people import Assignment, Assignments, Role, Staff
 
@@ -435,10 +436,15 @@ def _occurrences(items: Iterable[Occurrence]) -> tuple[Occurrence, ...]:
     return tuple(items)
 
 
+def _follow_ups(items: Iterable[FollowUp]) -> tuple[FollowUp, ...]:
+    return tuple(items)
+
+
 @frozen
 class Digest:
     """What one person has to do: the occurrences of ``week`` not yet done (``due``) and those
-    overdue since ``since``, as of ``as_of`` (one digest per person, not a message per duty)."""
+    overdue since ``since``, as of ``as_of`` (one digest per person, not a message per duty),
+    and the follow-ups (跟进事项) the person owes that are open as of ``as_of``."""
 
     staff_id: str
     week: Interval
@@ -446,10 +452,11 @@ class Digest:
     since: date
     due: tuple[Occurrence, ...] = field(converter=_occurrences)
     overdue: tuple[Occurrence, ...] = field(converter=_occurrences)
+    follow_ups: tuple[FollowUp, ...] = field(default=(), converter=_follow_ups)
 
     @property
     def empty(self) -> bool:
-        return not self.due and not self.overdue
+        return not self.due and not self.overdue and not self.follow_ups
 
 
 class Unmatched(enum.Enum):

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date, timedelta
 from functools import cache
 
@@ -732,3 +732,17 @@ def choice_table(column: Column) -> Mapping[str, str]:
                 msg = f"{written!r} names both {table[form]} and {choice.key} of {column.key}"
                 raise ValueError(msg)
     return table
+
+
+#: Required roster columns a file may lack, and what stands in for them: 出生日期 is read from
+#: the resident ID, 入学日期 assumed (see :mod:`leftbehind.io.roster_import`).
+_STANDS_IN = {"birth_date": "resident_id", "enrolled_since": ""}
+
+
+def derived_column(key: str, found: Collection[str]) -> bool:
+    """Whether a required roster column ``key`` may be missing from a file whose columns are
+    ``found`` (keys): 出生日期 when the file has the resident ID, 入学日期 always."""
+    if key not in _STANDS_IN:
+        return False
+    other = _STANDS_IN[key]
+    return not other or other in found

@@ -23,7 +23,7 @@ import itertools
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from leftbehind.io.roster_columns import (
     Column,
     Kind,
     choice_table,
+    derived_column,
     header_form,
     header_table,
     sheet_names,
@@ -602,20 +603,6 @@ def _header_map(
                 CellIssue(sheet, at, c.header, c.key, "missing_column", message("missing_column"))
             )
     return found, written, issues, unknown  # fmt: skip
-
-
-#: Required roster columns a file may lack, and what stands in for them: 出生日期 is read from
-#: the resident ID, 入学日期 assumed (see :mod:`leftbehind.io.roster_import`).
-_STANDS_IN = {"birth_date": "resident_id", "enrolled_since": ""}
-
-
-def derived_column(key: str, found: Collection[str]) -> bool:
-    """Whether a required roster column ``key`` may be missing from a file whose columns are
-    ``found`` (keys): 出生日期 when the file has the resident ID, 入学日期 always."""
-    if key not in _STANDS_IN:
-        return False
-    other = _STANDS_IN[key]
-    return not other or other in found
 
 
 def _is_key_row(row: Sequence[Any], found: Mapping[str, int]) -> bool:

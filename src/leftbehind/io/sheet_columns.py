@@ -230,8 +230,7 @@ def recognise(
     when no kind fits (no candidate) or several fit equally (those), which ``hints`` (the
     sheet's and the file's names, in :func:`~leftbehind.io.roster_columns.header_form`) may
     settle: a kind whose sheet is so named wins a tie."""
-    from leftbehind.io.roster_columns import sheet_names
-    from leftbehind.io.roster_read import derived_column
+    from leftbehind.io.roster_columns import derived_column, sheet_names
 
     forms = [header_form(str(h)) for h in header if h is not None and str(h).strip()]
     scores: dict[str, int] = {}

@@ -35,6 +35,7 @@ from leftbehind.domain.signoff import (
 from leftbehind.errors import NotFoundError, UnknownNameError
 from leftbehind.service import notices, signoff
 from leftbehind.service.context import Context, validate
+from leftbehind.service.followups import raise_for_records, split_needs
 from leftbehind.service.gate import Gate
 from leftbehind.service.repository import SETTINGS_KEY, Batch, Snapshot, resident_id_key
 
@@ -523,6 +524,7 @@ def add_records(
     today = ctx.today()
     _, gate = ctx.begin()
     gate.require("records.write", "add records")
+    records, needs = split_needs(records)  # needs found raise follow-ups, below
     documents: dict[str, Any] = {}
     checked = validate(records, Record, "records", today=today, documents=documents)
     duty_kinds = ctx.duty_kinds()
@@ -546,5 +548,6 @@ def add_records(
         changes = ((r.id, _record_reaches(view, view.record(r.id), r, since)) for r in checked)
         signoff.guard(ctx, batch, kinds.RECORD, changes)
         batch.put_many(kinds.RECORD, ((r.id, documents.get(r.id, r)) for r in checked))
+        raise_for_records(ctx, batch, gate, checked, needs)
         _commit(batch, outer)
     return checked

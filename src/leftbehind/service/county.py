@@ -24,6 +24,7 @@ from leftbehind.domain.calendar import SchoolCalendar, Semester
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Compliance, Digest, DutyBook, DutyKind, Record
 from leftbehind.domain.eligibility import Decision, Policy, Timeline
+from leftbehind.domain.followups import Agency, FollowUp, FollowUpRules, FollowUpStatus, Need
 from leftbehind.domain.i18n import check_language
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Assignments, Role, Staff, StudyGroup
@@ -36,6 +37,7 @@ from leftbehind.io.roster_write import Format
 from leftbehind.io.sheet_import import FilesReport
 from leftbehind.plugins import Plugins
 from leftbehind.service import commands, exports, imports, ledgers, notices, reads, retention
+from leftbehind.service import followups as follow_up_room
 from leftbehind.service import quality as quality_room
 from leftbehind.service import signoff as signoff_room
 from leftbehind.service.context import Context
@@ -581,6 +583,90 @@ class County:
         """
         return signoff_room.correction(self._ctx, reason)
 
+    # ------------------------------------------------------------------ follow-ups
+
+    def follow_up_rules(self) -> FollowUpRules:
+        """The county's follow-up rules: per kind of need, the days until a follow-up is due
+        and the further days until it is escalated (the defaults:
+        :data:`~leftbehind.domain.followups.DEFAULT_RULES`)."""
+        return follow_up_room.follow_up_rules(self._ctx)
+
+    def set_follow_up_rules(
+        self,
+        *,
+        due_days: Mapping[str, int] | None = None,
+        escalate_days: Mapping[str, int] | None = None,
+    ) -> FollowUpRules:
+        """Change the days of some kinds of need, by code (``{"safety": 2}``); the others
+        stay. Each is a whole number of days from 1 to 366; every problem is listed and then
+        nothing changes. Follow-ups raised before keep their days. System and county
+        officers; audited. Returns the rules now in force."""
+        return follow_up_room.set_follow_up_rules(self._ctx, due_days, escalate_days)
+
+    def raise_needs(
+        self,
+        child_id: str,
+        needs: Iterable[Need | Mapping[str, Any] | str],
+        *,
+        on: date | None = None,
+        record_id: str | None = None,
+    ) -> list[FollowUp]:
+        """Raise needs found for a child (``"safety"``, ``{"kind": "health", "note": …,
+        "owner_id": …}`` or :class:`~leftbehind.domain.followups.Need` values) on ``on``
+        (default: the record's day, else today), of the record ``record_id`` when given: one
+        follow-up each, owed by the named staff member (assigned to the child that day, or the
+        head of the child's school), else the child's proxy parent on that day, else the
+        record's author or the actor. The same need raised the same way again
+        adds nothing. Anyone who may record for the child (``add_records``) may raise; a
+        record may carry its needs too (``{"needs": [...]}`` in ``add_records``)."""
+        return follow_up_room.raise_needs(self._ctx, child_id, needs, on, record_id)
+
+    def follow_ups(
+        self,
+        *,
+        as_of: date | None = None,
+        school: str | None = None,
+        owner: str | None = None,
+        status: FollowUpStatus | str | None = None,
+        child: str | None = None,
+    ) -> list[FollowUp]:
+        """The follow-ups in the actor's reach raised on or before ``as_of`` (default today),
+        as they stood that day, by due day: of one school, owner, child, or status as of the
+        day (``due``, ``overdue``, ``escalated``, ``closed``). System and county officers see
+        all; a school head or township officer those of the children their office covers; a
+        teacher or proxy parent those they owe; a volunteer none
+        (:class:`~leftbehind.access.AccessDeniedError`)."""
+        chosen = None if status is None else FollowUpStatus(status)
+        return follow_up_room.follow_ups(self._ctx, as_of, school, owner, chosen, child)
+
+    def follow_up(self, key: str, *, as_of: date | None = None) -> FollowUp:
+        """One follow-up (as it stood on ``as_of`` when given); out of reach is not found."""
+        return follow_up_room.one(self._ctx, key, as_of)
+
+    def close_follow_up(self, key: str, *, on: date | None = None, action: str) -> FollowUp:
+        """Close a follow-up on ``on`` (default today), saying what was done; by whom is the
+        actor. Its owner, the school head, the township or the county; audited."""
+        return follow_up_room.close_follow_up(self._ctx, key, on, action)
+
+    def refer(
+        self,
+        key: str,
+        *,
+        agency: Agency | str,
+        on: date | None = None,
+        note: str = "",
+    ) -> FollowUp:
+        """Record that a follow-up was referred to an agency (``civil_affairs`` 民政,
+        ``health`` 卫生健康, ``police`` 公安, ``womens_federation`` 妇联, ``other``) on ``on``
+        (default today). Who may close it may refer it; audited."""
+        return follow_up_room.refer(self._ctx, key, agency, on, note)
+
+    def queue_escalations(self, as_of: date | None = None) -> int:
+        """Queue a notice to the school head of each follow-up escalated as of ``as_of``
+        (default today), once per follow-up; :meth:`queue_week` does it too. Returns how many
+        were new. System and county officers."""
+        return follow_up_room.queue_escalations(self._ctx, as_of)
+
     # ------------------------------------------------------------------ data in and out
 
     def export_ledger(
@@ -717,9 +803,9 @@ class County:
     ) -> list[str]:
         """Remove the files of children who left the action (no category and no enrolment) more
         than ``older_than_years`` years before ``as_of`` (default today), with their timelines,
-        records and assignments and the notices that name them (unsent ones deleted, sent ones
-        blanked), in one unit of work; the audit log keeps a tombstone (kind, key, ``purged``)
-        of each. System and county officers only. Returns the purged keys.
+        records, follow-ups and assignments and the notices that name them (unsent ones deleted,
+        sent ones blanked), in one unit of work; the audit log keeps a tombstone (kind, key,
+        ``purged``) of each. System and county officers only. Returns the purged keys.
         """
         return retention.purge(self._ctx, older_than_years, as_of)
 
@@ -741,8 +827,10 @@ class County:
     def queue_week(self, week_of: date | None = None, as_of: date | None = None) -> int:
         """Queue this week's notices: one digest per person, overdue duties to their owners and
         a summary to each school head. Returns how many new notices were queued (running it
-        twice in a week queues nothing more). System and county officers."""
-        return notices.queue_week(self._ctx, week_of, as_of)
+        twice in a week queues nothing more). Open follow-ups are lines of their owner's digest,
+        and escalated ones are told to the school head (:meth:`queue_escalations`). System and
+        county officers."""
+        return notices.queue_week(self._ctx, week_of, as_of, follow_up_room.for_week)
 
     def queue_incomplete_files(self, year: int | None = None) -> int:
         """After the deployment phase (部署阶段) of ``year``, tell each class teacher which files

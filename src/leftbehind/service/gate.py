@@ -63,6 +63,8 @@ PERMISSIONS: Mapping[str, frozenset[ActorKind]] = {
     "teacher_tables.read": _NOT_VOLUNTEER,
     "digest.read": _EVERYONE,
     "quality.read": _NOT_VOLUNTEER,
+    "follow_ups.read": _NOT_VOLUNTEER,
+    "follow_ups.write": _NOT_VOLUNTEER,
     "commendations.read": _COUNTY,
     "audit.read": _COUNTY,
     "notices.manage": _COUNTY,

@@ -9,7 +9,7 @@ else Simplified Chinese) when they are queued, and sent as written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -119,7 +119,17 @@ def _item(
     )
 
 
-def queue_week(ctx: Context, week_of: date | None, as_of: date | None) -> int:
+#: What the follow-ups add to a week: each owner's digest lines and the escalation notices
+#: (:func:`leftbehind.service.followups.for_week`, passed in: it builds on this module).
+WeekExtra = Callable[
+    [Snapshot, date, Mapping[str, Child]],
+    tuple[list[tuple[str, list[builders.DutyItem]]], list[Notice]],
+]
+
+
+def queue_week(
+    ctx: Context, week_of: date | None, as_of: date | None, follow_ups: WeekExtra | None = None
+) -> int:
     snap, gate = ctx.begin()
     gate.require("notices.manage", "queue notices")
     day = as_of or gate.today
@@ -138,7 +148,11 @@ def queue_week(ctx: Context, week_of: date | None, as_of: date | None) -> int:
             entries.append((staff_id, due))
             if late:
                 overdue.setdefault(person.school_id, []).append((staff_id, late))
-        made = builders.weekly_digests(entries, week_of=week)
+        more: list[Notice] = []
+        if follow_ups is not None:  # open follow-ups in the digests, escalations to heads
+            owed, more = follow_ups(snap, day, children)
+            entries += owed
+        made = builders.weekly_digests(entries, week_of=week) + more
         schools = snap.schools()
         for school_id, owners in sorted(overdue.items()):
             made += builders.overdue_notices(

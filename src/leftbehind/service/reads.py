@@ -26,6 +26,7 @@ from leftbehind.domain.people import Assignments, Role, StudyGroup, coverage
 from leftbehind.errors import NotFoundError
 from leftbehind.service import ledgers
 from leftbehind.service.context import Context
+from leftbehind.service.followups import digest_follow_ups, may_see_follow_up
 from leftbehind.service.gate import Gate, default_period
 from leftbehind.service.repository import Snapshot
 
@@ -293,7 +294,9 @@ def digest(ctx: Context, staff_id: str, week_of: date | None, as_of: date | None
     if visible is not None:
         theirs = [cid for cid in theirs if cid in visible]
     found = ledgers.book(ctx, snap, default_period(day), set(theirs), as_of=day)
-    return found.digest(staff_id, week, day)
+    owed = digest_follow_ups(snap, staff_id, day)  # as far as the actor may see them
+    owed = tuple(f for f in owed if may_see_follow_up(gate, snap, f))
+    return attrs.evolve(found.digest(staff_id, week, day), follow_ups=owed)
 
 
 def _digest_children(gate: Gate) -> Any:

@@ -475,6 +475,13 @@ class Snapshot:
         for key, doc in self._store.scan(kinds.AUDIT):
             yield AuditEntry.from_document(key, doc)
 
+    def scan_documents(
+        self, kind: str, where: Mapping[str, str] | None = None
+    ) -> list[tuple[str, Document]]:
+        """The stored ``(key, document)`` pairs of ``kind`` whose fields equal ``where``, as
+        this snapshot's store sees them (for kinds a room converts itself)."""
+        return list(self._store.scan(kind, where))
+
 
 class Batch:
     """One command's unit of work: domain values written as documents, the changes audited.

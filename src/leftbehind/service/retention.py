@@ -72,7 +72,7 @@ def purge(ctx: Context, older_than_years: int, as_of: date | None) -> list[str]:
             rid = children[cid].resident_id
             if rid and view.resident_id_owner(rid) == cid:
                 batch.delete(kinds.RESIDENT_ID, resident_id_key(rid))
-            for kind in (kinds.RECORD, kinds.ASSIGNMENT):
+            for kind in (kinds.RECORD, kinds.ASSIGNMENT, kinds.FOLLOW_UP):
                 for key in batch.scan_keys(kind, {"child_id": cid}):
                     batch.delete(kind, key)
         outbox.forget_children(batch.uow, gone)
