@@ -242,6 +242,21 @@ def test_a_home_visit_raises_needs_owed_by_the_proxy_parent_on_every_backend(
         assert NOTE not in json.dumps(entry.fields, ensure_ascii=False)
 
 
+def test_the_schools_printed_form_counts_its_follow_ups(store_url: str) -> None:
+    load(store_url)
+    proxy = Actor.staff("P1", ActorKind.PROXY_PARENT)
+    with leftbehind.open(store_url, actor=proxy, today=lambda: TODAY) as county:
+        county.add_records([visit("R1", "C1", "P1", needs=[{"kind": "safety"}, {"kind": "study"}])])
+    head = Actor.school_head("H1", "S1")
+    with leftbehind.open(store_url, actor=head, today=lambda: TODAY) as county:
+        statuses = [f.status(TODAY) for f in county.follow_ups()]
+        printed = county.export_ledger("school", key="S1")
+    # safety: due 5 March, escalated from 7 March; study: due until 1 April
+    assert sorted(s.value for s in statuses if s is not None) == ["due", "escalated"]
+    line = f"截至{TODAY.isoformat()}跟进事项：待办1项，逾期0项，已报校长1项，已结0项"
+    assert line in printed
+
+
 def test_who_owes_a_need_and_what_is_refused(store_url: str) -> None:
     load(store_url)
     with leftbehind.open(store_url, actor=SYSTEM, today=lambda: TODAY) as county:

@@ -336,6 +336,7 @@ def test_a_schools_printed_form_counts_its_findings(store_url: str, tmp_path: Pa
     line = f"截至{AS_OF.isoformat()}数据质量检查：错误0条，警告2条，提示0条"
     assert any(v.startswith(line) for v in cells), cells[-3:]
     assert line in text
+    assert f"截至{AS_OF.isoformat()}跟进事项：待办0项，逾期0项，已报校长0项，已结0项" in text
     with leftbehind.open(store_url, actor=SYSTEM, today=lambda: AS_OF) as county:
         every = county.export_ledger("schools")
     assert every.count("数据质量检查") == 2

@@ -24,6 +24,7 @@ from leftbehind.io import render
 from leftbehind.io.paths import ExportPathError, safe_export_path, staged
 from leftbehind.io.roster_columns import ExportContext
 from leftbehind.io.roster_write import Format, school_labels, write_roster
+from leftbehind.service import followups as follow_up_room
 from leftbehind.service import ledgers, reads, signoff
 from leftbehind.service import quality as quality_room
 from leftbehind.service.context import Context
@@ -79,15 +80,20 @@ def _grades(ctx: Context, day: date, only: str | None) -> render.GradeCounts:
 
 def _findings(
     ctx: Context, day: date, school: str | None, schools: Iterable[str]
-) -> dict[str, tuple[str]]:
-    """The line each school's form carries under its signature: the data-quality findings as
-    of ``day`` by severity (the follow-up list is ``leftbehind check``)."""
+) -> dict[str, tuple[str, ...]]:
+    """The lines each school's form carries under its signature: the data-quality findings as
+    of ``day`` by severity (their list is ``leftbehind check``) and the follow-ups by status
+    (``leftbehind followups``)."""
     counts = quality_room.quality(ctx, day, school).counts()
+    tasks = follow_up_room.counts(
+        follow_up_room.follow_ups(ctx, day, school, None, None, None), day
+    )
     none = {"error": 0, "warning": 0, "info": 0}
-    out: dict[str, tuple[str]] = {}
+    out: dict[str, tuple[str, ...]] = {}
     for sid in schools:
         n = counts.get(sid, none)
-        line = text(
+        t = tasks.get(sid, {})
+        quality = text(
             "data quality as of {day}: {errors} errors, {warnings} warnings, {infos} infos "
             "(the list: leftbehind check --school {school})",
             day=day.isoformat(),
@@ -96,7 +102,17 @@ def _findings(
             infos=n["info"],
             school=sid,
         )
-        out[sid] = (line,)
+        follow = text(
+            "follow-ups as of {day}: {due} due, {overdue} overdue, {escalated} escalated to the "
+            "head, {closed} closed (the list: leftbehind followups --school {school})",
+            day=day.isoformat(),
+            due=t.get("due", 0),
+            overdue=t.get("overdue", 0),
+            escalated=t.get("escalated", 0),
+            closed=t.get("closed", 0),
+            school=sid,
+        )
+        out[sid] = (quality, follow)
     return out
 
 
