@@ -22,7 +22,16 @@ from leftbehind.access import AccessDeniedError, Actor
 from leftbehind.cli import main
 from leftbehind.domain.duties import Record
 from leftbehind.domain.i18n import use
-from leftbehind.domain.model import Absence, Child, Enrolment, Guardian, Parent, School, Sex
+from leftbehind.domain.model import (
+    Absence,
+    Child,
+    Enrolment,
+    Guardian,
+    Guardianship,
+    Parent,
+    School,
+    Sex,
+)
 from leftbehind.domain.people import Assignment, Role, Staff
 from leftbehind.domain.signoff import (
     MOVES,
@@ -173,6 +182,7 @@ def test_what_a_change_of_a_file_reaches() -> None:
     assert not child_reaches(
         c, kid("C1", name="王小芳", guardian=Guardian("王某", "祖母", "13800000000")), "S1", MARCH
     )
+    assert not child_reaches(c, kid("C1", guardianship=Guardianship.POOR), "S1", MARCH)
     # another school's period does not
     assert not child_reaches(c, kid("C1", father=back), "S2", MARCH)
     # a child added with an enrolment begun before the period's end does; one begun after, no

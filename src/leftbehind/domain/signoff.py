@@ -298,6 +298,7 @@ def _dated(child: Child | None, day: date) -> Child | None:
         father=_parent_view(known.father),
         mother=_parent_view(known.mother),
         guardian=None,
+        guardianship=None,
         health=None,
         health_note="",
         personality="",
