@@ -35,8 +35,7 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,6 +43,7 @@ from typing import Any, TypeVar
 import attrs
 
 import leftbehind
+from benchmarks.timing import duration, timed
 from leftbehind import Actor
 from leftbehind.domain.duties import HomeVisitDetails, Record
 from leftbehind.domain.i18n import use
@@ -65,16 +65,6 @@ Cell = str | int | date | None
 
 # ---------------------------------------------------------------------------------------------
 # Timing and printing.
-
-
-def _timed(fn: Callable[[], T]) -> tuple[float, T]:
-    t0 = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - t0, result
-
-
-def _t(seconds: float) -> str:
-    return f"{seconds * 1000:,.0f} ms" if seconds < 1 else f"{seconds:,.2f} s"
 
 
 def _info(name: str, text: str) -> None:
@@ -237,7 +227,7 @@ def _run(store: Path, *argv: str) -> tuple[float, float, str]:
     rss = store.with_name("rss.txt")
     args = [sys.executable, "-c", _CLI, *argv]
     env = {**os.environ, "LB_BENCH_RSS": str(rss), "LEFTBEHIND_LANG": LANG}
-    took, done = _timed(
+    took, done = timed(
         lambda: subprocess.run([*_LAUNCH, *args], capture_output=True, text=True, env=env)
     )
     if done.returncode != 0:
@@ -263,7 +253,7 @@ def _baseline(store: Path, put: Mapping[str, Sequence[Any]], today: date) -> flo
             county.put_groups(put["groups"])
             county.add_records(put["records"])
 
-    return _timed(write)[0]
+    return timed(write)[0]
 
 
 def _baseline_week(store: Path, records: Sequence[Record], today: date) -> float:
@@ -271,7 +261,7 @@ def _baseline_week(store: Path, records: Sequence[Record], today: date) -> float
         with leftbehind.open(store, actor=ACTOR, today=lambda: today) as county:
             county.add_records(records)
 
-    return _timed(write)[0]
+    return timed(write)[0]
 
 
 def _counts(report: Mapping[str, Any]) -> dict[str, tuple[int, int, int]]:
@@ -282,17 +272,17 @@ def _counts(report: Mapping[str, Any]) -> dict[str, tuple[int, int, int]]:
 def main(quick: bool = False) -> None:
     n = 300 if quick else 20_000
     today = date.today()
-    took, data = _timed(lambda: synthetic_county(children=n, as_of=AS_OF))
+    took, data = timed(lambda: synthetic_county(children=n, as_of=AS_OF))
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        made, sheets = _timed(lambda: _sheets(folder, data, today))
+        made, sheets = timed(lambda: _sheets(folder, data, today))
         size = sum(p.stat().st_size for p in (*sheets.county, *sheets.week)) / 2**20
         _info(
             "county",
             f"{n:,} children: {sheets.rows:,} rows in {len(sheets.county)} files "
             f"({', '.join(f'{k} {v:,}' for k, v in sheets.expected.items())}); week B "
-            f"{sheets.week_rows:,} rows; {size:.1f} MiB of XLSX (made in {_t(took)}, "
-            f"filled in {_t(made)})",
+            f"{sheets.week_rows:,} rows; {size:.1f} MiB of XLSX (made in {duration(took)}, "
+            f"filled in {duration(made)})",
         )
         base = _baseline(folder / "baseline.db", sheets.put, today)
         base_week = _baseline_week(folder / "baseline.db", sheets.week_records, today)
@@ -301,8 +291,8 @@ def main(quick: bool = False) -> None:
         def line(tag: str, seconds: float, rss: float, rows: int, bottom: float) -> None:
             _info(
                 tag,
-                f"{_t(seconds)} for {rows:,} rows = {rows / seconds:,.0f} rows/s, peak RSS "
-                f"{rss:,.0f} MiB / the handle's calls {_t(bottom)} = {seconds / bottom:.2f}x",
+                f"{duration(seconds)} for {rows:,} rows = {rows / seconds:,.0f} rows/s, peak RSS "
+                f"{rss:,.0f} MiB / the handle's calls {duration(bottom)} = {seconds / bottom:.2f}x",
             )
 
         fresh, rss, report = _import(store, sheets.county)
@@ -321,7 +311,7 @@ def main(quick: bool = False) -> None:
         assert sum(len(c["created"]) for c in report["kinds"].values()) == sheets.week_rows
         line("week", week, rss, sheets.week_rows, base_week)
         start, rss, _ = _run(store, "import", "--help")
-        _info("start", f"`leftbehind import --help` (a fresh process's start): {_t(start)}, "
+        _info("start", f"`leftbehind import --help` (a fresh process's start): {duration(start)}, "
               f"peak RSS {rss:,.0f} MiB")  # fmt: skip
 
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 import leftbehind
+from benchmarks.timing import duration, timed
 from leftbehind import Actor
 from leftbehind.domain.dates import Interval
 from leftbehind.domain.duties import Record
@@ -43,16 +43,6 @@ MONTHS = [Period.parse(k) for k in ("2025-09", "2025-10", "2025-11", "2025-12", 
     Period.parse(k) for k in ("2026-02", "2026-03", "2026-04", "2026-05")
 ]
 SYSTEM = Actor.system("benchmark")
-
-
-def _timed(fn: Callable[[], T]) -> tuple[float, T]:
-    t0 = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - t0, result
-
-
-def _t(seconds: float) -> str:
-    return f"{seconds * 1000:,.0f} ms" if seconds < 1 else f"{seconds:,.2f} s"
 
 
 def _info(name: str, text: str) -> None:
@@ -93,13 +83,13 @@ def _sign_off(path: Path, data: SyntheticCounty) -> int:
 
 def main(quick: bool = False) -> None:
     n = 300 if quick else 20_000
-    took, data = _timed(lambda: synthetic_county(children=n, as_of=AS_OF))
+    took, data = timed(lambda: synthetic_county(children=n, as_of=AS_OF))
     before = [r for r in data.records if r.on < WEEK[0]]
     week = [r for r in data.records if WEEK[0] <= r.on <= WEEK[1]]
     _info(
         "county",
         f"{n:,} children, {len(data.facts.schools)} schools, {len(before):,} records "
-        f"(made in {_t(took)}); the week: {len(week):,} records",
+        f"(made in {duration(took)}); the week: {len(week):,} records",
     )
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
@@ -108,21 +98,21 @@ def main(quick: bool = False) -> None:
         _load(plain, data, before)
         _load(locked, data, before)
         loaded = time.perf_counter() - t0
-        signed, periods = _timed(lambda: _sign_off(locked, data))
+        signed, periods = timed(lambda: _sign_off(locked, data))
         _info(
             "setup",
-            f"two stores loaded in {_t(loaded)}; {periods:,} periods signed off in "
-            f"{_t(signed)} ({signed / periods * 1000:,.0f} ms a period, three steps)",
+            f"two stores loaded in {duration(loaded)}; {periods:,} periods signed off in "
+            f"{duration(signed)} ({signed / periods * 1000:,.0f} ms a period, three steps)",
         )
 
         with _open(plain, SYSTEM) as county:
-            base, _ = _timed(lambda: county.add_records(week))
+            base, _ = timed(lambda: county.add_records(week))
         with _open(locked, SYSTEM) as county:
-            got, _ = _timed(lambda: county.add_records(week))
+            got, _ = timed(lambda: county.add_records(week))
         _info(
             "week",
-            f"{_t(got)} for {len(week):,} records with {periods:,} periods locked / "
-            f"{_t(base)} without = {got / base:.2f}x",
+            f"{duration(got)} for {len(week):,} records with {periods:,} periods locked / "
+            f"{duration(base)} without = {got / base:.2f}x",
         )
 
         may = next(r for r in before if r.on.month == 5)
@@ -139,8 +129,8 @@ def main(quick: bool = False) -> None:
                 r.id != late.id for r in county.records(child_id=late.child_id)
             )
             with county.correction("benchmark"):
-                corrected, _ = _timed(lambda: county.add_records([late]))
-        _info("locked", f"refused in {_t(refused)}; as a correction {_t(corrected)}")
+                corrected, _ = timed(lambda: county.add_records([late]))
+        _info("locked", f"refused in {duration(refused)}; as a correction {duration(corrected)}")
 
         with _open(locked, SYSTEM) as county:
             tables = county.school_tables(AS_OF)
@@ -149,14 +139,14 @@ def main(quick: bool = False) -> None:
         june = Period.parse("2026-06")
         head = Actor.school_head(f"H-{sid}", sid)
         with _open(locked, head) as county:
-            table, _ = _timed(
+            table, _ = timed(
                 lambda: county.school_table(sid, june.last, Interval(june.start, june.end))
             )
         with _open(locked, head) as county:
-            sub, done = _timed(lambda: county.submit(sid, june, despite_findings=True))
+            sub, done = timed(lambda: county.submit(sid, june, despite_findings=True))
         assert done.reported is not None
         _info(
             "submit",
-            f"{sid} ({busiest.counts.get('served', 0):,} served) June submitted in {_t(sub)} / "
-            f"its school table {_t(table)} = {sub / table:.2f}x",
+            f"{sid} ({busiest.counts.get('served', 0):,} served) June submitted in "
+            f"{duration(sub)} / its school table {duration(table)} = {sub / table:.2f}x",
         )

@@ -7,6 +7,7 @@ Registered on :data:`leftbehind.cli.main` when :mod:`leftbehind.cli` is imported
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -95,8 +96,21 @@ def _took(s: SignOff) -> None:
         click.echo(text("SHA-256 of the tables as reported: {sha}", sha=s.reported.sha256))
 
 
-def _reason_option(f: Any) -> Any:
-    return click.option("--reason", required=True, help="Why (kept and shown; no names or IDs).")(f)
+def _step(*, reason: bool = False, name: str | None = None) -> Callable[[Any], Any]:
+    """A sign-off step's command: ``SCHOOL PERIOD`` (and ``--reason`` when it needs one), the
+    store, the actor, errors reported."""
+
+    def make(f: Any) -> Any:
+        for option in (reports_errors, actor_option, store_option):
+            f = option(f)
+        if reason:
+            why = "Why (kept and shown; no names or IDs)."
+            f = click.option("--reason", required=True, help=why)(f)
+        f = click.argument("period", metavar=_PERIOD)(f)
+        f = click.argument("school")(f)
+        return main.command(name=name)(f)
+
+    return make
 
 
 @main.command()
@@ -124,38 +138,21 @@ def submit(
         _took(county.submit(school, period, despite_findings=despite_findings))
 
 
-@main.command()
-@click.argument("school")
-@click.argument("period", metavar=_PERIOD)
-@store_option
-@actor_option
-@reports_errors
+@_step()
 def approve(school: str, period: str, store: str | None, actor: Actor) -> None:
     """Approve a school's submitted PERIOD: the township first, then the county."""
     with _open(store, actor) as county:
         _took(county.approve(school, period))
 
 
-@main.command(name="return")
-@click.argument("school")
-@click.argument("period", metavar=_PERIOD)
-@_reason_option
-@store_option
-@actor_option
-@reports_errors
+@_step(reason=True, name="return")
 def return_(school: str, period: str, reason: str, store: str | None, actor: Actor) -> None:
     """Return a school's submitted PERIOD with a reason: open for entry again."""
     with _open(store, actor) as county:
         _took(county.send_back(school, period, reason))
 
 
-@main.command()
-@click.argument("school")
-@click.argument("period", metavar=_PERIOD)
-@_reason_option
-@store_option
-@actor_option
-@reports_errors
+@_step(reason=True)
 def reopen(school: str, period: str, reason: str, store: str | None, actor: Actor) -> None:
     """Reopen a school's approved PERIOD with a reason (county officers)."""
     with _open(store, actor) as county:
