@@ -71,6 +71,7 @@ __all__ = [
     "send_back",
     "signoffs",
     "submit",
+    "unnamed",
     "view",
 ]
 
