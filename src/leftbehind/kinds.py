@@ -16,6 +16,7 @@ __all__ = [
     "GROUP",
     "NATIONAL",
     "RECORD",
+    "REPORTED",
     "RESIDENT_ID",
     "SCHOOL",
     "SETTINGS",
@@ -50,6 +51,8 @@ RESIDENT_ID = "resident_id"
 #: Sign-off of a school's period (:class:`~leftbehind.domain.signoff.SignOff`), key
 #: ``SCHOOL@PERIOD``: its state, steps and the tables as reported.
 SIGNOFF = "signoff"
+#: The tables as reported, each its canonical JSON text keyed by its SHA-256 (never changed).
+REPORTED = "reported"
 #: Corrections made into locked periods (:class:`~leftbehind.domain.signoff.Correction`).
 CORRECTION = "correction"
 #: Follow-ups (跟进事项): needs found for a child, each owed by someone, with a due date.

@@ -393,11 +393,11 @@ class Step:
 
 @frozen
 class Reported:
-    """The tables as submitted: their canonical JSON, its SHA-256, the data-quality findings
-    counted when they were submitted (rule → count) and the corrections made since the school's
-    previous submission (keys of :class:`Correction`)."""
+    """The tables as submitted: the SHA-256 of their canonical JSON (the text itself is kept
+    apart, by this digest: :meth:`leftbehind.County.signoff` gives it back), the data-quality
+    findings counted when they were submitted (rule → count) and the corrections made since the
+    school's previous submission (keys of :class:`Correction`)."""
 
-    json: str
     sha256: str
     findings: dict[str, int] = field(factory=dict)
     corrections: tuple[str, ...] = ()

@@ -458,10 +458,18 @@ class Snapshot:
         docs = _read_many(self._store, kinds.RESIDENT_ID, sorted(by_key))
         return {by_key[key]: str(doc.get("child", "")) for key, doc in docs.items()}
 
-    def signoffs(self, *, locked: bool | None = None) -> list[SignOff]:
-        """The sign-offs of every school's periods (only the locked ones, or the others)."""
-        where = None if locked is None else {"locked": locked}
-        return [structure_trusted(d, SignOff) for _, d in self._store.scan(kinds.SIGNOFF, where)]
+    def signoffs(
+        self, *, locked: bool | None = None, school_id: str | None = None
+    ) -> list[SignOff]:
+        """The sign-offs of every school's periods (only the locked ones, or the others; of
+        one school)."""
+        where: dict[str, str | bool] = {}
+        if locked is not None:
+            where["locked"] = locked
+        if school_id is not None:
+            where["school_id"] = school_id
+        found = self._store.scan(kinds.SIGNOFF, where or None)
+        return [structure_trusted(d, SignOff) for _, d in found]
 
     def signoff(self, key: str) -> SignOff | None:
         return self._one(kinds.SIGNOFF, key, SignOff)

@@ -89,6 +89,9 @@ class SignOffView:
     school_id: str
     period: Period
     signoff: SignOff | None
+    #: The canonical JSON of the tables as reported, byte for byte as submitted (``None``
+    #: before a submission).
+    reported_json: str | None
     reported: ledger.SchoolTable | None
     current: ledger.SchoolTable
     differences: dict[str, tuple[int, int]]
@@ -99,13 +102,6 @@ class SignOffView:
     @property
     def state(self) -> State | None:
         return self.signoff.state if self.signoff is not None else None
-
-    @property
-    def reported_json(self) -> str | None:
-        """The tables as reported, byte for byte as they were submitted."""
-        if self.signoff is None or self.signoff.reported is None:
-            return None
-        return self.signoff.reported.json
 
     def stamps(self) -> list[str]:
         """The approval lines a printed form carries (审核记录), in the language of the
@@ -269,6 +265,7 @@ def _take(
     action: Action,
     reason: str = "",
     make: Callable[[Snapshot, SignOff | None, Step], SignOff] | None = None,
+    texts: Mapping[str, str] | None = None,
 ) -> SignOff:
     """One step: checked by the gate and the state machine, written with its audit entry."""
     p = parse_period(period)
@@ -297,6 +294,9 @@ def _take(
             made = attrs.evolve(before, steps=(*before.steps, step))
         made = attrs.evolve(made, state=after, locked=after.locked)
         batch.put(kinds.SIGNOFF, key, made)
+        for sha, body in (texts or {}).items():
+            if batch.view.documents(kinds.REPORTED, [sha]) == {}:
+                batch.put(kinds.REPORTED, sha, {"json": body})
         if reason:
             batch.reason = reason
         batch.commit()
@@ -330,6 +330,8 @@ def submit(
         findings[f.rule] = findings.get(f.rule, 0) + 1
     body = canonical(table)
 
+    kept: dict[str, str] = {}
+
     def make(view: Snapshot, before: SignOff | None, step: Step) -> SignOff:
         since = _last_submitted(view, school.id)
         mine = tuple(
@@ -337,8 +339,9 @@ def submit(
             for c in view.corrections()
             if c.at > since and any(k.startswith(f"{school.id}@") for k in c.periods)
         )
-        reported = Reported(body, digest(body), dict(sorted(findings.items())), mine)
+        reported = Reported(digest(body), dict(sorted(findings.items())), mine)
         step = attrs.evolve(step, sha256=reported.sha256)
+        kept[reported.sha256] = body
         if before is None:
             return SignOff(school.id, school.township, p, State.SUBMITTED, True, (step,), reported)
         superseded = before.superseded
@@ -348,7 +351,7 @@ def submit(
             before, steps=(*before.steps, step), reported=reported, superseded=superseded
         )
 
-    return _take(ctx, school.id, p, Action.SUBMIT, make=make)
+    return _take(ctx, school.id, p, Action.SUBMIT, make=make, texts=kept)
 
 
 def _last_submitted(view: Snapshot, school_id: str) -> str:
@@ -356,8 +359,7 @@ def _last_submitted(view: Snapshot, school_id: str) -> str:
     return max(
         (
             s.at
-            for so in view.signoffs()
-            if so.school_id == school_id
+            for so in view.signoffs(school_id=school_id)
             for s in so.steps
             if s.action is Action.SUBMIT
         ),
@@ -388,9 +390,12 @@ def view(ctx: Context, school_id: str, period: str | Period) -> SignOffView:
     found = snap.signoff(signoff_key(school.id, p))
     day = min(p.last, ctx.today())
     current = unnamed(ledgers.reported_school_table(ctx, school.id, day, p.interval))
-    reported = None
+    reported, body = None, None
     if found is not None and found.reported is not None:
-        reported = structure_trusted(json.loads(found.reported.json), ledger.SchoolTable)
+        doc = snap.documents(kinds.REPORTED, [found.reported.sha256]).get(found.reported.sha256)
+        if doc is not None:
+            body = str(doc["json"])
+            reported = structure_trusted(json.loads(body), ledger.SchoolTable)
     differences: dict[str, tuple[int, int]] = {}
     if reported is not None:
         for col in sorted(set(reported.counts) | set(current.counts)):
@@ -405,7 +410,9 @@ def view(ctx: Context, school_id: str, period: str | Period) -> SignOffView:
             c for c in snap.corrections() if found.key in c.periods and c.at >= since
         )
     labels = {r.code: r.label() for r in ctx.plugins.quality_rules()}
-    return SignOffView(school.id, p, found, reported, current, differences, corrections, labels)
+    return SignOffView(
+        school.id, p, found, body, reported, current, differences, corrections, labels
+    )
 
 
 def signoffs(ctx: Context, period: str | Period | None) -> list[SignOff]:
