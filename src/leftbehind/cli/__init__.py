@@ -793,9 +793,10 @@ def import_(
 
 def _echo_kinds(report: FilesReport, *, dry_run: bool) -> None:
     """Per kind: created, updated, unchanged, then the new and updated ids (or, when a file
-    had a problem, that nothing was imported)."""
+    had a problem, that nothing was imported: no count of what a run refused is shown)."""
     if not report.ok:
         click.echo(text("nothing was imported: correct the problems above"))
+        return
     for counts, line in zip(report.kinds.values(), report.summary(), strict=True):
         click.echo(text("dry run: {summary}", summary=line) if dry_run else line)
         if counts.created:

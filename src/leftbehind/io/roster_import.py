@@ -32,6 +32,7 @@ from leftbehind.domain.model import (
     School,
     Sex,
 )
+from leftbehind.io.names import name_key
 from leftbehind.io.roster_columns import (
     AWAY,
     COLUMNS_BY_KEY,
@@ -446,14 +447,14 @@ class _Index:
         self.schools = schools
         names: dict[str, list[str]] = {}
         for s in schools.values():
-            names.setdefault(s.name, []).append(s.id)
+            names.setdefault(name_key(s.name), []).append(s.id)
         self.school_names = names
         self.taken: set[str] = set(self.by_id)
 
     def school(self, label: str) -> tuple[str | None, str | None]:
         if label in self.schools:
             return label, None
-        found = self.school_names.get(label, [])
+        found = self.school_names.get(name_key(label), [])
         if len(found) == 1:
             return found[0], None
         return None, "school_ambiguous" if found else "unknown_school"

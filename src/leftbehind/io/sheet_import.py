@@ -47,6 +47,7 @@ from leftbehind.domain.i18n import language as language_now
 from leftbehind.domain.i18n import text, use
 from leftbehind.domain.model import Child, School
 from leftbehind.domain.people import Assignment, Staff, StudyGroup
+from leftbehind.io.names import name_key
 from leftbehind.io.roster_columns import (
     ROSTER_READ_COLUMNS,
     CellValue,
@@ -291,7 +292,7 @@ def _kind_of(path: Path, limits: ImportLimits) -> tuple[str | None, FileReport |
 def _by_name(items: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for key, name in items:
-        out.setdefault(name.strip(), []).append(key)
+        out.setdefault(name_key(name), []).append(key)
     return out
 
 
@@ -345,7 +346,8 @@ class _County:
     def school(self, label: str) -> tuple[str | None, str]:
         if label in self.schools:
             return label, ""
-        found = [s.id for s in self.schools.values() if s.name == label]
+        wanted = name_key(label)
+        found = [s.id for s in self.schools.values() if name_key(s.name) == wanted]
         if len(found) == 1:
             return found[0], ""
         return self._missing("school", label, bool(found))
@@ -353,7 +355,8 @@ class _County:
     def staff_member(self, label: str) -> tuple[str | None, str]:
         if label in self.staff:
             return label, ""
-        found = [s.id for s in self.staff.values() if s.name.strip() == label]
+        wanted = name_key(label)
+        found = [s.id for s in self.staff.values() if name_key(s.name) == wanted]
         if len(found) == 1:
             return found[0], ""
         return self._missing("staff", label, bool(found))
@@ -369,7 +372,7 @@ class _County:
         found_rid = by_rid.get(ids.normalize_digits(label).upper())
         if found_rid is not None:
             return found_rid, ""
-        found = by_name.get(label, [])
+        found = by_name.get(name_key(label), [])
         if len(found) > 1 and staff_id is not None:
             mine = {a.child_id for a in self.assignments.values() if a.staff_id == staff_id}
             narrowed = [c for c in found if c in mine]
