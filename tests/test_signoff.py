@@ -545,3 +545,121 @@ def test_the_command_line_walks_a_period_up(tmp_path: Path) -> None:
     code, out = run("reopen", "S1", "2026-03", "--reason", "学籍核对", actor="county:K1")
     assert code == 0
     assert "已重新开放" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# What a hostile pass found, each kept fixed.
+
+
+def test_whether_a_school_is_rural_reaches_its_locked_periods(county: str) -> None:
+    with as_(county, HEAD) as head:
+        head.submit("S1", "2026-03")
+    urban = School("S1", "一小", "T1", rural=False)
+    with as_(county, COUNTY) as cty:
+        with pytest.raises(PeriodLockedError) as caught:
+            cty.put_schools([urban])
+        assert caught.value.kind == "school"
+        cty.put_schools([School("S1", "第一小学", "T1")])  # a new name reaches nothing
+        with cty.correction("核定为城镇学校"):
+            cty.put_schools([urban])
+        assert cty.signoff("S1", "2026-03").corrections[0].kind == "school"
+
+
+def test_a_head_corrects_their_own_schools_periods_only(county: str) -> None:
+    with as_(county, Actor.school_head("H2", "S2")) as other:
+        other.submit("S2", "2026-03")
+    with as_(county, SYSTEM) as sys_:  # D1 moves from S2 to S1 on 1 April
+        moved = kid(
+            "D1",
+            enrolments=(
+                Enrolment("S2", date(2021, 9, 1), 1, end=date(2026, 4, 1)),
+                Enrolment("S1", date(2026, 4, 1), 5),
+            ),
+        )
+        sys_.put_children([moved])
+    late = Assignment("P9", "T01", "D1", Role.PROXY_PARENT, date(2026, 3, 1))
+    with (
+        as_(county, HEAD) as head,
+        pytest.raises(AccessDeniedError),
+        head.correction("补登代管家长"),
+    ):
+        head.put_assignments([late])
+    with as_(county, COUNTY) as cty, cty.correction("补登代管家长"):
+        cty.put_assignments([late])
+
+
+def test_a_period_is_taken_by_its_key_and_odd_keys_are_refused(county: str) -> None:
+    early = Period("2026-04", date(2026, 4, 1), date(2026, 4, 5))  # made by hand, ended
+    with as_(county, HEAD) as head:
+        with pytest.raises(SignOffError) as caught:
+            head.submit("S1", early)
+        assert caught.value.code == "period_open"
+        for odd in ("9999-12", "9998-9999", "1899-12", "２０２６-03", "2026-03\n1", "2026-03x"):
+            with pytest.raises(ValidationError):
+                head.submit("S1", odd)
+        with pytest.raises(ValidationError):
+            head.signoff("S1", "9999-12")
+
+
+@pytest.mark.parametrize(
+    "reason", ["家长电话一三八一二三四五六七八", "身份证一三零四三二二零一五零三一二零零一八"]
+)
+def test_a_reason_holds_no_number_in_chinese_numerals(county: str, reason: str) -> None:
+    with as_(county, HEAD) as head, pytest.raises(ValidationError):
+        head.correction(reason)
+
+
+def test_a_correction_shows_each_period_its_own_keys(county: str) -> None:
+    with as_(county, HEAD) as head:
+        head.submit("S1", "2026-03")
+    with as_(county, Actor.school_head("H2", "S2")) as other:
+        other.submit("S2", "2026-03")
+    with as_(county, SYSTEM) as sys_, sys_.correction("补录"):
+        sys_.add_records(
+            [
+                Record("X1", "TALK", "C2", "T01", date(2026, 3, 9)),
+                Record("X2", "TALK", "D1", "T02", date(2026, 3, 9)),
+            ]
+        )
+    with as_(county, HEAD) as head:
+        (fix,) = head.signoff("S1", "2026-03").corrections
+        assert fix.keys == ("X1",)
+        assert fix.periods == ("S1@2026-03",)
+    with as_(county, TOWNSHIP) as town:
+        (fix,) = town.signoff("S2", "2026-03").corrections
+        assert fix.keys == ("X2",)
+
+
+def test_nothing_is_approved_before_its_tables_are_kept(county: str) -> None:
+    with as_(county, HEAD) as head:
+        done = head.submit("S1", "2026-03")
+    assert done.reported is not None
+    assert done.steps[-1].sha256 == done.reported.sha256
+    with as_(county, SYSTEM) as sys_:  # a submission caught between its lock and its tables
+        doc = dict(sys_.store.get("signoff", "S1@2026-03") or {})
+        doc["reported"] = None
+        with sys_.store.unit_of_work() as uow:
+            uow.put("signoff", "S1@2026-03", doc)
+            uow.commit()
+    with as_(county, TOWNSHIP) as town, pytest.raises(SignOffError) as caught:
+        town.approve("S1", "2026-03")
+    assert caught.value.code == "signoff_incomplete"
+
+
+def test_a_purge_takes_the_childs_keys_out_of_the_corrections(county: str) -> None:
+    left = kid("C3", enrolments=(Enrolment("S1", date(2021, 9, 1), 1, end=date(2026, 3, 20)),))
+    with as_(county, SYSTEM) as sys_:
+        sys_.put_children([left])
+        sys_.submit("S1", "2026-03")
+        with sys_.correction("补录"):
+            sys_.add_records(
+                [
+                    Record("X3", "TALK", "C3", "T01", date(2026, 3, 10)),
+                    Record("X2", "TALK", "C2", "T01", date(2026, 3, 10)),
+                ]
+            )
+        assert sys_.signoff("S1", "2026-03").corrections[0].keys == ("X2", "X3")
+        assert sys_.purge(older_than_years=0, as_of=TODAY) == ["C3"]
+        (fix,) = sys_.signoff("S1", "2026-03").corrections
+        assert fix.keys == ("X2",)
+        assert "C3" not in repr(sys_.signoffs())

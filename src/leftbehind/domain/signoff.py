@@ -172,6 +172,9 @@ def next_level(state: State | None) -> Level:
     return Level.SCHOOL
 
 
+#: The years a period may fall in.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 _YEAR = re.compile(r"([0-9]{4})-([0-9]{4})")
 _TERM = re.compile(r"([0-9]{4})-([0-9]{4})-([12])")
@@ -194,7 +197,7 @@ class Period:
         value = value.strip()
         if m := _MONTH.fullmatch(value):
             year, month = int(m[1]), int(m[2])
-            if not 1 <= month <= 12 or year < 1900:
+            if not 1 <= month <= 12 or not FIRST_YEAR <= year <= LAST_YEAR:
                 raise ValueError(value)
             days = calendar.monthrange(year, month)[1]
             return cls(value, date(year, month, 1), date(year, month, days) + timedelta(days=1))
@@ -244,7 +247,7 @@ class Period:
 
 
 def _school_year(first: int, second: int, value: str) -> int:
-    if second != first + 1 or first < 1900:
+    if second != first + 1 or not FIRST_YEAR <= first < LAST_YEAR:
         raise ValueError(value)
     return first
 
@@ -434,7 +437,8 @@ def signoff_key(school_id: str, period: Period) -> str:
 @frozen
 class Correction:
     """A change made into locked periods: by whom, when, why, by which command, of which
-    documents (kind and keys), and the periods it reached (their sign-off keys)."""
+    documents (kind and keys), the periods it reached (their sign-off keys), and which of the
+    keys reached each (``reached``: sign-off key → keys)."""
 
     id: str
     at: str
@@ -445,3 +449,8 @@ class Correction:
     kind: str
     keys: tuple[str, ...]
     periods: tuple[str, ...]
+    reached: dict[str, tuple[str, ...]] = field(factory=dict)
+
+    def keys_of(self, signoff_key: str) -> tuple[str, ...]:
+        """The keys whose change reached the period of ``signoff_key``."""
+        return self.reached.get(signoff_key, ())

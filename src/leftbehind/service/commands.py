@@ -205,6 +205,17 @@ def put_schools(
     gate.require("schools.write", "change schools")
     checked = validate(schools, School, "schools")
     with _unit(ctx, "put_schools", outer) as batch:
+        stored = batch.view.schools()
+
+        def rural_changes() -> Iterator[tuple[str, signoff.Reach]]:
+            # whether a school is rural decides who of its pupils is served: every period of
+            # the school was made of it
+            for school in checked:
+                old = stored.get(school.id)
+                if old is not None and old.rural != school.rural:
+                    yield school.id, (frozenset({school.id}), lambda _s, _p: True)
+
+        signoff.guard(ctx, batch, kinds.SCHOOL, rural_changes())
         batch.put_many(kinds.SCHOOL, ((s.id, s) for s in checked))
         _commit(batch, outer)
     return checked

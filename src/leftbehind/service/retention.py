@@ -16,7 +16,7 @@ from leftbehind.domain.dates import add_months
 from leftbehind.domain.eligibility import Timeline
 from leftbehind.domain.model import Child
 from leftbehind.service.context import Context
-from leftbehind.service.repository import resident_id_key, stamp
+from leftbehind.service.repository import Batch, resident_id_key, stamp
 
 __all__ = ["RETENTION_YEARS", "audit", "purge"]
 
@@ -66,6 +66,7 @@ def purge(ctx: Context, older_than_years: int, as_of: date | None) -> list[str]:
         if not gone:
             return []
         targets = set(gone)
+        purged: set[str] = set(targets)
         for cid in gone:
             for kind in (kinds.CHILD, kinds.TIMELINE, kinds.NATIONAL):
                 batch.delete(kind, cid)
@@ -75,6 +76,8 @@ def purge(ctx: Context, older_than_years: int, as_of: date | None) -> list[str]:
             for kind in (kinds.RECORD, kinds.ASSIGNMENT, kinds.FOLLOW_UP):
                 for key in batch.scan_keys(kind, {"child_id": cid}):
                     batch.delete(kind, key)
+                    purged.add(key)
+        _forget_in_corrections(batch, purged)
         outbox.forget_children(batch.uow, gone)
         for key, group in view.groups().items():
             kept = tuple(c for c in group.child_ids if c not in targets)
@@ -82,3 +85,15 @@ def purge(ctx: Context, older_than_years: int, as_of: date | None) -> list[str]:
                 batch.put(kinds.GROUP, key, attrs.evolve(group, child_ids=kept))
         batch.commit()
     return gone
+
+
+def _forget_in_corrections(batch: Batch, purged: set[str]) -> None:
+    """The corrections into locked periods keep who corrected what, when and why; the keys of
+    the documents purged leave them (the count of documents a correction reached stays as it
+    was, in the audit log)."""
+    for fix in batch.view.corrections():
+        if not purged & set(fix.keys):
+            continue
+        reached = {p: tuple(k for k in ks if k not in purged) for p, ks in fix.reached.items()}
+        kept = tuple(k for k in fix.keys if k not in purged)
+        batch.put(kinds.CORRECTION, fix.id, attrs.evolve(fix, keys=kept, reached=reached))

@@ -77,6 +77,9 @@ __all__ = [
 
 #: The longest reason of a return, a reopening or a correction.
 REASON_MAX = 200
+#: Digits written as Chinese numerals (an ID number or a phone spelt 一三八…), for the check
+#: that a reason holds none.
+_NUMERALS = str.maketrans("〇零一二三四五六七八九幺两", "0012345678912")
 
 
 @frozen
@@ -201,10 +204,9 @@ def stamp_lines(signoff: SignOff, labels: Mapping[str, str] | None = None) -> li
 def parse_period(value: str | Period) -> Period:
     """A period from its key (see :class:`~leftbehind.domain.signoff.Period`), or a
     :class:`ValidationError` naming the field."""
-    if isinstance(value, Period):
-        return value
-    try:
-        return Period.parse(str(value))
+    key = value.key if isinstance(value, Period) else str(value)
+    try:  # a Period made by hand is taken by its key, never by its dates
+        return Period.parse(key)
     except ValueError:
         issue = Issue(
             "period",
@@ -226,7 +228,7 @@ def check_reason(reason: object, *, required: bool = True) -> str:
         issues.append(
             Issue("reason", "reason_text", text("1 to {n} characters of text", n=REASON_MAX))
         )
-    elif looks_personal(value):
+    elif looks_personal(value) or looks_personal(value.translate(_NUMERALS)):
         issues.append(
             Issue("reason", "personal_text", text("a reason must not hold an ID number or phone"))
         )
@@ -265,7 +267,6 @@ def _take(
     action: Action,
     reason: str = "",
     make: Callable[[Snapshot, SignOff | None, Step], SignOff] | None = None,
-    texts: Mapping[str, str] | None = None,
 ) -> SignOff:
     """One step: checked by the gate and the state machine, written with its audit entry."""
     p = parse_period(period)
@@ -278,6 +279,9 @@ def _take(
         state = before.state if before is not None else None
         level = _level(gate, school, state, action)
         after = advance(state, action, level)
+        if action is Action.APPROVE and (before is None or before.reported is None):
+            msg = text("the tables of this submission are still being kept: try again")
+            raise SignOffError("signoff_incomplete", msg)
         step = Step(
             action,
             level,
@@ -294,9 +298,6 @@ def _take(
             made = attrs.evolve(before, steps=(*before.steps, step))
         made = attrs.evolve(made, state=after, locked=after.locked)
         batch.put(kinds.SIGNOFF, key, made)
-        for sha, body in (texts or {}).items():
-            if batch.view.documents(kinds.REPORTED, [sha]) == {}:
-                batch.put(kinds.REPORTED, sha, {"json": body})
         if reason:
             batch.reason = reason
         batch.commit()
@@ -306,15 +307,19 @@ def _take(
 def submit(
     ctx: Context, school_id: str, period: str | Period, despite_findings: bool = False
 ) -> SignOff:
+    """Submit in three steps, so that no write slips in between the tables and the lock: the
+    data-quality checks; the period locked, the step taken (nothing reported yet: it cannot be
+    approved); the tables made (no write reaches them now but a correction, which is then
+    listed) and kept. If making them fails, the period is put back as it was."""
     p = parse_period(period)
     if not p.ended_by(ctx.today()):
         msg = text("{period} has not ended: it can be submitted from its last day", period=p.label)
         raise SignOffError("period_open", msg)
     snap, gate = ctx.begin()
     school = _school(snap, gate, school_id)
-    before = snap.signoff(signoff_key(school.id, p))
+    key = signoff_key(school.id, p)
+    before = snap.signoff(key)
     _level(gate, school, before.state if before is not None else None, Action.SUBMIT)
-    table = ledgers.reported_school_table(ctx, school.id, p.last, p.interval)
     report = quality_room.quality(ctx, p.last, school.id)
     errors = sum(1 for f in report.findings if f.severity is Severity.ERROR)
     if errors and not despite_findings:
@@ -328,30 +333,48 @@ def submit(
     findings: dict[str, int] = {}
     for f in report.findings:
         findings[f.rule] = findings.get(f.rule, 0) + 1
-    body = canonical(table)
+    listed: list[str] = []
 
-    kept: dict[str, str] = {}
-
-    def make(view: Snapshot, before: SignOff | None, step: Step) -> SignOff:
+    def lock(view: Snapshot, before: SignOff | None, step: Step) -> SignOff:
         since = _last_submitted(view, school.id)
-        mine = tuple(
+        listed.extend(
             c.id
             for c in view.corrections()
             if c.at > since and any(k.startswith(f"{school.id}@") for k in c.periods)
         )
-        reported = Reported(digest(body), dict(sorted(findings.items())), mine)
-        step = attrs.evolve(step, sha256=reported.sha256)
-        kept[reported.sha256] = body
         if before is None:
-            return SignOff(school.id, school.township, p, State.SUBMITTED, True, (step,), reported)
+            return SignOff(school.id, school.township, p, State.SUBMITTED, True, (step,))
         superseded = before.superseded
         if before.state is State.REOPENED and before.reported is not None:
             superseded = (*superseded, before.reported)
         return attrs.evolve(
-            before, steps=(*before.steps, step), reported=reported, superseded=superseded
+            before, steps=(*before.steps, step), reported=None, superseded=superseded
         )
 
-    return _take(ctx, school.id, p, Action.SUBMIT, make=make, texts=kept)
+    was = snap.documents(kinds.SIGNOFF, [key]).get(key)
+    _take(ctx, school.id, p, Action.SUBMIT, make=lock)
+    try:
+        body = canonical(ledgers.reported_school_table(ctx, school.id, p.last, p.interval))
+    except BaseException:
+        with ctx.repo.batch("signoff.submit") as batch:  # put the period back as it was
+            if was is None:
+                batch.delete(kinds.SIGNOFF, key)
+            else:
+                batch.put(kinds.SIGNOFF, key, was)
+            batch.commit()
+        raise
+    reported = Reported(digest(body), dict(sorted(findings.items())), tuple(listed))
+    with ctx.repo.batch("signoff.submit") as batch:
+        locked = batch.view.signoff(key)
+        assert locked is not None  # noqa: S101 - written above; nothing deletes a sign-off
+        steps = list(locked.steps)
+        steps[-1] = attrs.evolve(steps[-1], sha256=reported.sha256)
+        made = attrs.evolve(locked, steps=tuple(steps), reported=reported)
+        batch.put(kinds.SIGNOFF, key, made)
+        if not batch.view.documents(kinds.REPORTED, [reported.sha256]):
+            batch.put(kinds.REPORTED, reported.sha256, {"json": body})
+        batch.commit()
+    return made
 
 
 def _last_submitted(view: Snapshot, school_id: str) -> str:
@@ -407,12 +430,41 @@ def view(ctx: Context, school_id: str, period: str | Period) -> SignOffView:
         submitted = found.step(Action.SUBMIT)
         since = submitted.at if submitted is not None else ""
         corrections = tuple(
-            c for c in snap.corrections() if found.key in c.periods and c.at >= since
+            attrs.evolve(
+                c,
+                keys=_shown_keys(snap, gate, c.kind, c.keys_of(found.key)),
+                periods=(found.key,),
+                reached={},
+            )
+            for c in snap.corrections()
+            if found.key in c.periods and c.at >= since
         )
     labels = {r.code: r.label() for r in ctx.plugins.quality_rules()}
     return SignOffView(
         school.id, p, found, body, reported, current, differences, corrections, labels
     )
+
+
+def _shown_keys(snap: Snapshot, gate: Gate, kind: str, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys of a correction the actor may see: every one for the county; for others those
+    of the children whose file they may read today (a child's, or a record's or an
+    assignment's of such a child; a study group's)."""
+    if gate.actor.sees_county:
+        return keys
+    files = gate.files()
+
+    def child_of(key: str) -> str | None:
+        if kind == kinds.CHILD:
+            return key
+        if kind == kinds.RECORD:
+            record = snap.record(key)
+            return record.child_id if record is not None else None
+        if kind == kinds.ASSIGNMENT:
+            held = snap.assignment(key)
+            return held.child_id if held is not None else None
+        return ""
+
+    return tuple(k for k in keys if (cid := child_of(k)) == "" or cid in files)
 
 
 def signoffs(ctx: Context, period: str | Period | None) -> list[SignOff]:
@@ -559,6 +611,13 @@ def guard(ctx: Context, batch: Batch, kind: str, changes: Iterable[tuple[str, Re
         raise PeriodLockedError(kind, first_key, lock.school_id, lock.period.key, len(reached), msg)
     gate = Gate(ctx.actor, ctx.today(), batch.view)
     gate.require("corrections.write", "correct a locked period", first_key)
+    for key, hit in reached.items():  # a head corrects their own school's periods only
+        if any(not gate.school_in_scope(s.school_id) for s in hit):
+            raise gate.deny("correct a locked period", key)
+    by_period: dict[str, list[str]] = {}
+    for key, hit in reached.items():
+        for lock in hit:
+            by_period.setdefault(lock.key, []).append(key)
     at = stamp(ctx.repo.now())
     made = Correction(
         f"{at}-{secrets.token_hex(4)}",
@@ -569,7 +628,8 @@ def guard(ctx: Context, batch: Batch, kind: str, changes: Iterable[tuple[str, Re
         batch.command,
         kind,
         tuple(sorted(reached)),
-        tuple(sorted({s.key for hit in reached.values() for s in hit})),
+        tuple(sorted(by_period)),
+        {k: tuple(sorted(v)) for k, v in sorted(by_period.items())},
     )
     batch.put(kinds.CORRECTION, made.id, made)
     batch.reason = str(reason)
