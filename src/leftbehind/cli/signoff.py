@@ -183,7 +183,7 @@ def pending(as_json: bool, store: str | None, actor: Actor) -> None:
     none = text("signoff.state.none")
     for p in waiting:
         state = p.state.label if p.state is not None else none
-        click.echo(f"{p.school_id}  {p.period.key}  {p.period.label}  {state}  → {p.action.label}")
+        click.echo(f"{p.school_id}  {p.period.key}  {p.period.label}  {state}  → {p.action.todo}")
     click.echo(text("waiting for you: {count}", count=len(waiting)))
 
 

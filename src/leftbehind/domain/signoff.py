@@ -99,7 +99,13 @@ class Action(enum.Enum):
 
     @property
     def label(self) -> str:
+        """The step as done (报送, submitted)."""
         return text(f"signoff.action.{self.value}")
+
+    @property
+    def todo(self) -> str:
+        """The step as awaited (报送, submit)."""
+        return text(f"signoff.todo.{self.value}")
 
 
 class State(enum.Enum):
@@ -452,5 +458,8 @@ class Correction:
     reached: dict[str, tuple[str, ...]] = field(factory=dict)
 
     def keys_of(self, signoff_key: str) -> tuple[str, ...]:
-        """The keys whose change reached the period of ``signoff_key``."""
-        return self.reached.get(signoff_key, ())
+        """The keys whose change reached the period of ``signoff_key`` (all of them for a
+        correction of one period)."""
+        if signoff_key not in self.periods:
+            return ()
+        return self.reached.get(signoff_key, self.keys if len(self.periods) == 1 else ())
