@@ -343,23 +343,24 @@ class _County:
 
     # -- references
 
-    def school(self, label: str) -> tuple[str | None, str]:
-        if label in self.schools:
+    def _named(
+        self, kind: str, held: Mapping[str, School | Staff], label: str
+    ) -> tuple[str | None, str]:
+        """The key of the one school or staff member ``label`` names, by key or by name (in
+        either script, see :func:`~leftbehind.io.names.name_key`)."""
+        if label in held:
             return label, ""
         wanted = name_key(label)
-        found = [s.id for s in self.schools.values() if name_key(s.name) == wanted]
+        found = [key for key, item in held.items() if name_key(item.name) == wanted]
         if len(found) == 1:
             return found[0], ""
-        return self._missing("school", label, bool(found))
+        return self._missing(kind, label, bool(found))
+
+    def school(self, label: str) -> tuple[str | None, str]:
+        return self._named("school", self.schools, label)
 
     def staff_member(self, label: str) -> tuple[str | None, str]:
-        if label in self.staff:
-            return label, ""
-        wanted = name_key(label)
-        found = [s.id for s in self.staff.values() if name_key(s.name) == wanted]
-        if len(found) == 1:
-            return found[0], ""
-        return self._missing("staff", label, bool(found))
+        return self._named("staff", self.staff, label)
 
     def child(self, label: str, *, staff_id: str | None) -> tuple[str | None, str]:
         if label in self.children:

@@ -489,10 +489,10 @@ def pending(ctx: Context) -> list[Pending]:
     a county officer, what the townships approved; the system, both."""
     snap, gate = ctx.begin()
     actor = gate.actor
-    found = {s.key: s for s in snap.signoffs()}
     out: list[Pending] = []
     if actor.kind is ActorKind.SCHOOL_HEAD and actor.school_id in snap.schools():
         sid = actor.school_id
+        found = {s.key: s for s in snap.signoffs(school_id=sid)}
         again = (State.RETURNED, State.REOPENED)
         months = {p.key: p for p in school_months(ctx.today())}
         for p in months.values():
@@ -502,6 +502,7 @@ def pending(ctx: Context) -> list[Pending]:
             if s.school_id == sid and s.state in again:
                 out.append(Pending(sid, s.period, s.state, Action.SUBMIT))
         return sorted(out, key=lambda x: (x.period.start, x.period.key))
+    found = {s.key: s for s in snap.signoffs()}
     waiting = {
         ActorKind.TOWNSHIP_OFFICER: {State.SUBMITTED},
         ActorKind.COUNTY_OFFICER: {State.TOWNSHIP_APPROVED},
